@@ -1,0 +1,108 @@
+"""The one data type that flows CLI → suite → Ray tasks → method → metrics → MLflow.
+
+Convention, stated once for the whole project:
+- images (`composite`, `real`) are float32 arrays H×W×3, RGB, values in [0, 1] (sRGB-encoded, as stored);
+- masks (`fg_mask`, `ref_mask`) are float32 arrays H×W in [0, 1]; a pixel is *inside* when its value > 0.5;
+- `real` (the ground truth) is optional: user data to be harmonized may have none;
+- `meta` holds provenance: `source` (e.g. "bundled-sample", "portraittest", "folder"), `original_size`
+  (H, W), and suite-specific keys (subset, perturbation, file paths).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.errors import InputError
+
+INSIDE = 0.5  # mask values above this are inside the region
+
+
+def _as_image(where: str, name: str, arr: np.ndarray) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise InputError(where, f"{name} must be H×W×3 RGB, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+        raise InputError(where, f"{name} values must be finite and in [0, 1]")
+    return arr
+
+
+def _as_mask(where: str, name: str, arr: np.ndarray) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise InputError(where, f"{name} must be H×W, got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)
+    elif arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+        raise InputError(where, f"{name} values must be finite and in [0, 1]")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """A composite to harmonize, its foreground and reference regions, and (optionally) the ground truth."""
+
+    id: str
+    composite: np.ndarray
+    fg_mask: np.ndarray
+    ref_mask: np.ndarray
+    real: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = self.meta.get("path", self.id) if self.meta else self.id
+        set_ = object.__setattr__  # frozen dataclass: normalise once, here
+        set_(self, "composite", _as_image(where, "composite", self.composite))
+        set_(self, "fg_mask", _as_mask(where, "foreground mask", self.fg_mask))
+        set_(self, "ref_mask", _as_mask(where, "reference mask", self.ref_mask))
+        if self.real is not None:
+            set_(self, "real", _as_image(where, "real (ground truth)", self.real))
+        h, w = self.composite.shape[:2]
+        for name, arr in (("foreground mask", self.fg_mask), ("reference mask", self.ref_mask),
+                          ("real (ground truth)", self.real)):
+            if arr is not None and arr.shape[:2] != (h, w):
+                raise InputError(where, f"{name} is {arr.shape[1]}×{arr.shape[0]} but the composite is {w}×{h}")
+        fg = self.fg_mask > INSIDE
+        if not fg.any():
+            raise InputError(where, "foreground mask is empty (no pixel > 0.5)")
+        if fg.all():
+            raise InputError(where, "foreground mask covers the whole image (no background left)")
+        if not (self.ref_mask > INSIDE).any():
+            raise InputError(where, "reference mask is empty (no pixel > 0.5)")
+        meta = dict(self.meta)
+        meta.setdefault("original_size", (h, w))
+        set_(self, "meta", meta)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return self.composite.shape[0], self.composite.shape[1]
+
+    @property
+    def fg(self) -> np.ndarray:
+        """Boolean foreground (mask > 0.5)."""
+        return self.fg_mask > INSIDE
+
+    @property
+    def ref(self) -> np.ndarray:
+        """Boolean reference region (mask > 0.5)."""
+        return self.ref_mask > INSIDE
+
+    @property
+    def fg_ratio(self) -> float:
+        """Fraction of the image inside the foreground."""
+        return float(self.fg.mean())
+
+    @property
+    def source(self) -> str:
+        return str(self.meta.get("source", "unknown"))
