@@ -1,0 +1,69 @@
+"""Every registered harmonization network gets these checks for free (timm-style), at its tiny size."""
+
+import importlib
+
+import pytest
+import torch
+
+from iph.registry import create_model, list_models
+
+
+def _available(name):
+    try:
+        create_model(name, "tiny")
+        return True
+    except (ModuleNotFoundError, AttributeError):
+        return False
+
+
+MODELS = [pytest.param(n, marks=pytest.mark.skipif(not _available(n), reason=f"{n} not implemented yet"))
+          for n in list_models()]
+
+
+def _batch(size=64, n=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    comp = torch.rand(n, 3, size, size, generator=g)
+    fg = torch.zeros(n, 1, size, size)
+    fg[:, :, size // 4: size // 2, size // 4: 3 * size // 4] = 1.0
+    ref = torch.zeros(n, 1, size, size)
+    ref[:, :, 3 * size // 4:, :] = 1.0
+    return comp, fg, ref
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forward_shape_range_and_background_untouched(name):
+    torch.manual_seed(0)
+    model = create_model(name, "tiny").eval()
+    comp, fg, ref = _batch()
+    with torch.no_grad():
+        out = model(comp, fg, ref)
+    assert out.shape == comp.shape
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    bg = (fg <= 0.5).expand_as(comp)
+    assert torch.equal(out[bg], comp[bg]), "a model changed pixels outside the foreground"
+    assert not torch.allclose(out[~bg], comp[~bg]), "the foreground was not changed at all"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_backward_reaches_every_parameter(name):
+    torch.manual_seed(0)
+    model = create_model(name, "tiny").train()
+    comp, fg, ref = _batch()
+    out = model(comp, fg, ref)
+    (out * fg).square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reached: {missing[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_declares_resolution_and_reference_use(name):
+    model = create_model(name, "tiny")
+    assert isinstance(model.uses_reference, bool)
+    assert isinstance(model.resolution, int) and model.resolution > 0
+
+
+def test_unknown_model_suggests_close_name():
+    with pytest.raises(KeyError, match="Did you mean: dovenet"):
+        create_model("dovnet")
