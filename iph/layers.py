@@ -3,6 +3,10 @@
 - PartialConv2d — Liu et al., "Image Inpainting for Irregular Holes Using Partial Convolutions", ECCV 2018:
   a convolution that sees only the pixels inside a mask, renormalised by how much of each window the mask
   covers, and that returns the updated mask (1 wherever the window saw any valid pixel).
+- AdaIN — Huang & Belongie, "Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization", ICCV
+  2017: instance-normalise the features, then scale and shift them by an affine map of a style code. IPH's
+  decoder uses it to inject the reference region's style (Fig. 2 of the paper).
+- ResBlock / AdaINResBlock — pre-activation residual blocks (He et al. 2016), plain and style-driven.
 """
 
 from __future__ import annotations
@@ -41,3 +45,59 @@ class PartialConv2d(nn.Conv2d):
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1)
         return out * new_mask, new_mask
+
+
+def _act() -> nn.Module:
+    return nn.LeakyReLU(0.2, inplace=False)
+
+
+class AdaIN(nn.Module):
+    """`forward(x, style) -> (x - μ(x)) / σ(x) · (1 + γ(style)) + β(style)`, per sample and channel.
+
+    γ and β come from one linear map of the N×D style code. The scale is written as 1 + γ so that a zero
+    style (or a freshly initialised map) is close to plain instance normalisation.
+    """
+
+    def __init__(self, channels: int, style_dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False, eps=eps)
+        self.affine = nn.Linear(style_dim, 2 * channels)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.affine(style).chunk(2, dim=1)
+        return self.norm(x) * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class ResBlock(nn.Module):
+    """x + conv(act(IN(conv(act(IN(x)))))) with 3×3 convolutions, channels kept.
+
+    The identity path carries the un-normalised features, so absolute colour survives the block (which a
+    harmonizer needs: it must know how far the foreground is from the target).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.InstanceNorm2d(channels), _act(), nn.Conv2d(channels, channels, 3, padding=1),
+            nn.InstanceNorm2d(channels), _act(), nn.Conv2d(channels, channels, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class AdaINResBlock(nn.Module):
+    """As `ResBlock`, with both normalisations replaced by AdaIN driven by the style code."""
+
+    def __init__(self, channels: int, style_dim: int) -> None:
+        super().__init__()
+        self.norm1 = AdaIN(channels, style_dim)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.norm2 = AdaIN(channels, style_dim)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.act = _act()
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(self.act(self.norm1(x, style)))
+        h = self.conv2(self.act(self.norm2(h, style)))
+        return x + h

@@ -1,0 +1,234 @@
+"""IPH — Interactive Portrait Harmonization (Valanarasu et al., ICLR 2023), §4 of the paper, top to bottom.
+
+The official code was never released; this follows the paper's Fig. 2 and text (see
+shared notes harmonization-facts.md §1.1), with the closest public designs filling the gaps:
+
+1. **Style encoder** φ — strided partial convolutions (Liu et al. 2018) over the reference region and its mask,
+   so no pixel outside the region is ever seen, then a *masked* average pool and a linear map to a 1×D style
+   code (as Bargain-Net's domain-code extractor, with the pooling restricted to the region). No normalisation
+   layers: instance norm would erase the very colour statistics the code must carry.
+2. **Harmonizer** — input = the masked-out foreground (composite × fg mask) + the fg mask + the style code tiled
+   over the image ("resized and concatenated with the input"). Only the foreground goes in: the paper found
+   the style leaks into the background otherwise. Encoder: a stem, then 4 blocks of (strided conv raising
+   the channels + residual blocks) down to H/16. Decoder: 4 blocks of (×2 upsampling + conv + residual blocks
+   with AdaIN driven by the style code), with additive skips from the encoder at each scale so detail
+   survives. The head predicts a colour *residual* that is added to the composite foreground.
+3. **Output** — the harmonized foreground in [0, 1], composited over the composite with the fg mask, so pixels
+   outside the foreground (mask ≤ 0.5) are returned bit-for-bit unchanged.
+
+Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 16 are padded
+(replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.errors import UnknownNameError
+from iph.layers import AdaINResBlock, PartialConv2d, ResBlock
+
+INSIDE = 0.5  # mask values above this are inside a region (project-wide convention)
+
+
+@dataclass(frozen=True)
+class IPHConfig:
+    """Everything that decides IPH's architecture. `full` ≈ 27M parameters, the paper's reported size.
+
+    Every conv is 3×3; strided ones use stride 2, padding 1 (as Bargain-Net's and SSH's style encoders).
+    """
+
+    # Harmonizer widths: the stem's, then after each of the 4 strided blocks (at H/2, H/4, H/8, H/16).
+    channels: tuple[int, ...] = (64, 128, 256, 512, 512)
+    enc_res_blocks: int = 1  # plain residual blocks after each strided conv
+    dec_res_blocks: int = 1  # AdaIN residual blocks after each upsampling
+    skips: bool = True  # add the encoder's features at each scale into the decoder (U-Net style, additive)
+    # Style encoder: one stride-2 partial conv per entry (Fig. 2 draws 5 blocks), then masked avg-pool → D.
+    style_channels: tuple[int, ...] = (64, 128, 256, 256, 256)
+    style_dim: int = 128  # D, the length of the style code
+    # False = "H-Net alone" (the paper's first ablation row): no style encoder, the AdaIN layers and the
+    # input concatenation get one learned constant code instead, so the reference region is ignored.
+    use_style_encoder: bool = True
+    resolution: int = 256  # working size the engine resizes to (the network itself takes any size)
+
+
+SIZES: dict[str, IPHConfig] = {
+    "full": IPHConfig(),  # 27.16M parameters: harmonizer 25.57M + style encoder 1.58M
+    # ~150k parameters: a forward+backward at 64×64 takes milliseconds on one CPU core.
+    "tiny": IPHConfig(channels=(8, 16, 16, 32, 32), style_channels=(8, 16, 16, 32, 32), style_dim=16),
+}
+
+
+def config_for(size: str = "tiny", **overrides) -> IPHConfig:
+    """The named preset with fields replaced by `overrides` (unknown size/field → a one-line user error)."""
+    if size not in SIZES:
+        raise UnknownNameError("IPH size", size, list(SIZES))
+    fields = {f.name for f in dataclasses.fields(IPHConfig)}
+    for key in overrides:
+        if key not in fields:
+            raise UnknownNameError("IPH config field", key, sorted(fields))
+    # Lists (from JSON or a CLI) become tuples, so configs stay hashable and compare equal.
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    cfg = dataclasses.replace(SIZES[size], **overrides)
+    if len(cfg.channels) != 5:
+        raise ValueError(f"channels needs 5 widths (stem + 4 strided blocks), got {cfg.channels}")
+    if not cfg.style_channels:
+        raise ValueError("style_channels needs at least one width")
+    return cfg
+
+
+# --------------------------------------------------------------------------------------------- style encoder
+class StyleEncoder(nn.Module):
+    """φ(image, mask) -> N×D: the style code of the region `mask` of `image` (image in [-1, 1])."""
+
+    def __init__(self, cfg: IPHConfig) -> None:
+        super().__init__()
+        widths = (3, *cfg.style_channels)
+        self.convs = nn.ModuleList(
+            PartialConv2d(cin, cout, 3, stride=2, padding=1) for cin, cout in zip(widths[:-1], widths[1:])
+        )
+        self.act = nn.LeakyReLU(0.2)
+        self.to_code = nn.Linear(widths[-1], cfg.style_dim)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x, m = image, mask
+        for conv in self.convs:
+            x, m = conv(x, m)
+            x = self.act(x)  # partial conv gives exactly 0 outside the region, and act(0) = 0
+        # Masked average: only the positions that saw the region count (an empty region gives the bias).
+        pooled = (x * m).sum(dim=(2, 3)) / m.sum(dim=(2, 3)).clamp_min(1e-6)
+        return self.to_code(pooled)
+
+
+# ------------------------------------------------------------------------------------------------ harmonizer
+class Harmonizer(nn.Module):
+    """(masked foreground, fg mask, tiled style, style) -> N×3×H×W colour residual for the foreground."""
+
+    def __init__(self, cfg: IPHConfig) -> None:
+        super().__init__()
+        c = cfg.channels
+        self.skips = cfg.skips
+        self.stem = nn.Conv2d(3 + 1 + cfg.style_dim, c[0], 3, padding=1)
+        self.down = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(c[i], c[i + 1], 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                *(ResBlock(c[i + 1]) for _ in range(cfg.enc_res_blocks)),
+            )
+            for i in range(4)
+        )
+        # Decoder block j goes from scale 4-j to 3-j: widths c[4-j] -> c[3-j].
+        self.up = nn.ModuleList(nn.Conv2d(c[4 - j], c[3 - j], 3, padding=1) for j in range(4))
+        self.dec = nn.ModuleList(
+            nn.ModuleList(AdaINResBlock(c[3 - j], cfg.style_dim) for _ in range(cfg.dec_res_blocks))
+            for j in range(4)
+        )
+        self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c[0], 3, 3, padding=1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        feats = [self.stem(x)]
+        for block in self.down:
+            feats.append(block(feats[-1]))
+        h = feats[-1]
+        for j, (up, blocks) in enumerate(zip(self.up, self.dec)):
+            h = up(F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False))
+            if self.skips:
+                h = h + feats[3 - j]
+            for block in blocks:
+                h = block(h, style)
+        return self.head(h)
+
+
+# ------------------------------------------------------------------------------------------------------- IPH
+def _check(composite: torch.Tensor, *masks: torch.Tensor) -> None:
+    if composite.ndim != 4 or composite.shape[1] != 3:
+        raise ValueError(f"composite must be N×3×H×W, got {tuple(composite.shape)}")
+    n, _, h, w = composite.shape
+    for m in masks:
+        if m.shape != (n, 1, h, w):
+            raise ValueError(f"masks must be N×1×H×W = {(n, 1, h, w)}, got {tuple(m.shape)}")
+
+
+def _pad16(t: torch.Tensor, mode: str) -> torch.Tensor:
+    """Pad bottom/right to a multiple of 16 (at least 32, so H/16 keeps >1 pixel for instance norm)."""
+    h, w = t.shape[-2:]
+    ph, pw = max(32, -(-h // 16) * 16) - h, max(32, -(-w // 16) * 16) - w
+    if ph == 0 and pw == 0:
+        return t
+    return F.pad(t, (0, pw, 0, ph), mode=mode) if mode != "constant" else F.pad(t, (0, pw, 0, ph))
+
+
+def blend_styles(style_a: torch.Tensor, style_b: torch.Tensor, r1: float, r2: float) -> torch.Tensor:
+    """§7 colour-transfer control: r1·style_a + r2·style_b. r1 + r2 = 1 interpolates between the two regions'
+    styles; other sums are allowed (extrapolation), r1 = 1, r2 = 0 gives style_a exactly."""
+    if style_a.shape != style_b.shape:
+        raise ValueError(f"style codes differ in shape: {tuple(style_a.shape)} vs {tuple(style_b.shape)}")
+    return r1 * style_a + r2 * style_b
+
+
+class IPH(nn.Module):
+    """`forward(composite, fg_mask, ref_mask) -> harmonized` (the registry contract, iph/registry.py)."""
+
+    def __init__(self, cfg: IPHConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg or IPHConfig()
+        self.uses_reference: bool = self.cfg.use_style_encoder
+        self.resolution: int = self.cfg.resolution
+        if self.cfg.use_style_encoder:
+            self.style_encoder: StyleEncoder | None = StyleEncoder(self.cfg)
+        else:
+            self.style_encoder = None
+            self.constant_style = nn.Parameter(torch.zeros(self.cfg.style_dim))
+        self.harmonizer = Harmonizer(self.cfg)
+
+    def style_code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """φ: the N×D style code of the region `mask` (> 0.5 inside) of `image` in [0, 1]."""
+        _check(image, mask)
+        if self.style_encoder is None:
+            return self.constant_style.expand(image.shape[0], -1)
+        return self.style_encoder(image * 2.0 - 1.0, (mask > INSIDE).to(image.dtype))
+
+    def harmonize_with_style(self, composite: torch.Tensor, fg_mask: torch.Tensor,
+                             style: torch.Tensor) -> torch.Tensor:
+        """Harmonize the foreground towards `style` (N×D); the background is returned unchanged."""
+        _check(composite, fg_mask)
+        if style.shape != (composite.shape[0], self.cfg.style_dim):
+            raise ValueError(f"style must be N×D = {(composite.shape[0], self.cfg.style_dim)}, "
+                             f"got {tuple(style.shape)}")
+        h, w = composite.shape[-2:]
+        comp = _pad16(composite, "replicate")
+        fg = _pad16(fg_mask, "constant")
+        tiled = style[:, :, None, None].expand(-1, -1, *comp.shape[-2:])
+        x = torch.cat([(comp * 2.0 - 1.0) * fg, fg, tiled], dim=1)
+        residual = self.harmonizer(x, style)
+        foreground = (comp + residual).clamp(0.0, 1.0)[..., :h, :w]
+        # Composite with the soft mask inside; pixels outside (≤ 0.5) are copied, not blended, so they stay exact.
+        inside = fg_mask > INSIDE
+        blended = composite + fg_mask * (foreground - composite)
+        return torch.where(inside.expand_as(composite), blended, composite)
+
+    def forward(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
+        _check(composite, fg_mask, ref_mask)
+        # The reference image is the composite itself, seen only through ref_mask.
+        return self.harmonize_with_style(composite, fg_mask, self.style_code(composite, ref_mask))
+
+    def harmonize_blend(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor,
+                        ref_mask_b: torch.Tensor, r1: float, r2: float,
+                        image_b: torch.Tensor | None = None) -> torch.Tensor:
+        """§7: harmonize towards r1·φ(ref region) + r2·φ(second region, of `image_b` or the composite)."""
+        style_a = self.style_code(composite, ref_mask)
+        style_b = self.style_code(composite if image_b is None else image_b, ref_mask_b)
+        return self.harmonize_with_style(composite, fg_mask, blend_styles(style_a, style_b, r1, r2))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters (no forward pass needed)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def build(size: str = "tiny", **overrides) -> IPH:
+    """Registry entry ("iph.model:build"): `build("full")`, `build("tiny", style_dim=32)`."""
+    return IPH(config_for(size, **overrides))

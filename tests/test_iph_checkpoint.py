@@ -1,0 +1,105 @@
+"""IPH checkpoints: safetensors + JSON round trip without pickle, and one-line errors for bad files."""
+
+import hashlib
+import json
+import pickle
+import struct
+
+import pytest
+import torch
+
+from harness.errors import InputError
+from iph import checkpoint
+from iph.model import build
+
+
+def _batch():
+    g = torch.Generator().manual_seed(0)
+    comp = torch.rand(1, 3, 32, 32, generator=g)
+    fg = torch.zeros(1, 1, 32, 32)
+    fg[..., 8:20, 8:24] = 1.0
+    ref = torch.zeros(1, 1, 32, 32)
+    ref[..., 24:, :] = 1.0
+    return comp, fg, ref
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(0)
+    model = build("tiny", style_dim=8).eval()
+    path = checkpoint.save(model, tmp_path / "iph-tiny", stage=2, step=120,
+                           data={"suite": "bundled", "seed": 3}, metrics={"fMSE": 12.5})
+    return model, path
+
+
+def test_round_trip_without_pickle(saved, monkeypatch):
+    model, path = saved
+    assert path.name == "iph-tiny.safetensors" and (path.parent / "iph-tiny.json").is_file()
+    # The weights file is a safetensors file: u64 header length + JSON header naming every tensor.
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    assert set(header) - {"__metadata__"} == set(model.state_dict())
+
+    def refuse(*_a, **_k):
+        raise AssertionError("checkpoint loading must not unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded, meta = checkpoint.load(path.with_suffix(""))
+    assert meta["stage"] == 2 and meta["step"] == 120 and meta["data"]["seed"] == 3
+    assert meta["metrics"] == {"fMSE": 12.5} and meta["config"]["style_dim"] == 8
+    assert meta["parameters"] == sum(p.numel() for p in model.parameters())
+    assert loaded.cfg == model.cfg and not loaded.training
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    with torch.no_grad():
+        assert torch.equal(loaded(*_batch()), model(*_batch()))
+
+
+def test_sha256_is_the_file_hash(saved):
+    _, path = saved
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert checkpoint.weights_sha256(path) == expected
+    assert checkpoint.read_meta(path)["weights"]["sha256"] == expected
+
+
+def test_corrupt_weights_give_a_clear_error(saved):
+    _, path = saved
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    with pytest.raises(InputError, match="sha256 differs"):
+        checkpoint.load(path)
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    del meta["weights"]["sha256"]  # without the hash, safetensors itself must reject the file
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="not a readable safetensors file") as err:
+        checkpoint.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_and_garbled_files(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(InputError, match="not found"):
+        checkpoint.load(tmp_path / "nope")
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        checkpoint.load(path)
+    path.with_suffix(".json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(InputError, match="not an IPH checkpoint"):
+        checkpoint.load(path)
+
+
+def test_config_that_does_not_fit_the_weights(saved):
+    _, path = saved
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["style_dim"] = 16
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="do not fit the config.*shape differs"):
+        checkpoint.load(path)
+    meta["config"]["colour"] = True
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="unknown fields: colour"):
+        checkpoint.load(path)
