@@ -1,12 +1,14 @@
-"""IPH checkpoints: `NAME.safetensors` (the weights) + `NAME.json` (what they are), never a pickle.
+"""Model checkpoints: `NAME.safetensors` (the weights) + `NAME.json` (what they are), never a pickle.
 
-The JSON holds the architecture (`config`, an `IPHConfig` as a dict), the training `stage` and `step`,
-free-form `data` and `metrics` dicts from the caller (which data, which scores), the parameter count and the
-weights file's sha256. Loading rebuilds the model from the config, reads the tensors with
-`safetensors.torch.load_file` (no code runs on load), checks the sha256 and the exact key/shape match, and
-turns every failure (missing file, corrupt file, a config that does not fit the weights) into one-line
-`InputError`s naming the file. `weights_sha256` gives a content hash for cache keys.
+Written for IPH, usable for every registered model (iph/registry.py). The JSON holds the registry name
+(`model`), the builder's `size` and `overrides` — so `create_model(model, size, **overrides)` rebuilds the
+exact architecture (for IPH the overrides are the whole `IPHConfig`, so later changes to the presets cannot
+silently change what a checkpoint means) — the training `stage` and `step`, free-form `data` and `metrics`
+dicts from the caller, the parameter count and the weights file's sha256.
 
+Loading reads the tensors with `safetensors.torch.load_file` (no code runs on load), checks the sha256 and the
+exact key/shape match, and turns every failure (missing file, corrupt file, a config that does not fit the
+weights) into a one-line `InputError` naming the file. `weights_sha256` gives a content hash for cache keys.
 Both files are written to temporaries and renamed into place, so an interrupted save never leaves a half
 checkpoint under the final name (training resumes from these).
 """
@@ -21,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from harness.errors import InputError
-from iph.model import IPH, IPHConfig, count_parameters
+from harness.errors import HarnessError, InputError
+from iph.model import IPH, SIZES, count_parameters
 
-FORMAT = "iph-checkpoint"
+FORMAT = "harness-checkpoint"
 VERSION = 1
 
 
@@ -58,26 +61,49 @@ def _atomic_write(target: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def save(model: IPH, path: str | os.PathLike, *, stage: int | None = None, step: int = 0,
-         data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
-    """Write NAME.safetensors + NAME.json; returns the weights path. `data`/`metrics` must be JSON-able."""
+def _iph_size(model: IPH) -> str:
+    """The preset the model's config is closest to (fewest differing fields): a readable `size` label."""
+    def distance(name: str) -> int:
+        preset = dataclasses.asdict(SIZES[name])
+        return sum(preset[k] != v for k, v in dataclasses.asdict(model.cfg).items())
+    return min(SIZES, key=distance)
+
+
+def save_checkpoint(model: nn.Module, path: str | os.PathLike, *, stage: int | None = None, step: int = 0,
+                    data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                    model_name: str = "iph", size: str | None = None,
+                    overrides: dict[str, Any] | None = None) -> Path:
+    """Write NAME.safetensors + NAME.json; returns the weights path. `data`/`metrics` must be JSON-able.
+
+    For IPH, `size`/`overrides` are derived from `model.cfg`; other registered models must pass the `size`
+    (and any `overrides`) their builder was called with.
+    """
     from safetensors.torch import save_file
 
+    if isinstance(model, IPH):
+        size = size or _iph_size(model)
+        overrides = dataclasses.asdict(model.cfg) if overrides is None else overrides
+    elif size is None:
+        raise ValueError(f"save_checkpoint: give the size '{model_name}' was built with (size=...)")
     weights, meta_path = checkpoint_paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
+
+    def write_weights(tmp: Path) -> None:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT})
+        os.chmod(tmp, 0o644)  # safetensors creates files 0600; checkpoints are meant to be shared
+
+    _atomic_write(weights, write_weights)
     meta = {
-        "format": FORMAT, "version": VERSION, "model": "iph",
-        "config": dataclasses.asdict(model.cfg), "stage": stage, "step": int(step),
-        "data": data or {}, "metrics": metrics or {},
+        "format": FORMAT, "version": VERSION, "model": model_name, "size": size, "overrides": overrides or {},
+        "stage": stage, "step": int(step), "data": data or {}, "metrics": metrics or {},
         "parameters": count_parameters(model),
         "weights": {"file": weights.name, "sha256": weights_sha256(weights)},
     }
     try:
         text = json.dumps(meta, indent=2, sort_keys=True)
     except TypeError as err:
-        raise ValueError(f"checkpoint data/metrics must be JSON-serialisable: {err}") from None
+        raise ValueError(f"checkpoint data/metrics/overrides must be JSON-serialisable: {err}") from None
     _atomic_write(meta_path, lambda tmp: tmp.write_text(text + "\n"))
     return weights
 
@@ -92,27 +118,29 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(str(meta_path), f"checkpoint metadata is not valid JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InputError(str(meta_path), f"not an IPH checkpoint (format is not '{FORMAT}')")
+        raise InputError(str(meta_path), f"not a harness checkpoint (format is not '{FORMAT}')")
     if meta.get("version") != VERSION:
         raise InputError(str(meta_path), f"checkpoint version {meta.get('version')} is not supported "
                                          f"(this code reads version {VERSION})")
     return meta
 
 
-def config_from_meta(meta: dict[str, Any], where: str) -> IPHConfig:
-    """IPHConfig from the JSON dict (lists back to tuples); unknown or bad fields are an InputError."""
-    raw = meta.get("config")
-    fields = {f.name: f for f in dataclasses.fields(IPHConfig)}
-    if not isinstance(raw, dict):
-        raise InputError(where, "checkpoint metadata has no 'config' object")
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise InputError(where, f"checkpoint config has unknown fields: {', '.join(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    return IPHConfig(**values)
+def build_from_meta(meta: dict[str, Any], where: str) -> nn.Module:
+    """The untrained model the JSON describes, via the registry; bad names or fields are an InputError."""
+    from iph.registry import create_model
+
+    name, size, overrides = meta.get("model"), meta.get("size"), meta.get("overrides", {})
+    if not isinstance(name, str) or not isinstance(size, str) or not isinstance(overrides, dict):
+        raise InputError(where, "checkpoint metadata needs 'model' and 'size' strings and an 'overrides' object")
+    try:
+        return create_model(name, size, **overrides)
+    except KeyError as err:  # unknown registry name
+        raise InputError(where, str(err.args[0]) if err.args else str(err)) from None
+    except (HarnessError, TypeError, ValueError) as err:  # unknown size/field, or a field the builder rejects
+        raise InputError(where, f"checkpoint config cannot be built: {err}") from None
 
 
-def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[IPH, dict[str, Any]]:
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model from NAME.json and fill it from NAME.safetensors; returns (model in eval mode, meta)."""
     from safetensors.torch import load_file
 
@@ -128,7 +156,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[I
         tensors = load_file(str(weights), device="cpu")
     except Exception as err:  # safetensors raises its own error types for truncated/garbled headers
         raise InputError(str(weights), f"not a readable safetensors file ({err})") from None
-    model = IPH(config_from_meta(meta, str(meta_path)))
+    model = build_from_meta(meta, str(meta_path))
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))

@@ -58,7 +58,7 @@ class IPHConfig:
 
 SIZES: dict[str, IPHConfig] = {
     "full": IPHConfig(),  # 27.16M parameters: harmonizer 25.57M + style encoder 1.58M
-    # ~150k parameters: a forward+backward at 64×64 takes milliseconds on one CPU core.
+    # 135k parameters: a forward+backward at 64×64 takes tens of milliseconds on one CPU core.
     "tiny": IPHConfig(channels=(8, 16, 16, 32, 32), style_channels=(8, 16, 16, 32, 32), style_dim=16),
 }
 

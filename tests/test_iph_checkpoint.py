@@ -11,6 +11,7 @@ import torch
 from harness.errors import InputError
 from iph import checkpoint
 from iph.model import build
+from iph.registry import create_model
 
 
 def _batch():
@@ -27,7 +28,7 @@ def _batch():
 def saved(tmp_path):
     torch.manual_seed(0)
     model = build("tiny", style_dim=8).eval()
-    path = checkpoint.save(model, tmp_path / "iph-tiny", stage=2, step=120,
+    path = checkpoint.save_checkpoint(model, tmp_path / "iph-tiny", stage=2, step=120,
                            data={"suite": "bundled", "seed": 3}, metrics={"fMSE": 12.5})
     return model, path
 
@@ -47,9 +48,9 @@ def test_round_trip_without_pickle(saved, monkeypatch):
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(torch, "load", refuse)
-    loaded, meta = checkpoint.load(path.with_suffix(""))
+    loaded, meta = checkpoint.load_checkpoint(path.with_suffix(""))
     assert meta["stage"] == 2 and meta["step"] == 120 and meta["data"]["seed"] == 3
-    assert meta["metrics"] == {"fMSE": 12.5} and meta["config"]["style_dim"] == 8
+    assert meta["metrics"] == {"fMSE": 12.5} and meta["overrides"]["style_dim"] == 8 and meta["size"] == "tiny"
     assert meta["parameters"] == sum(p.numel() for p in model.parameters())
     assert loaded.cfg == model.cfg and not loaded.training
     for key, value in model.state_dict().items():
@@ -69,37 +70,51 @@ def test_corrupt_weights_give_a_clear_error(saved):
     _, path = saved
     path.write_bytes(path.read_bytes()[:100])  # truncated
     with pytest.raises(InputError, match="sha256 differs"):
-        checkpoint.load(path)
+        checkpoint.load_checkpoint(path)
     meta_path = path.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     del meta["weights"]["sha256"]  # without the hash, safetensors itself must reject the file
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(InputError, match="not a readable safetensors file") as err:
-        checkpoint.load(path)
+        checkpoint.load_checkpoint(path)
     assert str(path) in str(err.value)
 
 
 def test_missing_and_garbled_files(saved, tmp_path):
     _, path = saved
     with pytest.raises(InputError, match="not found"):
-        checkpoint.load(tmp_path / "nope")
+        checkpoint.load_checkpoint(tmp_path / "nope")
     path.with_suffix(".json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
-        checkpoint.load(path)
+        checkpoint.load_checkpoint(path)
     path.with_suffix(".json").write_text(json.dumps({"format": "something-else"}))
-    with pytest.raises(InputError, match="not an IPH checkpoint"):
-        checkpoint.load(path)
+    with pytest.raises(InputError, match="not a harness checkpoint"):
+        checkpoint.load_checkpoint(path)
 
 
 def test_config_that_does_not_fit_the_weights(saved):
     _, path = saved
     meta_path = path.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    meta["config"]["style_dim"] = 16
+    meta["overrides"]["style_dim"] = 16
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(InputError, match="do not fit the config.*shape differs"):
-        checkpoint.load(path)
-    meta["config"]["colour"] = True
+        checkpoint.load_checkpoint(path)
+    meta["overrides"]["colour"] = True
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(InputError, match="unknown fields: colour"):
-        checkpoint.load(path)
+    with pytest.raises(InputError, match="cannot be built.*colour"):
+        checkpoint.load_checkpoint(path)
+    meta["model"] = "iphh"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="unknown model 'iphh'"):
+        checkpoint.load_checkpoint(path)
+
+
+def test_registry_rebuilds_the_saved_architecture(saved):
+    # What the engine does to describe a checkpoint: create_model(model, size, **overrides).
+    model, path = saved
+    meta = checkpoint.read_meta(path)
+    rebuilt = create_model(meta["model"], meta["size"], **meta["overrides"])
+    assert rebuilt.cfg == model.cfg
+    with pytest.raises(ValueError, match="size"):
+        checkpoint.save_checkpoint(torch.nn.Linear(2, 2), path.parent / "other", model_name="dovenet")
