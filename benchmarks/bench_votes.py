@@ -82,14 +82,13 @@ def main() -> None:
 
     print(f"{args.votes:,} votes, {args.methods} methods, {args.subjects} subjects × {args.images} images; "
           f"{args.boot} bootstrap resamples")
-    print(f"  aggregate votes → count matrices   {t1 - t0:7.3f} s")
-    print(f"  point fits (Thurstone ML + choix BT) {t2 - t1:7.3f} s")
-    print(f"  bootstrap ({args.boot} × Thurstone + BT)  {t3 - t2:7.3f} s")
-    print(f"  CIs + pairwise z-tests             {t4 - t3:7.3f} s")
-    print(f"  total                              {t4 - t0:7.3f} s")
-    print(f"  whole analysis (+ outlier LOO fits, u, ζ, tests) {t_full:7.3f} s")
+    rows = [("aggregate votes → count matrices", t1 - t0), ("point fits (Thurstone ML + choix BT)", t2 - t1),
+            (f"bootstrap ({args.boot} × Thurstone + BT)", t3 - t2), ("CIs + pairwise z-tests", t4 - t3),
+            ("total", t4 - t0), ("whole analysis (+ outlier LOO fits, u, ζ, tests)", t_full)]
     if t_csv is not None:
-        print(f"  read + validate the same votes as a CSV (not in the total) {t_csv:7.3f} s")
+        rows.append(("read + validate the votes as a CSV (separate)", t_csv))
+    for label, secs in rows:
+        print(f"  {label:<50} {secs:7.3f} s")
     print(f"  max |z − truth| = {np.max(np.abs(z - (truth - truth.mean()))):.4f}; "
           f"mean CI width {np.mean(ci[:, 1] - ci[:, 0]):.4f}")
 

@@ -26,6 +26,10 @@ def _num(x: float | None, digits: int = 6) -> float | None:
     return float(f"{float(x):.{digits}g}")
 
 
+def _matrix(M: np.ndarray, order: np.ndarray) -> list[list[float | None]]:
+    return [[_num(M[a, b]) for b in order] for a in order]
+
+
 def count_matrices(votes: PairwiseVotes, ties: str = "split") -> tuple[np.ndarray, np.ndarray]:
     """(overall N×N, per image I×N×N) win counts."""
     C = count_tensor(votes, ties)
@@ -52,7 +56,7 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
         warnings.append(f"{votes.n_ties} tie(s) " + ("split as half a vote each way" if ties == "split"
                                                      else "dropped"))
     C = count_tensor(votes, ties)  # (S, I, N, N)
-    counts = C.sum(axis=(0, 1))
+    counts, per_image = C.sum(axis=(0, 1)), C.sum(axis=0)
     raw = count_tensor(votes, "drop").sum(axis=(0, 1))
     if counts.sum() == 0:
         raise ValueError("no decided votes to analyse")
@@ -65,7 +69,8 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
     if len(groups) > 1:
         listed = " | ".join("{" + ", ".join(names[m] for m in g) + "}" for g in groups)
         warnings.append(f"the comparison graph has {len(groups)} disconnected groups: {listed}; scale values "
-                        f"cannot be compared across groups ({reg_note}, which centres each group near 0)")
+                        f"cannot be compared across groups ({reg_note}, which centres each group near 0) "
+                        f"and pairs across groups are not tested (p = null)")
     unanimous = unanimous_pairs(counts)
     if unanimous:
         listed = ", ".join(f"{names[i]} beat {names[j]} {counts[i, j]:g}-0" for i, j in unanimous)
@@ -99,7 +104,17 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
                 "bt_ci": [_num(v) for v in bt_ci[m]], "win_rate": _num(win_rate[m]), "score": None,
                 "mosteller": _num(most[m]) if most is not None else None} for m in order]
 
-    tests = bootstrap.difference_tests(z.values, boot["thurstone"])
+    labels = np.empty(len(names), dtype=int)
+    for g, members in enumerate(groups):
+        labels[members] = g
+    tests = bootstrap.difference_tests(z.values, boot["thurstone"], labels)
+    if B:
+        flat = [f"{names[t['i']]}–{names[t['j']]}" for t in tests
+                if np.isnan(t["p"]) and labels[t["i"]] == labels[t["j"]]]
+        if flat:
+            warnings.append(f"no significance test for {', '.join(flat)}: their difference is the same in "
+                            f"every bootstrap resample (too few observers or only unanimous votes)")
+
     binom = {(t["i"], t["j"]): t for t in bootstrap.binomial_tests(raw)}
     pairs = []
     for t in tests:
@@ -134,8 +149,8 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
         "agreement": {"kendall_u": _num(float(np.mean(u_vals))) if u_vals else None,
                       "kendall_u_per_image": {votes.images[i]: _num(u) for i, u in enumerate(u_img)}}
         if kind == "ab" else {},
-        "counts": {"methods": [names[m] for m in order],
-                   "wins": [[_num(counts[a, b]) for b in order] for a in order]},
+        "counts": {"methods": [names[m] for m in order], "wins": _matrix(counts, order),
+                   "per_image": {votes.images[i]: _matrix(per_image[i], order) for i in range(len(votes.images))}},
         "settings": {"ties": ties, "bootstrap": B, "seed": seed, "n_subjects": n_subjects,
                      "n_images": len(votes.images), "mle_exists": mle_exists,
                      "bt_alpha": bt.alpha, "thurstone_prior_sd": thurstone.PRIOR_SD if z.regularised else None},

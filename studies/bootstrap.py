@@ -44,10 +44,12 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> np.ndarray:
     return np.percentile(samples, [100 * a, 100 * (1 - a)], axis=0).T
 
 
-def difference_tests(values: np.ndarray, samples: np.ndarray) -> list[dict]:
+def difference_tests(values: np.ndarray, samples: np.ndarray, groups: np.ndarray | None = None) -> list[dict]:
     """pwcmp's z-test for every pair i<j: d = v_i − v_j, var(d) = c_ii + c_jj − 2c_ij from the bootstrap
     covariance; two-sided p = 2Φ(−|d|/sd) (pwcmp's one-sided p < 0.025 is the same 5% test); Holm across
-    pairs. Without bootstrap samples p is NaN."""
+    the tested pairs. p is NaN (untested) without bootstrap samples, where the bootstrap difference never
+    varies (sd = 0, e.g. a unanimous pair with few observers: no evidence of spread, not certainty), and
+    for pairs in different comparison groups (`groups` = component label per method)."""
     N = values.size
     ii, jj = np.triu_indices(N, 1)
     diff = values[ii] - values[jj]
@@ -55,9 +57,11 @@ def difference_tests(values: np.ndarray, samples: np.ndarray) -> list[dict]:
         cov = np.cov(samples, rowvar=False)
         sd = np.sqrt(np.maximum(cov[ii, ii] + cov[jj, jj] - 2 * cov[ii, jj], 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(sd > 0, 2 * norm.sf(np.abs(diff) / sd), np.where(diff != 0, 0.0, 1.0))
+            p = np.where(sd > 1e-12, 2 * norm.sf(np.abs(diff) / sd), np.nan)
     else:
         p = np.full(diff.shape, np.nan)
+    if groups is not None:
+        p = np.where(groups[ii] == groups[jj], p, np.nan)
     p_holm = holm(p)
     return [{"i": int(i), "j": int(j), "diff": float(d), "p": float(q), "p_holm": float(h)}
             for i, j, d, q, h in zip(ii, jj, diff, p, p_holm)]

@@ -21,8 +21,8 @@ def format_text(res: dict, source: str = "") -> str:
     st = res["settings"]
     kind = "A/B" if res["kind"] == "ab" else "ranking"
     unit = "votes" if res["kind"] == "ab" else "rankings"
-    out = [f"{kind} study {source}: {res['n_votes']} {unit}, {st['n_subjects']} subjects, {st['n_images']} "
-           f"images, {len(res['methods'])} methods; ties {st['ties']}; bootstrap {st['bootstrap']} "
+    out = [f"{kind} study {source}: {res['n_votes']} {unit}, {st['n_subjects']} subject(s), {st['n_images']} "
+           f"image(s), {len(res['methods'])} methods; ties {st['ties']}; bootstrap {st['bootstrap']} "
            f"(seed {st['seed']})".replace("  ", " ")]
     w = max(len("method"), *(len(m["method"]) for m in res["methods"]))
     rank = res["kind"] == "rank"
@@ -95,6 +95,9 @@ def figure(res: dict, path: str | Path | None = None):
             for r, c in ((i, j), (j, i)):
                 ax.text(c, r, "*", ha="center", va="center", fontsize=14)
     lim = np.nanmax(np.abs(D)) if np.isfinite(D).any() else 1.0
+    for t in ax.texts:  # white stars on dark cells
+        c, r = (int(round(v)) for v in t.get_position())
+        t.set_color("w" if abs(D[r, c]) > 0.6 * lim else "k")
     im = ax.imshow(D, cmap="RdBu", vmin=-lim, vmax=lim)
     ax.set_xticks(range(len(ms)), names, rotation=30, ha="right")
     ax.set_yticks(range(len(ms)), names)

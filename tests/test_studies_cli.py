@@ -37,6 +37,27 @@ def test_json_ab_study(capsys):
     assert len(res["pairs"]) == 6 and all(PAIR_KEYS <= set(p) for p in res["pairs"])
     assert all(p["p"] <= p["p_holm"] <= 1 for p in res["pairs"])
     assert len(res["observers"]) == 30
+    # count matrices against a direct count of the CSV rows (ties split half each way)
+    import csv
+
+    rows = list(csv.DictReader((ROOT / "studies" / "ab.csv").read_text(encoding="utf-8").splitlines()))
+    order = res["counts"]["methods"]
+    per_image = res["counts"]["per_image"]
+    for img in ("img01", "img07"):
+        hand = np.zeros((4, 4))
+        for r in rows:
+            if r["image"] != img:
+                continue
+            a, b = order.index(r["method_a"]), order.index(r["method_b"])
+            if r["winner"] == "tie":
+                hand[a, b] += 0.5
+                hand[b, a] += 0.5
+            else:
+                w = order.index(r["winner"])
+                hand[w, a + b - w] += 1
+        np.testing.assert_array_equal(per_image[img], hand)
+    np.testing.assert_allclose(np.sum(list(per_image.values()), axis=0), res["counts"]["wins"])
+    assert np.sum(res["counts"]["wins"]) == 2700
     # same seed → same numbers; the bootstrap is reproducible
     again = _json(capsys, ["analyze-votes", str(ROOT / "studies" / "ab.csv"), "--json", "--no-mlflow",
                            "--bootstrap", "100", "--seed", "3"])

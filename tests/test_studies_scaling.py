@@ -183,3 +183,6 @@ def test_disconnected_design_gives_finite_values_and_names_the_groups():
     _finite(res)
     warn = [w for w in res["warnings"] if "disconnected" in w]
     assert len(warn) == 1 and "{A, B} | {C, D}" in warn[0]
+    untested = {(p["a"], p["b"]) for p in res["pairs"] if p["p"] is None}
+    assert {frozenset(x) for x in untested} == {frozenset(x) for x in
+                                                 [("A", "C"), ("A", "D"), ("B", "C"), ("B", "D")]}
