@@ -17,6 +17,9 @@ class InputError(HarnessError):
         self.problem = problem
         super().__init__(f"{self.where}: {problem}")
 
+    def __reduce__(self):  # picklable with its two arguments, so it crosses Ray process boundaries intact
+        return (type(self), (self.where, self.problem))
+
 
 class UnknownNameError(HarnessError):
     """An unknown suite/method/metric name, with did-you-mean suggestions."""
@@ -24,6 +27,10 @@ class UnknownNameError(HarnessError):
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
         import difflib
 
+        self._args = (kind, name, list(known))
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         super().__init__(f"unknown {kind} '{name}'.{hint} Known: {', '.join(sorted(known))}")
+
+    def __reduce__(self):
+        return (type(self), self._args)

@@ -46,6 +46,19 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
+def sig(v: Any, digits: int = 4) -> str:
+    """`digits` significant digits, no exponent below 1e6: 651.2, 20.97, 0.8525."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    v = float(v)
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0 or abs(v) >= 10 ** digits:
+        return f"{v:.0f}"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(v)))))
+    return f"{v:.{decimals}f}"
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A plain aligned text table (first column left-aligned, the rest right-aligned)."""
     cells = [header] + [[fmt(c) for c in r] for r in rows]
@@ -63,3 +76,47 @@ def format_means(means: Mapping[str, Mapping[str, float]]) -> str:
     """Rows = names (methods), columns = metrics."""
     metrics = list(next(iter(means.values())).keys())
     return table(["", *metrics], [[name, *[m[k] for k in metrics]] for name, m in means.items()])
+
+
+MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
+
+
+def summary_text(result) -> str:
+    """The run-benchmark report: means with 95% bootstrap CIs, fg-ratio buckets, significant pairs."""
+    lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} images × "
+             f"{result.rows['method'].nunique()} methods, protocol {result.resolution}"
+             f" ({result.computed} computed, {result.cached} from cache)"]
+    if result.notice:
+        lines.append(f"NOTE: {result.notice}")
+    s = result.summary
+    methods = list(dict.fromkeys(s["method"]))
+    metrics = [m for m in MAIN_METRICS if m in set(s["metric"])]
+    cell = {(r.method, r.metric): r for r in s.itertuples()}
+    rows = []
+    for m in methods:
+        rows.append([m] + [f"{sig(cell[m, k].mean)} [{sig(cell[m, k].ci_lo)}, {sig(cell[m, k].ci_hi)}]"
+                           for k in metrics])
+    lines += ["", "mean [95% bootstrap CI] (all metrics in --json and MLflow); lower is better for mse and ΔE, "
+                  "higher for psnr and ssim",
+              table(["method", *metrics], rows)]
+    b = result.buckets
+    if len(b):
+        lines += ["", "fMSE by foreground ratio (n images)"]
+        buckets = list(dict.fromkeys(b["bucket"]))
+        bcell = {(r["method"], r["bucket"]): r for r in b.to_dict(orient="records")}
+        lines.append(table(["method", *buckets], [
+            [m] + [f"{sig(bcell[m, k]['fmse'])} ({bcell[m, k]['n']})" if (m, k) in bcell else "-" for k in buckets]
+            for m in methods]))
+    p = result.pairs
+    if len(p):
+        significant = p[(p["p_holm"] < 0.05) & p["metric"].isin(["fmse", "fde2000", "fpsnr"])]
+        lines += ["", f"paired comparisons on the same images (Wilcoxon signed-rank, Holm-corrected; "
+                      f"{len(significant)} significant at 0.05 of {int(p['metric'].isin(['fmse', 'fde2000', 'fpsnr']).sum())} "
+                      f"shown for fmse/fde2000/fpsnr; all metrics in --json and MLflow)"]
+        show = p[p["metric"].isin(["fmse", "fde2000", "fpsnr"])]
+        lines.append(table(["metric", "a", "b", "mean a−b", "95% CI", "p (Holm)"], [
+            [r.metric, r.a, r.b, sig(r.diff), f"[{sig(r.ci_lo)}, {sig(r.ci_hi)}]",
+             fmt(r.p_holm, 3) + (" *" if r.p_holm < 0.05 else "")] for r in show.itertuples()]))
+    if result.mlflow_run_id:
+        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
+    return "\n".join(lines)

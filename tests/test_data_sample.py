@@ -45,3 +45,14 @@ def test_soft_mask_threshold_is_strictly_above_half():
     fg = fg * 0.5
     fg[0, 0] = 0.51
     assert Sample("a", comp, fg, ref).fg.sum() == 1
+
+
+def test_user_errors_survive_pickling():
+    import pickle
+
+    from harness.errors import UnknownNameError
+
+    e = pickle.loads(pickle.dumps(InputError("a/b.png", "broken")))
+    assert isinstance(e, InputError) and str(e) == "a/b.png: broken"
+    u = pickle.loads(pickle.dumps(UnknownNameError("suite", "sampel", ["sample"])))
+    assert "Did you mean: sample" in str(u)

@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"methods": rows}))
         else:
-            print(f"{'name':14s} {'reference':9s} {'resolution':10s} {'params':>10s} {'params_full':>12s}")
-            for r in rows:
-                print(f"{r['name']:14s} {str(r['uses_reference']):9s} {str(r['resolution']):10s} "
-                      f"{r['params'] or '-':>10} {r['params_full'] or '-':>12}")
+            from harness.report import table
+
+            print(table(["name", "reference", "resolution", "params", "params_full", "available"],
+                        [[r["name"], r["uses_reference"], r["resolution"], r["params"], r["params_full"],
+                          "yes" if r["available"] else "no (" + r["description"].split("; ")[-1] + ")"]
+                         for r in rows]))
     return 0

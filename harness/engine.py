@@ -1,0 +1,227 @@
+"""`run-benchmark`: every method on every sample, distributed by Ray, scored, summarised, logged.
+
+    suite.specs ──hash (Ray tasks)──► cache keys ──cached? (--resume)──► rows
+                                           └─ missing ─► Ray tasks (classical) / actors (learned)
+                                                          harmonize → 8-bit → score ─► rows (+PNG)
+    rows ─► pandas ─► means, bootstrap CIs, fg-ratio buckets, paired tests ─► table / JSON / MLflow
+
+The driver alone writes the cache, `--out` and MLflow, as results arrive: an interrupted run keeps every
+finished image, and `--resume` computes only the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.config import BenchmarkConfig
+from harness.errors import HarnessError
+
+HASH_CHUNK = 16  # samples per hashing task
+
+
+@dataclass
+class BenchmarkResult:
+    suite: str
+    source: str
+    notice: str | None
+    resolution: str
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    buckets: pd.DataFrame
+    pairs: pd.DataFrame
+    cluster: dict[str, Any]
+    mlflow_run_id: str | None = None
+    computed: int = 0
+    cached: int = 0
+    grids: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        from harness.metrics import METRICS
+
+        methods = {}
+        for label, g in self.summary.groupby("method", sort=False):
+            methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
+                              "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
+        keep = ["method", "id", *METRICS, "fg_ratio"] + (["subset"] if "subset" in self.rows else [])
+        return {"suite": self.suite, "source": self.source, "resolution": self.resolution,
+                "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
+                "pairs": self.pairs.to_dict(orient="records"),
+                "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
+                "per_image": self.rows[keep].to_dict(orient="records"),
+                "mlflow_run_id": self.mlflow_run_id}
+
+
+def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
+    """Run the benchmark described by `cfg`. `log(str)` receives progress notes (default: stderr)."""
+    from harness.data.suites import open_suite
+    from harness.methods import resolve_methods
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    if cfg.resolution not in ("full", "256"):
+        raise HarnessError(f"--resolution must be full or 256, not '{cfg.resolution}'")
+    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
+    if suite.notice:
+        log(f"note: {suite.notice}")
+    methods = resolve_methods(cfg.methods)
+    if not methods:
+        raise HarnessError("no methods to run")
+
+    tracker = None
+    if cfg.mlflow:
+        from harness.tracking import BenchmarkTracker
+
+        tracker = BenchmarkTracker(cfg, suite, methods)
+    try:
+        from harness.raysession import ray_session
+
+        with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:
+            if tracker:
+                tracker.start(cluster)
+            rows, grids, computed, cached = _execute(cfg, suite, methods, cluster, log)
+        result = _summarise(cfg, suite, rows, cluster)
+        result.computed, result.cached, result.grids = computed, cached, grids
+        if cfg.out:
+            _write_csv(Path(cfg.out) / "per_image.csv", result.rows)
+        if tracker:
+            result.mlflow_run_id = tracker.finish(result)
+        return result
+    except BaseException as err:
+        if tracker:
+            tracker.fail(err)
+        raise
+
+
+def _execute(cfg, suite, methods, cluster, log):
+    import ray
+
+    from harness.cache import RowCache, cache_key
+    from harness.data.io import id_to_stem
+    from harness.worker import MethodActor, hash_specs, run_task
+
+    specs = suite.specs
+    hash_remote = ray.remote(num_cpus=1)(hash_specs)
+    chunks = [specs[i:i + HASH_CHUNK] for i in range(0, len(specs), HASH_CHUNK)]
+    hashes = [h for part in ray.get([hash_remote.remote(c) for c in chunks]) for h in part]
+
+    cache = RowCache(cfg.cache_dir)
+    out_dir = Path(cfg.out) if cfg.out else None
+    grid_ids = {s.id for s in specs[: cfg.grid_samples]} if cfg.mlflow else set()
+    rows: list[dict] = []
+    grids: dict[str, dict[str, bytes]] = {}
+    todo: dict[str, list[tuple]] = {}
+    for m in methods:
+        version = m.version()
+        for spec, h in zip(specs, hashes):
+            key = cache_key(h, version, cfg.resolution)
+            png_path = out_dir / m.label / f"{id_to_stem(spec.id)}.png" if out_dir else None
+            hit = cache.get(key) if cfg.resume else None
+            grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
+            needs_png = (spec.id in grid_ids and grid_png is None) or (png_path is not None and not png_path.is_file())
+            if hit is not None and not needs_png:
+                rows.append(hit)
+                if grid_png is not None:
+                    grids.setdefault(m.label, {})[spec.id] = grid_png
+            else:
+                todo.setdefault(m.label, []).append((spec, key, png_path))
+    cached = len(rows)
+    total = sum(len(v) for v in todo.values())
+    if cfg.resume:
+        log(f"resume: {cached} results cached, {total} to compute")
+
+    refs: dict[Any, tuple] = {}
+    actors = []
+    task_remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(run_task)
+    for m in methods:
+        items = todo.get(m.label, [])
+        if not items:
+            continue
+        want = [bool(p) or s.id in grid_ids for s, _, p in items]
+        if m.learned:
+            use_gpu = cluster["gpus"] > 0
+            n = max(1, min(len(items), cluster["gpus"] if use_gpu else max(1, cluster["cpus"])))
+            actor_cls = ray.remote(num_cpus=1, num_gpus=1 if use_gpu else 0, max_restarts=3,
+                                   max_task_retries=3)(MethodActor)
+            pool = [actor_cls.remote(m) for _ in range(n)]
+            actors += pool
+            for i, ((spec, key, png), w) in enumerate(zip(items, want)):
+                refs[pool[i % n].process.remote(spec, key, cfg.resolution, w)] = (m, spec, png)
+        else:
+            for (spec, key, png), w in zip(items, want):
+                refs[task_remote.remote(m, spec, key, cfg.resolution, w)] = (m, spec, png)
+
+    bar = _progress(total, cfg.progress)
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                m, spec, png_path = refs[ref]
+                try:
+                    res = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    raise _unwrap(err) from None
+                cache.put(res["key"], res["row"])
+                rows.append(res["row"])
+                if res["png"] is not None:
+                    if png_path is not None:
+                        _write_bytes(png_path, res["png"])
+                    if spec.id in grid_ids:
+                        grids.setdefault(m.label, {})[spec.id] = res["png"]
+                        cache.put_png(res["key"], res["png"])
+                bar.update(1)
+    finally:
+        bar.close()
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        for a in actors:
+            ray.kill(a)
+    return rows, grids, total, cached
+
+
+def _unwrap(err):
+    """Re-raise a worker's own exception (e.g. InputError: one clear line) rather than Ray's wrapper."""
+    cause = getattr(err, "cause", None)
+    return cause if isinstance(cause, BaseException) else err
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="harmonize+score", unit="img", file=sys.stderr,
+                disable=not enabled or total == 0, dynamic_ncols=True)
+
+
+def _summarise(cfg, suite, rows, cluster) -> BenchmarkResult:
+    from harness.metrics import METRICS
+    from harness.stats import bucket_means, paired_comparisons, summarize
+
+    df = pd.DataFrame(rows)
+    order = {s.id: i for i, s in enumerate(suite.specs)}
+    method_order = list(dict.fromkeys(r["method"] for r in rows))
+    df["_o"] = df["id"].map(order)
+    df["_m"] = df["method"].map({m: i for i, m in enumerate(method_order)})
+    df = df.sort_values(["_m", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
+    summary = summarize(df, METRICS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    buckets = bucket_means(df, METRICS, by="method")
+    pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
+    return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
+                           cluster)

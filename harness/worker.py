@@ -1,0 +1,78 @@
+"""What runs inside Ray workers: hash samples, harmonize + score one (method, sample) pair.
+
+Each result is quantised to 8 bits *before* scoring, so the numbers equal `harness score` on the PNGs that
+`--out` writes. Workers return rows (and PNG bytes when asked) to the driver, which alone writes the cache,
+the predictions and MLflow — so the same code works when workers are on other machines.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+FAULT_ENV = "HARNESS_FAULT_ONCE"  # test hook: path of a marker file; the first worker to see it dies
+
+
+def _maybe_die() -> None:
+    marker = os.environ.get(FAULT_ENV)
+    if marker and not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        os._exit(1)  # a real crash of the worker process: Ray must retry the work elsewhere
+
+
+def hash_specs(specs: list) -> list[str]:
+    from harness.data.suites import spec_content_hash
+
+    return [spec_content_hash(s) for s in specs]
+
+
+def png_bytes(img8: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img8).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def process(method, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
+    """Harmonize one sample with a built method, score it; returns {key, row, png?}."""
+    from harness.data.io import to_uint8
+    from harness.data.suites import load_spec
+    from harness.scoring import score_prediction
+
+    _maybe_die()
+    t0 = time.perf_counter()
+    sample = load_spec(spec)
+    out = method.harmonize(sample)
+    seconds = time.perf_counter() - t0
+    out8 = to_uint8(out)
+    row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
+    row.update({"method": method.spec.label, "seconds": seconds})
+    return {"key": key, "row": row, "png": png_bytes(out8) if want_png else None}
+
+
+def run_task(method_spec, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
+    """Stateless Ray task (classical methods): build the method, process one sample."""
+    import torch
+
+    torch.set_num_threads(1)
+    return process(method_spec.build(), spec, key, resolution, want_png)
+
+
+class MethodActor:
+    """Ray actor for a learned method: loads the weights once, then processes many samples."""
+
+    def __init__(self, method_spec) -> None:
+        import torch
+
+        if not torch.cuda.is_available():
+            torch.set_num_threads(1)  # one core per actor; Ray gives each actor one CPU
+        self.method = method_spec.build()
+
+    def process(self, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
+        return process(self.method, spec, key, resolution, want_png)
