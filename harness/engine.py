@@ -53,6 +53,7 @@ class BenchmarkResult:
                 "pairs": self.pairs.to_dict(orient="records"),
                 "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
                 "per_image": self.rows[keep].to_dict(orient="records"),
+                "ray": self.cluster, "computed": self.computed, "cached": self.cached,
                 "mlflow_run_id": self.mlflow_run_id}
 
 

@@ -25,6 +25,15 @@ def _maybe_die() -> None:
         os._exit(1)  # a real crash of the worker process: Ray must retry the work elsewhere
 
 
+def _node_id() -> str:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()[:12]
+    except Exception:  # noqa: BLE001 — outside Ray (direct calls in tests)
+        return "local"
+
+
 def hash_specs(specs: list) -> list[str]:
     from harness.data.suites import spec_content_hash
 
@@ -52,7 +61,7 @@ def process(method, spec, key: str, resolution: str, want_png: bool) -> dict[str
     seconds = time.perf_counter() - t0
     out8 = to_uint8(out)
     row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
-    row.update({"method": method.spec.label, "seconds": seconds})
+    row.update({"method": method.spec.label, "seconds": seconds, "node": _node_id()})
     return {"key": key, "row": row, "png": png_bytes(out8) if want_png else None}
 
 

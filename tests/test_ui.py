@@ -1,0 +1,82 @@
+"""`harness ui` serves the benchmark's runs: read back runs, metrics and artifacts through MLflow's REST API."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from harness.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read()
+
+
+def _post(url: str, body: dict):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_ui_serves_runs_metrics_and_artifacts(tmp_path, capsys):
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    assert main(["run-benchmark", "--suite", "sample", "--limit", "3", "--methods", "composite,reinhard",
+                 "--tracking-uri", store, "--cache-dir", str(tmp_path / "c"), "--num-cpus", "2", "--json",
+                 "--bootstrap", "100"]) == 0
+    parent_id = json.loads(capsys.readouterr().out)["mlflow_run_id"]
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", store, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if _get(f"{base}/health") == b"OK":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the MLflow UI never answered on /health")
+        exps = _post(f"{base}/api/2.0/mlflow/experiments/search", {"max_results": 10})["experiments"]
+        exp = next(e for e in exps if e["name"] == "sample")
+        runs = _post(f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp["experiment_id"]]})["runs"]
+        by_name = {r["info"]["run_name"]: r for r in runs}
+        assert {"composite", "reinhard"} <= set(by_name)
+        child = by_name["reinhard"]
+        tags = {t["key"]: t["value"] for t in child["data"]["tags"]}
+        assert tags["mlflow.parentRunId"] == parent_id
+        metrics = {m["key"]: m["value"] for m in child["data"]["metrics"]}
+        assert metrics["fmse"] > 0 and "fde2000_ci95_lo" in metrics
+        parent = next(r for r in runs if r["info"]["run_id"] == parent_id)
+        assert parent["info"]["status"] == "FINISHED"
+        ptags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
+        assert ptags["suite_source"] == "bundled-sample" and ptags["n_samples"] == "3"
+        rid = child["info"]["run_id"]
+        files = {f["path"] for f in json.loads(_get(f"{base}/api/2.0/mlflow/artifacts/list?run_id={rid}"))["files"]}
+        assert {"per_image.csv", "per_image.json", "grid.png"} <= files
+        csv = _get(f"{base}/get-artifact?path=per_image.csv&run_uuid={rid}").decode()
+        assert csv.splitlines()[0].startswith("id,") and len(csv.splitlines()) == 4
+        assert _get(f"{base}/get-artifact?path=grid.png&run_uuid={rid}")[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
