@@ -128,10 +128,10 @@ def paired_comparisons(df: pd.DataFrame, metrics: Sequence[str], by: str = "meth
         rows = []
         for a, b in combinations(groups, 2):
             common = wide[a].index.intersection(wide[b].index, sort=False)
-            d = wide[a].loc[common, m].to_numpy(dtype=float) - wide[b].loc[common, m].to_numpy(dtype=float)
-            ok = np.isfinite(wide[a].loc[common, m].to_numpy(dtype=float)) & \
-                np.isfinite(wide[b].loc[common, m].to_numpy(dtype=float))
-            d = d[ok]
+            xa = wide[a].loc[common, m].to_numpy(dtype=float)
+            xb = wide[b].loc[common, m].to_numpy(dtype=float)
+            ok = np.isfinite(xa) & np.isfinite(xb)  # inf − inf is undefined, inf − x is no difference to test
+            d = xa[ok] - xb[ok]
             lo, hi = bootstrap_ci(d, n_boot=n_boot, seed=seed, level=level)
             rows.append({"metric": m, "a": a, "b": b, "n": int(d.size), "diff": _mean(d), "ci_lo": lo,
                          "ci_hi": hi, "p": _wilcoxon_p(d)})
