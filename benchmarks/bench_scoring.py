@@ -1,16 +1,17 @@
 """Scoring speed: `harness.metrics.score_images` vs a plain per-image skimage + colour-science loop.
 
-Both pipelines score the same 2048² images made from real photographs (skimage's astronaut and coffee,
-resized): the 'foreground' cases paste a colour-shifted, noisy foreground back with a soft elliptical mask, as a
-harmonization method's output would be (background untouched); the 'global' case changes every pixel, the
-worst case for the harness (no unchanged pixels to skip). The script checks that every metric agrees within
+Both pipelines score the same 2048² images made from real photographs (skimage's astronaut, coffee and
+chelsea, resized): the 'foreground' cases paste a colour-shifted, noisy foreground back with a soft
+elliptical mask, as a harmonization method's output would be (background untouched); the 'global' case
+changes every pixel, the worst case for the harness (no unchanged pixels to skip). The script checks that every metric agrees within
 1e-5 (relative) and prints the time of each pipeline and the speed-up ratio.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scoring.py             # 3 foreground + 1 global, 2048²
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scoring.py --size 512  # quicker
 
-One torch thread is how the engine's Ray workers score (one image per core; see harness/metrics.py on why
-more intra-op threads can hurt on shared cores); both cores are used by scoring two images in two workers.
+Measured one image at a time with one torch thread, as each of the engine's Ray workers scores (the engine
+uses both cores by running two workers; harness/metrics.py says why more intra-op threads can hurt on shared
+cores). CPU time is printed beside wall time because the cores here are shared with other work.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 Inputs follow `harness.data.sample`: `pred` and `real` are float32 H×W×3 sRGB in [0, 1]; `fg_mask` is H×W in
 [0, 1] and the foreground is `fg = fg_mask > 0.5` (binary; a soft mask is *thresholded*, not used as weights).
+Other float dtypes are cast to float32 first; uint8 images are rejected as out of range (divide by 255 first).
 
 Conventions (n = H·W, n_fg = Σ fg, diff = 255·(pred − real)):
 - `mse`   = Σ diff² / (3n), on the 0–255 scale of the published leaderboards.
