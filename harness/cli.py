@@ -61,11 +61,25 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (a scheduler's kill, `timeout`) cleans up like Ctrl-C: the MLflow run is marked FAILED and a
+    local Ray is shut down instead of being orphaned (a SIGTERM-killed driver leaves raylet/GCS running)."""
+    import signal
+    import threading
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise)
+
+
 def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _terminate_like_interrupt()
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2

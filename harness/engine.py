@@ -39,6 +39,7 @@ class BenchmarkResult:
     computed: int = 0
     cached: int = 0
     grids: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute, summary
 
     def to_json(self) -> dict[str, Any]:
         from harness.metrics import METRICS
@@ -78,14 +79,20 @@ def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
 
         tracker = BenchmarkTracker(cfg, suite, methods)
     try:
+        import time
+
         from harness.raysession import ray_session
 
+        t0 = time.perf_counter()
         with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:
+            t1 = time.perf_counter()
             if tracker:
                 tracker.start(cluster)
             rows, grids, computed, cached = _execute(cfg, suite, methods, cluster, log)
+            t2 = time.perf_counter()
         result = _summarise(cfg, suite, rows, cluster)
         result.computed, result.cached, result.grids = computed, cached, grids
+        result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "summary": time.perf_counter() - t2}
         if cfg.out:
             _write_csv(Path(cfg.out) / "per_image.csv", result.rows)
         if tracker:
@@ -136,6 +143,10 @@ def _execute(cfg, suite, methods, cluster, log):
 
     refs: dict[Any, tuple] = {}
     actors = []
+    # An actor holds its CPU (or GPU) for as long as it lives: each is killed as soon as its queue is
+    # empty, so the next method's actors and the classical tasks can start (no deadlock on small clusters).
+    ref_actor: dict[Any, Any] = {}
+    outstanding: dict[Any, int] = {}
     task_remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(run_task)
     for m in methods:
         items = todo.get(m.label, [])
@@ -150,7 +161,10 @@ def _execute(cfg, suite, methods, cluster, log):
             pool = [actor_cls.remote(m) for _ in range(n)]
             actors += pool
             for i, ((spec, key, png), w) in enumerate(zip(items, want)):
-                refs[pool[i % n].process.remote(spec, key, cfg.resolution, w)] = (m, spec, png)
+                actor = pool[i % n]
+                refs[actor.process.remote(spec, key, cfg.resolution, w)] = (m, spec, png)
+                ref_actor[list(refs)[-1]] = actor
+                outstanding[actor] = outstanding.get(actor, 0) + 1
         else:
             for (spec, key, png), w in zip(items, want):
                 refs[task_remote.remote(m, spec, key, cfg.resolution, w)] = (m, spec, png)
@@ -175,6 +189,11 @@ def _execute(cfg, suite, methods, cluster, log):
                         grids.setdefault(m.label, {})[spec.id] = res["png"]
                         cache.put_png(res["key"], res["png"])
                 bar.update(1)
+                actor = ref_actor.pop(ref, None)
+                if actor is not None:
+                    outstanding[actor] -= 1
+                    if outstanding[actor] == 0:
+                        ray.kill(actor, no_restart=True)
     finally:
         bar.close()
         for ref in pending:

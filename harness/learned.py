@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.errors import HarnessError
 from harness.methods import LEARNED, Method, MethodSpec
 
 
@@ -27,11 +28,32 @@ def read_checkpoint_meta(path: Path) -> dict[str, Any]:
     return json.loads(meta_path.read_text())
 
 
-def build_from_checkpoint(path: Path, device: str = "cpu"):
-    """Build the network the checkpoint describes and load its weights (safetensors: no pickle)."""
+def build_from_checkpoint(name: str, path: Path, device: str = "cpu"):
+    """The network for method `name` with its weights: our safetensors checkpoints (any registered model),
+    or — for the baselines — the official released `.pth` files (a file, or a folder holding them), loaded
+    strictly with `weights_only=True`. Returns (model in eval mode, meta)."""
+    import importlib
+
+    from harness.errors import InputError
+    from iph.registry import _MODELS, create_model
+
+    path = Path(path)
+    if path.is_dir() or path.suffix == ".pth":
+        module = importlib.import_module(_MODELS[name].split(":")[0])
+        if not hasattr(module, "load_official"):
+            raise InputError(path, f"'{name}' has no official released weights; give a .safetensors checkpoint")
+        model = create_model(name, "full")
+        try:
+            module.load_official(model, path)
+        except (ValueError, FileNotFoundError, OSError) as err:
+            raise InputError(path, str(err).splitlines()[0]) from None
+        return model.to(device).eval(), {"model": name, "size": "full", "official": True}
     from iph.checkpoint import load_checkpoint
 
-    return load_checkpoint(path, device=device)
+    model, meta = load_checkpoint(path, device=device)
+    if meta.get("model", name) != name:
+        raise InputError(path, f"checkpoint is for '{meta.get('model')}', not '{name}'")
+    return model.eval(), meta
 
 
 class LearnedMethod(Method):
@@ -40,12 +62,24 @@ class LearnedMethod(Method):
 
         self.spec = spec
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model, self.meta = build_from_checkpoint(checkpoint, self.device)
-        self.model.eval()
+        self.model, self.meta = build_from_checkpoint(spec.name, checkpoint, self.device)
         self.uses_reference = bool(self.model.uses_reference)
         self.resolution = int(self.model.resolution)
-        self.terms = int(spec.opts.get("terms", 11))
-        self.auto_reference = spec.opts.get("reference") == "auto"
+        opts = dict(spec.opts)
+        opts.pop("checkpoint", None)
+        self.terms = int(opts.pop("terms", 11))
+        self.auto_reference = opts.pop("reference", "given") == "auto"
+        # §7 colour-transfer control (IPH): style = r1·φ(reference) + r2·φ(second region), where the second
+        # region is the composite's own foreground (r2 > 0 keeps part of its original look) or the background.
+        self.r1, self.r2 = float(opts.pop("r1", 1.0)), float(opts.pop("r2", 0.0))
+        self.blend_with = opts.pop("blend_with", "foreground")
+        if opts:
+            raise HarnessError(f"method '{spec.name}' has no option(s) {', '.join(sorted(opts))} (options: "
+                               "checkpoint, terms, reference=auto, r1, r2, blend_with=foreground|background)")
+        if (self.r1, self.r2) != (1.0, 0.0) and not hasattr(self.model, "harmonize_blend"):
+            raise HarnessError(f"method '{spec.name}' has no style code to blend (r1/r2 are IPH options)")
+        if self.blend_with not in ("foreground", "background"):
+            raise HarnessError(f"blend_with must be foreground or background, not '{self.blend_with}'")
 
     def _forward(self, composite: np.ndarray, fg: np.ndarray, ref: np.ndarray) -> np.ndarray:
         import torch
@@ -55,7 +89,11 @@ class LearnedMethod(Method):
             return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
 
         with torch.no_grad():
-            out = self.model(t(composite), t(fg), t(ref))
+            if (self.r1, self.r2) == (1.0, 0.0):
+                out = self.model(t(composite), t(fg), t(ref))
+            else:
+                second = fg if self.blend_with == "foreground" else (fg <= 0.5).astype(np.float32)
+                out = self.model.harmonize_blend(t(composite), t(fg), t(ref), t(second), self.r1, self.r2)
         return out[0].permute(1, 2, 0).float().cpu().numpy()
 
     def harmonize(self, sample) -> np.ndarray:

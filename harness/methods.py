@@ -57,10 +57,14 @@ def _source_hash(*modules: Any) -> str:
 
 
 def _file_hash(path: str | Path) -> str:
+    """sha256 of a checkpoint file, or of every .pth file in a folder of official weights."""
+    path = Path(path)
+    files = sorted(path.glob("*.pth")) if path.is_dir() else [path]
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for file in files:
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 
@@ -120,11 +124,11 @@ class MethodSpec:
 
         model_module = importlib.import_module(_MODELS[self.name].split(":")[0])
         ckpt = self.checkpoint()
-        return (f"{self.label}@{_file_hash(ckpt) if ckpt and ckpt.is_file() else 'none'}"
+        return (f"{self.label}@{_file_hash(ckpt) if ckpt and ckpt.exists() else 'none'}"
                 f"+{_source_hash(model_module, harness.highres, harness.resize, importlib.import_module('harness.learned'))}")
 
     def available(self) -> bool:
-        return not self.learned or (self.checkpoint() is not None and self.checkpoint().is_file())
+        return not self.learned or (self.checkpoint() is not None and self.checkpoint().exists())
 
     def build(self) -> "Method":
         """Instantiate (in the worker). Learned methods load their weights here."""
@@ -132,7 +136,7 @@ class MethodSpec:
             from harness.learned import LearnedMethod
 
             ckpt = self.checkpoint()
-            if ckpt is None or not ckpt.is_file():
+            if ckpt is None or not ckpt.exists():
                 raise HarnessError(f"method '{self.name}' has no checkpoint ({ckpt}): train one with "
                                    f"`harness train --method {self.name}` or give {self.name}:checkpoint=PATH")
             return LearnedMethod(self, ckpt)

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         preds[spec.id] = path
     if suite.notice:
         print(f"note: {suite.notice}", file=sys.stderr)
+    import torch
+
+    torch.set_num_threads(1)  # measured: OpenMP threads stall ~10× on a busy 2-core machine; 1 is never slower here
     rows = []
     for spec in suite.specs:
         sample = load_spec(spec)
