@@ -1,0 +1,102 @@
+"""`harness score` on a folder suite written by hand equals skimage / colour-science computed straight on the
+files."""
+
+import json
+
+import colour
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from harness.cli import main
+from tests.helpers import write_folder_suite
+
+
+def _oracle(pred8, real8, fg):
+    p, q = pred8.astype(np.float64) / 255, real8.astype(np.float64) / 255
+    sq = ((p - q) * 255) ** 2
+    mse, fmse = sq.mean(), sq[fg].sum() / (3 * fg.sum())
+    ssim, smap = structural_similarity(p, q, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False, full=True)
+    lp, lq = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(p)), colour.XYZ_to_Lab(colour.sRGB_to_XYZ(q))
+    e00, e76 = colour.delta_E(lq, lp, method="CIE 2000"), colour.delta_E(lq, lp, method="CIE 1976")
+    return {"mse": mse, "fmse": fmse, "psnr": 10 * np.log10(255**2 / mse), "fpsnr": 10 * np.log10(255**2 / fmse),
+            "ssim": ssim, "fssim": smap[fg].mean(), "de2000": e00.mean(), "fde2000": e00[fg].mean(),
+            "de76": e76.mean(), "fde76": e76[fg].mean(), "fg_ratio": fg.mean()}
+
+
+@pytest.fixture()
+def suite_and_preds(tmp_path):
+    arrays = write_folder_suite(tmp_path / "suite", n=3, size=(64, 80))
+    rng = np.random.default_rng(5)
+    preds = {}
+    (tmp_path / "preds").mkdir()
+    for sid, a in arrays.items():
+        pred = a["composite"].astype(int)
+        fg = a["fg"] > 127
+        pred[fg] = np.clip(pred[fg] - rng.integers(0, 40, (fg.sum(), 3)), 0, 255)
+        preds[sid] = pred.astype(np.uint8)
+        Image.fromarray(preds[sid]).save(tmp_path / "preds" / f"{sid}.png")
+    return tmp_path, arrays, preds
+
+
+def test_score_matches_the_libraries_on_hand_written_files(suite_and_preds, capsys):
+    root, arrays, preds = suite_and_preds
+    assert main(["score", "--suite", "folder", "--data-root", str(root / "suite"), "--pred-dir",
+                 str(root / "preds"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 3 and out["suite"] == "folder"
+    for row in out["per_image"]:
+        a = arrays[row["id"]]
+        expected = _oracle(preds[row["id"]], a["real"], a["fg"] > 127)
+        for k, v in expected.items():
+            assert row[k] == pytest.approx(v, rel=1e-5), k
+    for k in ("fmse", "fde2000"):
+        assert out["mean"][k] == pytest.approx(np.mean([r[k] for r in out["per_image"]]), rel=1e-12)
+
+
+def test_identical_prediction_reports_inf_psnr_as_a_string(tmp_path, capsys):
+    arrays = write_folder_suite(tmp_path / "suite", n=1)
+    (tmp_path / "preds").mkdir()
+    Image.fromarray(arrays["img00"]["real"]).save(tmp_path / "preds" / "img00.png")
+    assert main(["score", "--suite", "folder", "--data-root", str(tmp_path / "suite"), "--pred-dir",
+                 str(tmp_path / "preds"), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["per_image"][0]
+    assert row["psnr"] == "inf" and row["fpsnr"] == "inf" and row["mse"] == 0 and row["fde2000"] == 0
+
+
+def test_256_protocol_resizes_before_scoring(suite_and_preds, capsys):
+    root, arrays, preds = suite_and_preds
+    assert main(["score", "--suite", "folder", "--data-root", str(root / "suite"), "--pred-dir",
+                 str(root / "preds"), "--json", "--resolution", "256"]) == 0
+    row = json.loads(capsys.readouterr().out)["per_image"][0]
+
+    def bicubic(img8):  # PIL bicubic per channel on float planes, as documented in harness/resize.py
+        planes = [np.asarray(Image.fromarray(img8[..., c].astype(np.float32) / 255, mode="F")
+                             .resize((256, 256), Image.Resampling.BICUBIC)) for c in range(3)]
+        return np.clip(np.stack(planes, -1), 0, 1)
+
+    a = arrays[row["id"]]
+    p, q = bicubic(preds[row["id"]]), bicubic(a["real"])
+    m = np.asarray(Image.fromarray((a["fg"] > 127).astype(np.float32), mode="F").resize((256, 256),
+                                                                                        Image.Resampling.BILINEAR))
+    fg = m > 0.5
+    sq = ((p.astype(np.float64) - q) * 255) ** 2
+    assert row["mse"] == pytest.approx(sq.mean(), rel=1e-5)
+    assert row["fmse"] == pytest.approx(sq[fg].sum() / (3 * fg.sum()), rel=1e-5)
+
+
+def test_missing_and_misfit_predictions(suite_and_preds, capsys):
+    root, arrays, _ = suite_and_preds
+    argv = ["score", "--suite", "folder", "--data-root", str(root / "suite"), "--pred-dir", str(root / "preds")]
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(root / "preds" / "img01.png")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "img01.png" in err and "10×10" in err
+    (root / "preds" / "img02.png").unlink()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "img02.png" in err and "no prediction" in err
+    assert main(argv[:-2] + ["--pred-dir", str(root / "nowhere")]) == 2
+    assert "not found" in capsys.readouterr().err
