@@ -54,7 +54,9 @@ class BargainNetConfig:
     margin: float = 0.1
 
 
-PRESETS = {"full": BargainNetConfig(), "tiny": BargainNetConfig(num_downs=6, ngf=8, ndf=8)}
+PRESETS = {"full": BargainNetConfig(), "tiny": BargainNetConfig(num_downs=6, ngf=8, ndf=8),
+           # ≈1.1M parameters, 7 down-samplings (128² and 256² inputs): the shipped CPU checkpoints
+           "small": BargainNetConfig(num_downs=7, ngf=10, ndf=8)}
 
 
 # ----------------------------------------------------------------------------------------------- blocks

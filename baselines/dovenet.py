@@ -48,7 +48,9 @@ class DoveNetConfig:
     d_strided: int = 6  # stride-2 partial convs before the final stride-1 one: 256 → 127 → … → 3 → 1
 
 
-PRESETS = {"full": DoveNetConfig(), "tiny": DoveNetConfig(num_downs=6, ngf=8, ndf=8, d_strided=4)}
+PRESETS = {"full": DoveNetConfig(), "tiny": DoveNetConfig(num_downs=6, ngf=8, ndf=8, d_strided=4),
+           # 1.03M generator parameters, trains at 128² (D: 5 strided convs, 128 → 3): the shipped CPU checkpoint
+           "small": DoveNetConfig(num_downs=7, ngf=10, ndf=16, d_strided=5)}
 
 
 # ----------------------------------------------------------------------------------------------- blocks

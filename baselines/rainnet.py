@@ -56,7 +56,9 @@ class RainNetConfig:
     d_strided: int = 6
 
 
-PRESETS = {"full": RainNetConfig(), "tiny": RainNetConfig(ngf=8, n_codec=2, ndf=8, d_strided=4)}
+PRESETS = {"full": RainNetConfig(), "tiny": RainNetConfig(ngf=8, n_codec=2, ndf=8, d_strided=4),
+           # 1.03M parameters, 7 down-samplings (128² and 256² inputs): the shipped CPU checkpoint
+           "small": RainNetConfig(ngf=10, n_codec=3, ndf=16, d_strided=5)}
 
 
 # ----------------------------------------------------------------------------------------------- blocks

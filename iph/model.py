@@ -60,6 +60,8 @@ SIZES: dict[str, IPHConfig] = {
     "full": IPHConfig(),  # 27.16M parameters: harmonizer 25.57M + style encoder 1.58M
     # 135k parameters: a forward+backward at 64×64 takes tens of milliseconds on one CPU core.
     "tiny": IPHConfig(channels=(8, 16, 16, 32, 32), style_channels=(8, 16, 16, 32, 32), style_dim=16),
+    # 1.14M parameters (4.6 MB float32): the shipped CPU-trained checkpoint (docs/checkpoints.md).
+    "small": IPHConfig(channels=(16, 32, 64, 96, 96), style_channels=(16, 32, 64, 64, 64), style_dim=32),
 }
 
 

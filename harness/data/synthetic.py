@@ -62,12 +62,12 @@ def train_photo(name: str) -> np.ndarray:
         left, right, _ = skimage.data.stereo_motorcycle()
         arr = left if name == "motorcycle_left" else right
     elif name in ("china", "flower"):
-        from PIL import Image
-        from sklearn.datasets import load_sample_images  # noqa: F401  (locates the files)
-        import sklearn.datasets
+        from pathlib import Path
 
-        path = sklearn.datasets.__path__[0] + f"/images/{name}.jpg"
-        with Image.open(path) as im:
+        import sklearn.datasets  # ImportError when scikit-learn is absent: available_photos() skips these
+        from PIL import Image
+
+        with Image.open(Path(sklearn.datasets.__file__).parent / "images" / f"{name}.jpg") as im:
             arr = np.asarray(im.convert("RGB"))
     elif name in TRAIN_PHOTOS:
         import skimage.data
