@@ -18,6 +18,7 @@ class BenchmarkConfig:
     data_root: str | None = None           # where the suite's data lives; portraittest also reads $HARNESS_DATA
     methods: list[str] | None = None       # method specs ("name" or "name:key=value,..."); None = all available
     resolution: str = "full"               # "full" (native resolution) or "256" (the published protocol)
+    reference: str = "given"               # "given" (the suite's reference regions) or "auto" (picked for you)
     limit: float | None = None             # first N samples, or a fraction < 1 — for smoke runs
     out: str | None = None                 # write predictions DIR/<method>/<id>.png and DIR/per_image.csv
     resume: bool = False                   # reuse cached per-image results; compute only what is missing

@@ -48,7 +48,7 @@ class BenchmarkResult:
         for label, g in self.summary.groupby("method", sort=False):
             methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
                               "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
-        keep = ["method", "id", *METRICS, "fg_ratio"] + (["subset"] if "subset" in self.rows else [])
+        keep = ["method", "id", *METRICS, "fg_ratio", "source"] + (["subset"] if "subset" in self.rows else [])
         return {"suite": self.suite, "source": self.source, "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
                 "pairs": self.pairs.to_dict(orient="records"),
@@ -66,6 +66,8 @@ def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if cfg.resolution not in ("full", "256"):
         raise HarnessError(f"--resolution must be full or 256, not '{cfg.resolution}'")
+    if cfg.reference not in ("given", "auto"):
+        raise HarnessError(f"--reference must be given or auto, not '{cfg.reference}'")
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
     if suite.notice:
         log(f"note: {suite.notice}")
@@ -125,7 +127,8 @@ def _execute(cfg, suite, methods, cluster, log):
     for m in methods:
         version = m.version()
         for spec, h in zip(specs, hashes):
-            key = cache_key(h, version, cfg.resolution)
+            key = cache_key(h, version if cfg.reference == "given" else f"{version}|reference={cfg.reference}",
+                            cfg.resolution)
             png_path = out_dir / m.label / f"{id_to_stem(spec.id)}.png" if out_dir else None
             hit = cache.get(key) if cfg.resume else None
             grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
@@ -162,12 +165,12 @@ def _execute(cfg, suite, methods, cluster, log):
             actors += pool
             for i, ((spec, key, png), w) in enumerate(zip(items, want)):
                 actor = pool[i % n]
-                refs[actor.process.remote(spec, key, cfg.resolution, w)] = (m, spec, png)
+                refs[actor.process.remote(spec, key, cfg.resolution, w, cfg.reference)] = (m, spec, png)
                 ref_actor[list(refs)[-1]] = actor
                 outstanding[actor] = outstanding.get(actor, 0) + 1
         else:
             for (spec, key, png), w in zip(items, want):
-                refs[task_remote.remote(m, spec, key, cfg.resolution, w)] = (m, spec, png)
+                refs[task_remote.remote(m, spec, key, cfg.resolution, w, cfg.reference)] = (m, spec, png)
 
     bar = _progress(total, cfg.progress)
     pending = list(refs)

@@ -68,14 +68,13 @@ class LearnedMethod(Method):
         opts = dict(spec.opts)
         opts.pop("checkpoint", None)
         self.terms = int(opts.pop("terms", 11))
-        self.auto_reference = opts.pop("reference", "given") == "auto"
         # §7 colour-transfer control (IPH): style = r1·φ(reference) + r2·φ(second region), where the second
         # region is the composite's own foreground (r2 > 0 keeps part of its original look) or the background.
         self.r1, self.r2 = float(opts.pop("r1", 1.0)), float(opts.pop("r2", 0.0))
         self.blend_with = opts.pop("blend_with", "foreground")
         if opts:
             raise HarnessError(f"method '{spec.name}' has no option(s) {', '.join(sorted(opts))} (options: "
-                               "checkpoint, terms, reference=auto, r1, r2, blend_with=foreground|background)")
+                               "checkpoint, terms, r1, r2, blend_with=foreground|background)")
         if (self.r1, self.r2) != (1.0, 0.0) and not hasattr(self.model, "harmonize_blend"):
             raise HarnessError(f"method '{spec.name}' has no style code to blend (r1/r2 are IPH options)")
         if self.blend_with not in ("foreground", "background"):
@@ -101,10 +100,6 @@ class LearnedMethod(Method):
         from harness.resize import resize_image, resize_mask
 
         ref_mask = sample.ref_mask
-        if self.auto_reference:
-            from iph.auto_reference import auto_reference
-
-            ref_mask = auto_reference(sample.composite, sample.fg_mask)
         r = self.resolution
         comp_low, fg_low, ref_low = resize_image(sample.composite, r), resize_mask(sample.fg_mask, r), resize_mask(ref_mask, r)
         if not (ref_low > 0.5).any():  # a tiny reference region can vanish at 256²: keep its soft trace

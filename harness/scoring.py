@@ -35,6 +35,7 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
         raise InputError("--resolution", f"unknown protocol '{resolution}' (choose full or 256)")
     row: dict[str, Any] = {"id": sample.id}
     row.update(score_image(pred, real, mask))
+    row["source"] = sample.source  # every record says where its data came from (bundled vs real)
     if "subset" in sample.meta:
         row["subset"] = sample.meta["subset"]
     return row

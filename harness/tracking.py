@@ -104,7 +104,7 @@ class BenchmarkTracker:
         exp_id = get_or_create_experiment(self.suite.name, self.uri)
         tags = {"harness.command": "run-benchmark", "git_sha": git_sha(), "harness_version": _version(),
                 "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
-                "resolution": self.cfg.resolution, "ray_address": str(cluster.get("address")),
+                "resolution": self.cfg.resolution, "reference": self.cfg.reference, "ray_address": str(cluster.get("address")),
                 "ray_nodes": str(cluster.get("nodes")), "ray_cpus": str(cluster.get("cpus")),
                 "ray_gpus": str(cluster.get("gpus"))}
         if self.suite.notice:
@@ -148,7 +148,7 @@ class BenchmarkTracker:
                 for metric in ("fmse", "fpsnr", "fde2000"):
                     if metric in r:
                         c.log_metric(cid, _metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
-            cols = ["id", *METRICS, "fg_ratio", "seconds"] + (["subset"] if "subset" in rows else [])
+            cols = ["id", *METRICS, "fg_ratio", "source", "seconds"] + (["subset"] if "subset" in rows else [])
             table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
             c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
             c.log_text(cid, table.to_csv(index=False), "per_image.csv")

@@ -48,7 +48,19 @@ def png_bytes(img8: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def process(method, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
+def with_reference(sample, mode: str):
+    """`--reference auto`: replace the user's reference region by the automatic one (iph/auto_reference.py)."""
+    if mode == "given":
+        return sample
+    import dataclasses
+
+    from iph.auto_reference import auto_reference
+
+    return dataclasses.replace(sample, ref_mask=auto_reference(sample.composite, sample.fg_mask),
+                               meta={**sample.meta, "reference": "auto"})
+
+
+def process(method, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
     """Harmonize one sample with a built method, score it; returns {key, row, png?}."""
     from harness.data.io import to_uint8
     from harness.data.suites import load_spec
@@ -56,7 +68,7 @@ def process(method, spec, key: str, resolution: str, want_png: bool) -> dict[str
 
     _maybe_die()
     t0 = time.perf_counter()
-    sample = load_spec(spec)
+    sample = with_reference(load_spec(spec), reference)
     out = method.harmonize(sample)
     seconds = time.perf_counter() - t0
     out8 = to_uint8(out)
@@ -65,12 +77,12 @@ def process(method, spec, key: str, resolution: str, want_png: bool) -> dict[str
     return {"key": key, "row": row, "png": png_bytes(out8) if want_png else None}
 
 
-def run_task(method_spec, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
+def run_task(method_spec, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
     """Stateless Ray task (classical methods): build the method, process one sample."""
     import torch
 
     torch.set_num_threads(1)
-    return process(method_spec.build(), spec, key, resolution, want_png)
+    return process(method_spec.build(), spec, key, resolution, want_png, reference)
 
 
 class MethodActor:
@@ -83,5 +95,5 @@ class MethodActor:
             torch.set_num_threads(1)  # one core per actor; Ray gives each actor one CPU
         self.method = method_spec.build()
 
-    def process(self, spec, key: str, resolution: str, want_png: bool) -> dict[str, Any]:
-        return process(self.method, spec, key, resolution, want_png)
+    def process(self, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
+        return process(self.method, spec, key, resolution, want_png, reference)

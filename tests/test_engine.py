@@ -107,3 +107,14 @@ def test_a_failing_run_is_marked_failed_in_mlflow(ray_local, tmp_path, capsys):
     client = MlflowClient(tracking_uri=store)
     runs = client.search_runs([client.get_experiment_by_name("folder").experiment_id])
     assert runs and all(r.info.status == "FAILED" for r in runs)
+
+
+def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
+    from harness.engine import run_benchmark
+
+    common = dict(suite="sample", limit=2, methods=["reinhard"], mlflow=False, progress=False, n_boot=100,
+                  cache_dir=str(tmp_path))
+    given = run_benchmark(BenchmarkConfig(**common))
+    auto = run_benchmark(BenchmarkConfig(reference="auto", **common))
+    assert auto.computed == 2  # a different cache key: never served the given-reference rows
+    assert not np.allclose(given.rows["fmse"], auto.rows["fmse"])

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                      "(default: every available method; see `harness list methods`)")
     g.add_argument("--resolution", choices=["full", "256"], default="full",
                    help="evaluation protocol: native resolution (default) or the published 256×256")
+    g.add_argument("--reference", choices=["given", "auto"], default="given",
+                   help="reference regions: the suite's (default) or picked automatically — the most salient "
+                        "object in the background, offline (iph/auto_reference.py)")
     g.add_argument("--limit", type=float, help="first N samples (or a fraction < 1) — for smoke runs")
     g = p.add_argument_group("where results go")
     g.add_argument("--out", help="write predictions DIR/<method>/<id>.png and DIR/per_image.csv")
@@ -43,7 +46,7 @@ def config_from_args(args: argparse.Namespace):
 
     cfg = BenchmarkConfig(suite=args.suite, data_root=args.data_root,
                           methods=args.methods.split("|") if args.methods and "|" in args.methods else None,
-                          resolution=args.resolution, limit=args.limit, out=args.out, resume=args.resume,
+                          resolution=args.resolution, reference=args.reference, limit=args.limit, out=args.out, resume=args.resume,
                           ray_address=args.ray_address, num_cpus=args.num_cpus, tracking_uri=args.tracking_uri,
                           mlflow=not args.no_mlflow, seed=args.seed, n_boot=args.bootstrap,
                           progress=not args.no_progress and not args.json)
