@@ -22,7 +22,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from skimage.color import lab2rgb, rgb2lab
 
-from harness.errors import InputError
+from iph.errors import InputError
 
 INSIDE = 0.5
 STD_EPS = 1e-3  # a foreground channel flatter than this (Lab units) is only shifted, never scaled by σ_r/σ_f

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from harness.errors import InputError
+from iph.errors import InputError
 
 INSIDE = 0.5
 WORK_SIZE = 128

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.errors import HarnessError, InputError
+from iph.errors import HarnessError, InputError
 from iph.model import IPH, SIZES, count_parameters
 
 FORMAT = "harness-checkpoint"

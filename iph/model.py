@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.errors import UnknownNameError
+from iph.errors import UnknownNameError
 from iph.layers import AdaINResBlock, PartialConv2d, ResBlock
 
 INSIDE = 0.5  # mask values above this are inside a region (project-wide convention)
