@@ -92,7 +92,7 @@ def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
                 tracker.start(cluster)
             rows, grids, computed, cached = _execute(cfg, suite, methods, cluster, log)
             t2 = time.perf_counter()
-        result = _summarise(cfg, suite, rows, cluster)
+        result = _summarise(cfg, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "summary": time.perf_counter() - t2}
         if cfg.out:
@@ -233,13 +233,12 @@ def _progress(total: int, enabled: bool):
                 disable=not enabled or total == 0, dynamic_ncols=True)
 
 
-def _summarise(cfg, suite, rows, cluster) -> BenchmarkResult:
+def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:
     from harness.metrics import METRICS
     from harness.stats import bucket_means, paired_comparisons, summarize
 
     df = pd.DataFrame(rows)
     order = {s.id: i for i, s in enumerate(suite.specs)}
-    method_order = list(dict.fromkeys(r["method"] for r in rows))
     df["_o"] = df["id"].map(order)
     df["_m"] = df["method"].map({m: i for i, m in enumerate(method_order)})
     df = df.sort_values(["_m", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)

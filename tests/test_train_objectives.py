@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from harness.data.synthetic import SyntheticDataset
-from harness.train import collate, load_training_state, make_recipe, save_training_state
+from harness.train import collate
+from harness.train_recipes import load_training_state, make_recipe, save_training_state
 from iph.registry import create_model, list_models
 
 # The reconstruction term each recipe reports (the GAN terms are not expected to fall monotonically).
