@@ -24,21 +24,9 @@ import numpy as np
 
 def oracle_score(pred: np.ndarray, real: np.ndarray, fg_mask: np.ndarray) -> dict[str, float]:
     """The reference pipeline: the libraries called directly, in float64, one image at a time."""
-    import colour
-    from skimage.metrics import structural_similarity
+    from harness.metrics_reference import reference_scores
 
-    p, q, fg = pred.astype(np.float64), real.astype(np.float64), fg_mask > 0.5
-    sq = ((p - q) * 255.0) ** 2
-    mse, fmse = sq.mean(), sq[fg].sum() / (3 * fg.sum())
-    ssim, smap = structural_similarity(p, q, channel_axis=-1, data_range=1.0, gaussian_weights=True,
-                                       sigma=1.5, use_sample_covariance=False, full=True)
-    lab_p = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(p))
-    lab_q = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(q))
-    e00 = colour.delta_E(lab_q, lab_p, method="CIE 2000")
-    e76 = colour.delta_E(lab_q, lab_p, method="CIE 1976")
-    return {"mse": mse, "fmse": fmse, "psnr": 10 * np.log10(255.0**2 / mse),
-            "fpsnr": 10 * np.log10(255.0**2 / fmse), "ssim": ssim, "fssim": smap[fg].mean(),
-            "de2000": e00.mean(), "fde2000": e00[fg].mean(), "de76": e76.mean(), "fde76": e76[fg].mean()}
+    return reference_scores(pred, real, fg_mask)
 
 
 def make_cases(size: int, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

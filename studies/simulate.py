@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,10 @@ PAPER_METHODS = ("Dove-Net", "Bargain-Net (R)", "Rain-Net", "IPH")
 PAPER_Z = (-0.45, 0.05, -0.15, 0.55)       # Thurstone z units
 PAPER_THETA = (-0.7, 0.1, -0.25, 0.85)      # Plackett–Luce log-strengths
 SEED = 2023
+
+
+if TYPE_CHECKING:
+    from studies.votes import PairwiseVotes
 
 
 def simulate_ab(z: dict[str, float], n_subjects: int, n_images: int, seed: int, image_sd: float = 0.0,

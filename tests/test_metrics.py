@@ -10,29 +10,16 @@ import numpy as np
 import pytest
 import torch
 from skimage import data, transform
-from skimage.metrics import structural_similarity
 
 from harness import metrics
 from harness.metrics import HIGHER_IS_BETTER, METRICS, score_image, score_images
+from harness.metrics_reference import reference_scores
 
 EXACT = {"mse", "fmse", "psnr", "fpsnr"}  # float64 path: ≤ 1e-6 relative; the float32 ones ≤ 1e-5
 
 
-def oracle(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """The libraries, used exactly as the metric conventions state, in float64."""
-    p, q, fg = pred.astype(np.float64), real.astype(np.float64), mask > 0.5
-    sq = ((p - q) * 255.0) ** 2
-    mse, fmse = sq.mean(), sq[fg].sum() / (3 * fg.sum())
-    ssim, smap = structural_similarity(p, q, channel_axis=-1, data_range=1.0, gaussian_weights=True,
-                                       sigma=1.5, use_sample_covariance=False, full=True)
-    lab_p = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(p))
-    lab_q = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(q))
-    e00 = colour.delta_E(lab_q, lab_p, method="CIE 2000")
-    e76 = colour.delta_E(lab_q, lab_p, method="CIE 1976")
-    with np.errstate(divide="ignore"):
-        return {"mse": mse, "fmse": fmse, "psnr": 10 * np.log10(255.0**2 / mse),
-                "fpsnr": 10 * np.log10(255.0**2 / fmse), "ssim": ssim, "fssim": smap[fg].mean(),
-                "de2000": e00.mean(), "fde2000": e00[fg].mean(), "de76": e76.mean(), "fde76": e76[fg].mean()}
+# The libraries, used exactly as the metric conventions state, in float64.
+oracle = reference_scores
 
 
 def assert_matches_oracle(pred, real, mask) -> None:

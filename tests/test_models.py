@@ -1,6 +1,5 @@
 """Every registered harmonization network gets these checks for free (timm-style), at its tiny size."""
 
-import importlib
 
 import pytest
 import torch

@@ -3,27 +3,18 @@ files."""
 
 import json
 
-import colour
 import numpy as np
 import pytest
 from PIL import Image
-from skimage.metrics import structural_similarity
 
 from harness.cli import main
+from harness.metrics_reference import reference_scores
 from tests.helpers import write_folder_suite
 
 
 def _oracle(pred8, real8, fg):
-    p, q = pred8.astype(np.float64) / 255, real8.astype(np.float64) / 255
-    sq = ((p - q) * 255) ** 2
-    mse, fmse = sq.mean(), sq[fg].sum() / (3 * fg.sum())
-    ssim, smap = structural_similarity(p, q, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False, full=True)
-    lp, lq = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(p)), colour.XYZ_to_Lab(colour.sRGB_to_XYZ(q))
-    e00, e76 = colour.delta_E(lq, lp, method="CIE 2000"), colour.delta_E(lq, lp, method="CIE 1976")
-    return {"mse": mse, "fmse": fmse, "psnr": 10 * np.log10(255**2 / mse), "fpsnr": 10 * np.log10(255**2 / fmse),
-            "ssim": ssim, "fssim": smap[fg].mean(), "de2000": e00.mean(), "fde2000": e00[fg].mean(),
-            "de76": e76.mean(), "fde76": e76[fg].mean(), "fg_ratio": fg.mean()}
+    scores = reference_scores(pred8.astype(np.float64) / 255, real8.astype(np.float64) / 255, fg)
+    return {**scores, "fg_ratio": fg.mean()}
 
 
 @pytest.fixture()
