@@ -71,7 +71,7 @@ def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
     if suite.notice:
         log(f"note: {suite.notice}")
-    methods = resolve_methods(cfg.methods)
+    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
     if not methods:
         raise HarnessError("no methods to run")
 

@@ -73,9 +73,10 @@ class MethodSpec:
 
     name: str
     options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    tracking_uri: str | None = field(default=None, compare=False)  # for checkpoint=models:/NAME@ALIAS
 
     @classmethod
-    def parse(cls, text: str) -> "MethodSpec":
+    def parse(cls, text: str, tracking_uri: str | None = None) -> "MethodSpec":
         name, _, rest = text.strip().partition(":")
         opts = []
         for item in filter(None, rest.split(",")):
@@ -85,7 +86,7 @@ class MethodSpec:
             opts.append((key.strip(), value.strip()))
         if name not in all_method_names():
             raise UnknownNameError("method", name, all_method_names())
-        return cls(name, tuple(opts))
+        return cls(name, tuple(opts), tracking_uri)
 
     @property
     def opts(self) -> dict[str, str]:
@@ -104,6 +105,10 @@ class MethodSpec:
         path = self.opts.get("checkpoint") or SHIPPED_CHECKPOINTS.get(self.name)
         if path is None:
             return None
+        if path.startswith("models:/"):  # the MLflow model registry (downloaded once, then cached)
+            from harness.train import resolve_checkpoint
+
+            return resolve_checkpoint(path, self.tracking_uri)
         p = Path(path)
         return p if p.is_absolute() or p.exists() else REPO_ROOT / p
 
@@ -183,13 +188,13 @@ class ClassicalMethod(Method):
         return self._fn(sample.composite, sample.fg_mask, sample.ref_mask, **self._kwargs)
 
 
-def resolve_methods(names: str | list[str] | None) -> list[MethodSpec]:
+def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = None) -> list[MethodSpec]:
     """Parse `--methods a,b:opt=v`; None → every available method. Unknown names → did-you-mean."""
     if names is None:
         return [MethodSpec(n) for n in all_method_names() if MethodSpec(n).available()]
     if isinstance(names, str):
         names = _split_methods(names)
-    specs = [MethodSpec.parse(n) for n in names]
+    specs = [MethodSpec.parse(n, tracking_uri) for n in names]
     labels = [s.label for s in specs]
     dup = {x for x in labels if labels.count(x) > 1}
     if dup:

@@ -83,3 +83,27 @@ def test_official_dovenet_weights_load_through_the_method(tmp_path):
     sample = load_spec(open_suite("sample").specs[-1])
     out = method.harmonize(sample)
     np.testing.assert_array_equal(out[~sample.fg], sample.composite[~sample.fg])
+
+
+def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from harness.tracking import get_or_create_experiment
+    from harness.train import _register
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(tracking_uri=store)
+    run = client.create_run(get_or_create_experiment("training", store))
+    for suffix in (".safetensors", ".json"):
+        client.log_artifact(run.info.run_id, str(tiny_iph.with_suffix(suffix)), "checkpoint")
+    _register(client, run.info.run_id, "iph", 2, "checkpoint")
+    spec = MethodSpec.parse("iph:checkpoint=models:/iph@stage2", tracking_uri=store)
+    assert spec.checkpoint().read_bytes() == tiny_iph.read_bytes()
+    assert spec.version() == MethodSpec.parse(f"iph:checkpoint={tiny_iph}").version().replace(
+        f"checkpoint={tiny_iph}", "checkpoint=models:/iph@stage2")
+    sample = load_spec(open_suite("sample").specs[0])
+    np.testing.assert_array_equal(spec.build().harmonize(sample),
+                                  MethodSpec.parse(f"iph:checkpoint={tiny_iph}").build().harmonize(sample))
+    with pytest.raises(HarnessError, match="not in the model registry"):
+        MethodSpec.parse("iph:checkpoint=models:/iph@stage9", tracking_uri=store).checkpoint()
