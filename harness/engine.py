@@ -129,7 +129,7 @@ def _execute(cfg, suite, methods, cluster, log):
         for spec, h in zip(specs, hashes):
             key = cache_key(h, version if cfg.reference == "given" else f"{version}|reference={cfg.reference}",
                             cfg.resolution)
-            png_path = out_dir / m.label / f"{id_to_stem(spec.id)}.png" if out_dir else None
+            png_path = out_dir / m.dirname / f"{id_to_stem(spec.id)}.png" if out_dir else None
             hit = cache.get(key) if cfg.resume else None
             grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
             needs_png = (spec.id in grid_ids and grid_png is None) or (png_path is not None and not png_path.is_file())

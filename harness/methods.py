@@ -98,6 +98,13 @@ class MethodSpec:
         return self.name if not self.options else f"{self.name}:" + ",".join(f"{k}={v}" for k, v in self.options)
 
     @property
+    def dirname(self) -> str:
+        """The label made safe as one directory name (a checkpoint path in the options has slashes)."""
+        import re
+
+        return re.sub(r"[^A-Za-z0-9._=,:+@-]+", "_", self.label).strip("._") or self.name
+
+    @property
     def learned(self) -> bool:
         return self.name in LEARNED
 
