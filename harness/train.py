@@ -384,6 +384,7 @@ def _start_mlflow(cfg: TrainConfig, saved: dict, init: str | None, data_desc: di
     if cfg.resume and run_id:
         client.update_run(run_id, status="RUNNING")  # the same run continues (no duplicate run on resume)
         client.set_tag(run_id, "resumed", "true")
+        client.set_tag(run_id, "resumed_to_steps", str(cfg.steps))  # params are immutable; --steps may grow
         return uri, run_id
     exp_id = get_or_create_experiment(EXPERIMENT, uri)
     tags = {"harness.command": "train", "method": cfg.method, "stage": str(cfg.stage), "size": cfg.size,

@@ -7,16 +7,7 @@ import torch
 from iph.registry import create_model, list_models
 
 
-def _available(name):
-    try:
-        create_model(name, "tiny")
-        return True
-    except (ModuleNotFoundError, AttributeError):
-        return False
-
-
-MODELS = [pytest.param(n, marks=pytest.mark.skipif(not _available(n), reason=f"{n} not implemented yet"))
-          for n in list_models()]
+MODELS = list_models()
 
 
 def _batch(size=64, n=2, seed=0):
