@@ -12,6 +12,7 @@ finished image, and `--resume` computes only the rest.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from harness.config import BenchmarkConfig
 from harness.errors import HarnessError
 
 HASH_CHUNK = 16  # samples per hashing task
+ACTOR_QUEUE = 2  # items queued per learned-method actor: one running, one ready
 
 
 @dataclass
@@ -111,11 +113,13 @@ def _execute(cfg, suite, methods, cluster, log):
 
     from harness.cache import RowCache, cache_key
     from harness.data.io import id_to_stem
-    from harness.worker import MethodActor, hash_specs, run_task
+    from harness.worker import LearnedWorker, hash_specs, run_task
 
     specs = suite.specs
     hash_remote = ray.remote(num_cpus=1)(hash_specs)
-    chunks = [specs[i:i + HASH_CHUNK] for i in range(0, len(specs), HASH_CHUNK)]
+    # At least one hashing task per CPU, so every worker process is warmed up (see worker.hash_specs).
+    size = max(1, min(HASH_CHUNK, -(-len(specs) // max(1, cluster["cpus"]))))
+    chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
     hashes = [h for part in ray.get([hash_remote.remote(c) for c in chunks]) for h in part]
 
     cache = RowCache(cfg.cache_dir)
@@ -145,32 +149,46 @@ def _execute(cfg, suite, methods, cluster, log):
         log(f"resume: {cached} results cached, {total} to compute")
 
     refs: dict[Any, tuple] = {}
-    actors = []
-    # An actor holds its CPU (or GPU) for as long as it lives: each is killed as soon as its queue is
-    # empty, so the next method's actors and the classical tasks can start (no deadlock on small clusters).
-    ref_actor: dict[Any, Any] = {}
-    outstanding: dict[Any, int] = {}
     task_remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(run_task)
+    learned: deque = deque()
     for m in methods:
-        items = todo.get(m.label, [])
-        if not items:
-            continue
-        want = [bool(p) or s.id in grid_ids for s, _, p in items]
-        if m.learned:
-            use_gpu = cluster["gpus"] > 0
-            n = max(1, min(len(items), cluster["gpus"] if use_gpu else max(1, cluster["cpus"])))
-            actor_cls = ray.remote(num_cpus=1, num_gpus=1 if use_gpu else 0, max_restarts=3,
-                                   max_task_retries=3)(MethodActor)
-            pool = [actor_cls.remote(m) for _ in range(n)]
-            actors += pool
-            for i, ((spec, key, png), w) in enumerate(zip(items, want)):
-                actor = pool[i % n]
-                refs[actor.process.remote(spec, key, cfg.resolution, w, cfg.reference)] = (m, spec, png)
-                ref_actor[list(refs)[-1]] = actor
-                outstanding[actor] = outstanding.get(actor, 0) + 1
-        else:
-            for (spec, key, png), w in zip(items, want):
-                refs[task_remote.remote(m, spec, key, cfg.resolution, w, cfg.reference)] = (m, spec, png)
+        for spec, key, png in todo.get(m.label, []):
+            want = bool(png) or spec.id in grid_ids
+            if m.learned:
+                learned.append((m, spec, key, png, want))
+            else:
+                refs[task_remote.remote(m, spec, key, cfg.resolution, want, cfg.reference)] = (m, spec, png)
+
+    # Learned methods: one pool of actors, each serving any learned method and loading each model once.
+    # Work is handed out as actors free up (dynamic balance); an actor holds its CPU/GPU while it lives, so
+    # it is killed as soon as the queue is empty and the classical tasks get the cores back.
+    actors: list = []
+    in_flight: dict[Any, int] = {}
+    ref_actor: dict[Any, Any] = {}
+
+    def feed(actor) -> list:
+        """Give `actor` its next item (returns the new ref), or retire it when there is nothing left."""
+        if learned:
+            m, spec, key, png, want = learned.popleft()
+            ref = actor.process.remote(m, spec, key, cfg.resolution, want, cfg.reference)
+            refs[ref] = (m, spec, png)
+            ref_actor[ref] = actor
+            in_flight[actor] += 1
+            return [ref]
+        if in_flight[actor] == 0:
+            ray.kill(actor, no_restart=True)
+        return []
+
+    if learned:
+        use_gpu = cluster["gpus"] > 0
+        n = max(1, min(len(learned), cluster["gpus"] if use_gpu else cluster["cpus"]))
+        actor_cls = ray.remote(num_cpus=1, num_gpus=1 if use_gpu else 0, max_restarts=3,
+                               max_task_retries=3)(LearnedWorker)
+        actors = [actor_cls.remote() for _ in range(n)]
+        for actor in actors:
+            in_flight[actor] = 0
+            for _ in range(ACTOR_QUEUE):
+                feed(actor)
 
     bar = _progress(total, cfg.progress)
     pending = list(refs)
@@ -194,9 +212,8 @@ def _execute(cfg, suite, methods, cluster, log):
                 bar.update(1)
                 actor = ref_actor.pop(ref, None)
                 if actor is not None:
-                    outstanding[actor] -= 1
-                    if outstanding[actor] == 0:
-                        ray.kill(actor, no_restart=True)
+                    in_flight[actor] -= 1
+                    pending += feed(actor)
     finally:
         bar.close()
         for ref in pending:

@@ -35,6 +35,10 @@ def _node_id() -> str:
 
 
 def hash_specs(specs: list) -> list[str]:
+    """Content hashes of samples. Also warms the worker up: the heavy imports (torch, the metrics) happen
+    here, in parallel on every worker, instead of inside the first timed harmonize+score task."""
+    import harness.metrics  # noqa: F401
+    import torch  # noqa: F401
     from harness.data.suites import spec_content_hash
 
     return [spec_content_hash(s) for s in specs]
@@ -67,14 +71,17 @@ def process(method, spec, key: str, resolution: str, want_png: bool, reference: 
     from harness.scoring import score_prediction
 
     _maybe_die()
+    t_start = time.perf_counter()
     t0 = time.perf_counter()
     sample = with_reference(load_spec(spec), reference)
     out = method.harmonize(sample)
     seconds = time.perf_counter() - t0
     out8 = to_uint8(out)
     row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
-    row.update({"method": method.spec.label, "seconds": seconds, "node": _node_id()})
-    return {"key": key, "row": row, "png": png_bytes(out8) if want_png else None}
+    png = png_bytes(out8) if want_png else None
+    row.update({"method": method.spec.label, "seconds": seconds, "node": _node_id(),
+                "worker_seconds": time.perf_counter() - t_start})
+    return {"key": key, "row": row, "png": png}
 
 
 def run_task(method_spec, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
@@ -85,15 +92,20 @@ def run_task(method_spec, spec, key: str, resolution: str, want_png: bool, refer
     return process(method_spec.build(), spec, key, resolution, want_png, reference)
 
 
-class MethodActor:
-    """Ray actor for a learned method: loads the weights once, then processes many samples."""
+class LearnedWorker:
+    """Ray actor for learned methods: serves any of them, building (loading the weights of) each method once
+    and keeping it for the next samples."""
 
-    def __init__(self, method_spec) -> None:
+    def __init__(self) -> None:
         import torch
 
         if not torch.cuda.is_available():
             torch.set_num_threads(1)  # one core per actor; Ray gives each actor one CPU
-        self.method = method_spec.build()
+        self.methods: dict = {}
 
-    def process(self, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
-        return process(self.method, spec, key, resolution, want_png, reference)
+    def process(self, method_spec, spec, key: str, resolution: str, want_png: bool,
+                reference: str = "given") -> dict[str, Any]:
+        method = self.methods.get(method_spec)
+        if method is None:
+            method = self.methods[method_spec] = method_spec.build()
+        return process(method, spec, key, resolution, want_png, reference)
