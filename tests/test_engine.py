@@ -89,6 +89,17 @@ def test_a_killed_worker_is_retried_and_changes_nothing(ray_local, tmp_path, mon
     faulty = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "b"), **common))
     assert marker.is_file(), "the fault was never injected"
     np.testing.assert_allclose(clean.rows["fmse"], faulty.rows["fmse"], rtol=1e-12)
+    # The same for an actor (learned methods): the actor process dies, Ray restarts it and retries.
+    learned = {**common, "methods": ["iph"]}
+    monkeypatch.delenv(FAULT_ENV)
+    clean_iph = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "c"), **learned))
+    marker.unlink()
+    monkeypatch.setenv(FAULT_ENV, str(marker))
+    ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    faulty_iph = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "d"), **learned))
+    assert marker.is_file()
+    np.testing.assert_allclose(clean_iph.rows["fmse"], faulty_iph.rows["fmse"], rtol=1e-12)
 
 
 def test_a_failing_run_is_marked_failed_in_mlflow(ray_local, tmp_path, capsys):
