@@ -108,15 +108,29 @@ def summary_text(result) -> str:
             [m] + [f"{sig(bcell[m, k]['fmse'])} ({bcell[m, k]['n']})" if (m, k) in bcell else "-" for k in buckets]
             for m in methods]))
     p = result.pairs
-    if len(p):
-        significant = p[(p["p_holm"] < 0.05) & p["metric"].isin(["fmse", "fde2000", "fpsnr"])]
-        lines += ["", f"paired comparisons on the same images (Wilcoxon signed-rank, Holm-corrected; "
-                      f"{len(significant)} significant at 0.05 of {int(p['metric'].isin(['fmse', 'fde2000', 'fpsnr']).sum())} "
-                      f"shown for fmse/fde2000/fpsnr; all metrics in --json and MLflow)"]
-        show = p[p["metric"].isin(["fmse", "fde2000", "fpsnr"])]
-        lines.append(table(["metric", "a", "b", "mean a−b", "95% CI", "p (Holm)"], [
-            [r.metric, r.a, r.b, sig(r.diff), f"[{sig(r.ci_lo)}, {sig(r.ci_hi)}]",
-             fmt(r.p_holm, 3) + (" *" if r.p_holm < 0.05 else "")] for r in show.itertuples()]))
+    if len(p) and len(methods) > 1:
+        shown = ("fmse", "fde2000", "fpsnr")
+        base = methods[0]
+        lines += ["", f"paired differences against {base} on the same images: mean [95% bootstrap CI], Wilcoxon "
+                      "signed-rank p, Holm-corrected over all method pairs (* p < 0.05)"]
+        rows = []
+        for m in methods[1:]:
+            row = [m]
+            for metric in shown:
+                hit = p[(p["metric"] == metric) & (((p["a"] == m) & (p["b"] == base)) | ((p["a"] == base) & (p["b"] == m)))]
+                if hit.empty:
+                    row.append("-")
+                    continue
+                r = hit.iloc[0]
+                sign = 1.0 if r["a"] == m else -1.0  # report method − base
+                lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
+                row.append(f"{sig(sign * r['diff'])} [{sig(lo)}, {sig(hi)}] p={sig(r['p_holm'], 2)}"
+                           + (" *" if r["p_holm"] < 0.05 else ""))
+            rows.append(row)
+        lines.append(table(["method", *[f"Δ{k} (method − {base})" for k in shown]], rows))
+        n_sig = int((p["p_holm"] < 0.05).sum())
+        lines.append(f"{n_sig} of {len(p)} comparisons (all pairs × all metrics) significant at 0.05 after Holm; "
+                     "every pair is in --json and in MLflow (paired_comparisons.csv)")
     if result.mlflow_run_id:
         lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
     return "\n".join(lines)
