@@ -129,3 +129,17 @@ def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
     auto = run_benchmark(BenchmarkConfig(reference="auto", **common))
     assert auto.computed == 2  # a different cache key: never served the given-reference rows
     assert not np.allclose(given.rows["fmse"], auto.rows["fmse"])
+
+
+def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local, tmp_path, monkeypatch):
+    from harness.engine import run_benchmark
+    from harness.report import summary_text
+
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    result = run_benchmark(BenchmarkConfig(suite="portraittest", limit=3, methods=["composite", "reinhard"],
+                                           mlflow=False, progress=False, n_boot=100, cache_dir=str(tmp_path)))
+    text = summary_text(result)
+    assert "NOT PortraitTest numbers" in text and "bundled-sample" in text.splitlines()[0]
+    assert "Δfmse (method − composite)" in text and "\nreinhard" in text
+    assert set(result.rows["source"]) == {"bundled-sample"}
+    assert all(r["source"] == "bundled-sample" for r in result.to_json()["per_image"])
