@@ -216,10 +216,12 @@ def _execute(cfg, suite, methods, cluster, log):
                     pending += feed(actor)
     finally:
         bar.close()
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        # Tasks still in flight are not cancelled: ray.cancel racing a task's completion aborted the driver
+        # inside Ray (task_manager.cc "Tried to complete task that was not pending"); they end with the job
+        # (ray.shutdown for a local Ray, the driver's disconnect on a cluster). Actors are killed so a
+        # long-lived Ray session (Python API) gets its CPUs/GPUs back.
         for a in actors:
-            ray.kill(a)
+            ray.kill(a, no_restart=True)
     return rows, grids, total, cached
 
 
