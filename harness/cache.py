@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.data.io import atomic_write
 from harness.metrics import METRICS
 
 # Bump when the metric definitions change: every cached row then becomes a miss.
@@ -45,15 +46,7 @@ class RowCache:
         return p.read_bytes() if p.is_file() else None
 
     def put_png(self, key: str, data: bytes) -> None:
-        p = self.root.parent / "png" / key[:2] / f"{key}.png"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(p)
+        atomic_write(self.root.parent / "png" / key[:2] / f"{key}.png", data)
 
     def put(self, key: str, row: dict[str, Any]) -> None:
-        p = self._path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
-        tmp.write_text(json.dumps(row, allow_nan=True))
-        tmp.replace(p)
+        atomic_write(self._path(key), json.dumps(row, allow_nan=True))

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from harness.config import BenchmarkConfig
+from harness.data.io import atomic_write
 from harness.errors import HarnessError
 
 HASH_CHUNK = 16  # samples per hashing task
@@ -98,7 +99,7 @@ def run_benchmark(cfg: BenchmarkConfig, log=None) -> BenchmarkResult:
         result.computed, result.cached, result.grids = computed, cached, grids
         result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "summary": time.perf_counter() - t2}
         if cfg.out:
-            _write_csv(Path(cfg.out) / "per_image.csv", result.rows)
+            atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
         if tracker:
             result.mlflow_run_id = tracker.finish(result)
         return result
@@ -205,7 +206,7 @@ def _execute(cfg, suite, methods, cluster, log):
                 rows.append(res["row"])
                 if res["png"] is not None:
                     if png_path is not None:
-                        _write_bytes(png_path, res["png"])
+                        atomic_write(png_path, res["png"])
                     if spec.id in grid_ids:
                         grids.setdefault(m.label, {})[spec.id] = res["png"]
                         cache.put_png(res["key"], res["png"])
@@ -229,20 +230,6 @@ def _unwrap(err):
     """Re-raise a worker's own exception (e.g. InputError: one clear line) rather than Ray's wrapper."""
     cause = getattr(err, "cause", None)
     return cause if isinstance(cause, BaseException) else err
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-def _write_csv(path: Path, df: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
 
 
 def _progress(total: int, enabled: bool):

@@ -8,7 +8,6 @@ the worker has a GPU.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,6 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.methods import LEARNED, Method, MethodSpec
-
-
-def read_checkpoint_meta(path: Path) -> dict[str, Any]:
-    """The JSON written beside a checkpoint: model name, size, config overrides, stage, step, ..."""
-    meta_path = Path(path).with_suffix(".json")
-    if not meta_path.is_file():
-        from harness.errors import InputError
-
-        raise InputError(meta_path, "checkpoint metadata (.json beside the .safetensors) not found")
-    return json.loads(meta_path.read_text())
 
 
 def build_from_checkpoint(name: str, path: Path, device: str = "cpu"):
@@ -112,6 +101,7 @@ def describe_learned() -> list[dict[str, Any]]:
     """List rows for learned methods; parameter counts without allocating weights (meta device)."""
     import torch
 
+    from iph.checkpoint import read_meta
     from iph.registry import create_model
 
     rows = []
@@ -125,7 +115,7 @@ def describe_learned() -> list[dict[str, Any]]:
                 params_full = sum(p.numel() for p in full.parameters())
                 params = None
                 if available:
-                    meta = read_checkpoint_meta(ckpt)
+                    meta = read_meta(ckpt)
                     small = create_model(name, meta.get("size", "tiny"), **meta.get("overrides", {}))
                     params = sum(p.numel() for p in small.parameters())
             uses_ref, res = bool(full.uses_reference), int(full.resolution)

@@ -200,7 +200,7 @@ def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = No
     if names is None:
         return [MethodSpec(n) for n in all_method_names() if MethodSpec(n).available()]
     if isinstance(names, str):
-        names = _split_methods(names)
+        names = split_method_list(names)
     specs = [MethodSpec.parse(n, tracking_uri) for n in names]
     labels = [s.label for s in specs]
     dup = {x for x in labels if labels.count(x) > 1}
@@ -212,7 +212,7 @@ def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = No
     return specs
 
 
-def _split_methods(text: str) -> list[str]:
+def split_method_list(text: str) -> list[str]:
     """Split "a,b:k=v,k2=v2,c" into methods: a comma starts a new method unless the next item is k=v."""
     out: list[str] = []
     for item in filter(None, (t.strip() for t in text.split(","))):

@@ -7,7 +7,6 @@ the predictions and MLflow — so the same code works when workers are on other 
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from typing import Any
@@ -44,14 +43,6 @@ def hash_specs(specs: list) -> list[str]:
     return [spec_content_hash(s) for s in specs]
 
 
-def png_bytes(img8: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(img8).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def with_reference(sample, mode: str):
     """`--reference auto`: replace the user's reference region by the automatic one (iph/auto_reference.py)."""
     if mode == "given":
@@ -66,12 +57,11 @@ def with_reference(sample, mode: str):
 
 def process(method, spec, key: str, resolution: str, want_png: bool, reference: str = "given") -> dict[str, Any]:
     """Harmonize one sample with a built method, score it; returns {key, row, png?}."""
-    from harness.data.io import to_uint8
+    from harness.data.io import png_bytes, to_uint8
     from harness.data.suites import load_spec
     from harness.scoring import score_prediction
 
     _maybe_die()
-    t_start = time.perf_counter()
     t0 = time.perf_counter()
     sample = with_reference(load_spec(spec), reference)
     out = method.harmonize(sample)
@@ -80,7 +70,7 @@ def process(method, spec, key: str, resolution: str, want_png: bool, reference: 
     row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
     png = png_bytes(out8) if want_png else None
     row.update({"method": method.spec.label, "seconds": seconds, "node": _node_id(),
-                "worker_seconds": time.perf_counter() - t_start})
+                "worker_seconds": time.perf_counter() - t0})
     return {"key": key, "row": row, "png": png}
 
 

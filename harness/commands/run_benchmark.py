@@ -43,17 +43,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     from harness.config import BenchmarkConfig
+    from harness.methods import split_method_list
 
     cfg = BenchmarkConfig(suite=args.suite, data_root=args.data_root,
-                          methods=args.methods.split("|") if args.methods and "|" in args.methods else None,
+                          methods=split_method_list(args.methods) if args.methods else None,
                           resolution=args.resolution, reference=args.reference, limit=args.limit, out=args.out, resume=args.resume,
                           ray_address=args.ray_address, num_cpus=args.num_cpus, tracking_uri=args.tracking_uri,
                           mlflow=not args.no_mlflow, seed=args.seed, n_boot=args.bootstrap,
                           progress=not args.no_progress and not args.json)
-    if args.methods and cfg.methods is None:
-        from harness.methods import _split_methods
-
-        cfg.methods = _split_methods(args.methods)
     if args.cache_dir:
         cfg.cache_dir = args.cache_dir
     return cfg

@@ -91,16 +91,30 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(img, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_png(path: str | Path, img: np.ndarray) -> None:
-    """Write an RGB image or a mask (float in [0, 1] or uint8) as an 8-bit PNG, atomically."""
-    from PIL import Image
-
+def atomic_write(path: str | Path, data: bytes | str) -> None:
+    """Write a file via a temporary + rename, so an interruption never leaves it half-written under its
+    final name (results, predictions and the cache must stay resumable)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arr = img if img.dtype == np.uint8 else to_uint8(img)
     tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    tmp.replace(path)  # never leave a half-written PNG under the final name
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    tmp.replace(path)
+
+
+def png_bytes(img: np.ndarray) -> bytes:
+    """An RGB image or a mask (float in [0, 1] or uint8) encoded as an 8-bit PNG."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img if img.dtype == np.uint8 else to_uint8(img)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_png(path: str | Path, img: np.ndarray) -> None:
+    """Write an RGB image or a mask (float in [0, 1] or uint8) as an 8-bit PNG, atomically."""
+    atomic_write(path, png_bytes(img))
 
 
 def id_to_stem(sample_id: str) -> str:
