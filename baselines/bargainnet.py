@@ -54,7 +54,7 @@ class BargainNetConfig:
     margin: float = 0.1
 
 
-PRESETS = {"full": BargainNetConfig(), "tiny": BargainNetConfig(num_downs=6, ngf=8, ndf=8),
+SIZES = {"full": BargainNetConfig(), "tiny": BargainNetConfig(num_downs=6, ngf=8, ndf=8),
            # ≈1.1M parameters, 7 down-samplings (128² and 256² inputs): the shipped CPU checkpoints
            "small": BargainNetConfig(num_downs=7, ngf=10, ndf=8)}
 
@@ -197,9 +197,9 @@ def load_official(model: BargainNet, paths: str | Path | Sequence[str | Path]) -
 # ------------------------------------------------------------------------------------------- registry
 def build(size: str = "tiny", **overrides) -> BargainNet:
     """Bargain-Net: the domain code of the whole background conditions the generator."""
-    return BargainNet(resolve_config(PRESETS, size, {"use_reference": False, **overrides}))
+    return BargainNet(resolve_config(SIZES, size, {"use_reference": False, **overrides}))
 
 
 def build_r(size: str = "tiny", **overrides) -> BargainNet:
     """Bargain-Net (R): the domain code of the user's reference region conditions the generator."""
-    return BargainNet(resolve_config(PRESETS, size, {"use_reference": True, **overrides}))
+    return BargainNet(resolve_config(SIZES, size, {"use_reference": True, **overrides}))

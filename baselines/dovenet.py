@@ -48,7 +48,7 @@ class DoveNetConfig:
     d_strided: int = 6  # stride-2 partial convs before the final stride-1 one: 256 → 127 → … → 3 → 1
 
 
-PRESETS = {"full": DoveNetConfig(), "tiny": DoveNetConfig(num_downs=6, ngf=8, ndf=8, d_strided=4),
+SIZES = {"full": DoveNetConfig(), "tiny": DoveNetConfig(num_downs=6, ngf=8, ndf=8, d_strided=4),
            # 1.03M generator parameters, trains at 128² (D: 5 strided convs, 128 → 3): the shipped CPU checkpoint
            "small": DoveNetConfig(num_downs=7, ngf=10, ndf=16, d_strided=5)}
 
@@ -201,4 +201,4 @@ def load_official(model: DoveNet, path: str | Path) -> None:
 # ------------------------------------------------------------------------------------------- registry
 def build(size: str = "tiny", **overrides) -> DoveNet:
     """`build("full")` = the published configuration; "tiny" runs a 64×64 forward in milliseconds."""
-    return DoveNet(resolve_config(PRESETS, size, overrides))
+    return DoveNet(resolve_config(SIZES, size, overrides))

@@ -56,7 +56,7 @@ class RainNetConfig:
     d_strided: int = 6
 
 
-PRESETS = {"full": RainNetConfig(), "tiny": RainNetConfig(ngf=8, n_codec=2, ndf=8, d_strided=4),
+SIZES = {"full": RainNetConfig(), "tiny": RainNetConfig(ngf=8, n_codec=2, ndf=8, d_strided=4),
            # 1.03M parameters, 7 down-samplings (128² and 256² inputs): the shipped CPU checkpoint
            "small": RainNetConfig(ngf=10, n_codec=3, ndf=16, d_strided=5)}
 
@@ -218,4 +218,4 @@ def load_official(model: RainNet, path: str | Path) -> None:
 # ------------------------------------------------------------------------------------------- registry
 def build(size: str = "tiny", **overrides) -> RainNet:
     """`build("full")` = the published configuration; "tiny" runs a 64×64 forward in milliseconds."""
-    return RainNet(resolve_config(PRESETS, size, overrides))
+    return RainNet(resolve_config(SIZES, size, overrides))

@@ -27,6 +27,7 @@ so that small test configurations fit 64×64 images.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,15 +159,21 @@ def composite_over(output: torch.Tensor, composite: torch.Tensor, fg_mask: torch
 C = TypeVar("C")
 
 
-def resolve_config(presets: Mapping[str, C], size: str, overrides: Mapping[str, Any]) -> C:
-    """`presets[size]` with `overrides` applied; ValueError naming the known sizes/fields otherwise."""
-    if size not in presets:
-        raise ValueError(f"unknown size '{size}'; known: {', '.join(presets)}")
-    cfg = presets[size]
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def resolve_config(sizes: Mapping[str, C], size: str, overrides: Mapping[str, Any]) -> C:
+    """`sizes[size]` with `overrides` applied; ValueError naming the known sizes/fields otherwise."""
+    if size not in sizes:
+        raise ValueError(f"unknown size '{size}'.{_did_you_mean(size, sizes)} Known: {', '.join(sizes)}")
+    cfg = sizes[size]
     fields = {f.name for f in dataclasses.fields(cfg)}  # type: ignore[arg-type]
     unknown = sorted(set(overrides) - fields)
     if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+        raise ValueError(f"unknown option(s) {', '.join(unknown)}.{_did_you_mean(unknown[0], fields)} "
+                         f"Known: {', '.join(sorted(fields))}")
     return dataclasses.replace(cfg, **overrides)  # type: ignore[type-var]
 
 

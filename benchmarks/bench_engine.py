@@ -20,7 +20,7 @@ import time
 
 def run(num_cpus: int, limit: int | None) -> tuple[float, dict, int, float]:
     from harness.config import BenchmarkConfig
-    from harness.engine import run_benchmark
+    from harness.engine.run import run_benchmark
 
     with tempfile.TemporaryDirectory() as cache:
         cfg = BenchmarkConfig(suite="sample", limit=limit, num_cpus=num_cpus, mlflow=False, progress=False,

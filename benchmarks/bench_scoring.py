@@ -1,4 +1,4 @@
-"""Scoring speed: `harness.metrics.score_images` vs a plain per-image skimage + colour-science loop.
+"""Scoring speed: `harness.scoring.metrics.score_images` vs a plain per-image skimage + colour-science loop.
 
 Both pipelines score the same 2048² images made from real photographs (skimage's astronaut, coffee and
 chelsea, resized): the 'foreground' cases paste a colour-shifted, noisy foreground back with a soft
@@ -10,7 +10,7 @@ changes every pixel, the worst case for the harness (no unchanged pixels to skip
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scoring.py --size 512  # quicker
 
 Measured one image at a time with one torch thread, as each of the engine's Ray workers scores (the engine
-uses both cores by running two workers; harness/metrics.py says why more intra-op threads can hurt on shared
+uses both cores by running two workers; harness/scoring/metrics.py says why more intra-op threads can hurt on shared
 cores). CPU time is printed beside wall time because the cores here are shared with other work.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 
 def oracle_score(pred: np.ndarray, real: np.ndarray, fg_mask: np.ndarray) -> dict[str, float]:
     """The reference pipeline: the libraries called directly, in float64, one image at a time."""
-    from harness.metrics_reference import reference_scores
+    from harness.scoring.reference import reference_scores
 
     return reference_scores(pred, real, fg_mask)
 
@@ -60,7 +60,7 @@ def main() -> None:
 
     import torch
 
-    from harness.metrics import METRICS, score_image, score_images
+    from harness.scoring.metrics import METRICS, score_image, score_images
 
     cases = make_cases(args.size)
     print(f"{len(cases)} images of {args.size}², torch intra-op threads: {torch.get_num_threads()} "

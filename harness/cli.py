@@ -1,12 +1,17 @@
 """`harness` command line. Each subcommand lives in harness/commands/<name>.py with two functions:
 `add_arguments(parser)` and `run(args) -> int`. Those modules import nothing heavy at top level (torch, ray,
 mlflow are imported inside `run`), so `harness --help` and `harness list` start fast.
+
+Every error the user can fix — a bad flag, file or row — is one line on stderr and exit code 2, with
+did-you-mean suggestions for names. Commands that start Ray or MLflow run inside `harness.console.captured`:
+their chatter goes to a log file (or to stderr with -v), never to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 # name → (module, one-line help). Order is the order shown in --help.
@@ -19,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze-votes": ("harness.commands.analyze_votes", "scale user-study votes (Thurstone, Bradley–Terry)"),
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
+# Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
+CAPTURED = {"run-benchmark", "train", "analyze-votes"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent
@@ -29,25 +36,34 @@ EPILOG = """quick start:
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and did-you-mean for unknown commands and choices."""
+
+    def error(self, message: str):  # type: ignore[override]
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m:
+            from harness.errors import did_you_mean
+
+            known = [c.strip().strip("'") for c in m.group(2).split(",")]
+            message = f"{message.split(':')[0]}: invalid choice '{m.group(1)}'.{did_you_mean(m.group(1), known)} " \
+                      f"Known: {', '.join(known)}"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="harness",
-        description="Benchmark and evaluation harness for interactive portrait harmonization.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="harness", description="Benchmark and evaluation harness for interactive portrait "
+                    "harmonization.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"harness {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (module, help_) in COMMANDS.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as err:  # a command whose module is not written yet
-            if err.name != module:
-                raise
-            continue
+        mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
+        if name in CAPTURED:
+            p.add_argument("-v", "--verbose", action="store_true",
+                           help="show Ray's and MLflow's own messages on stderr (default: a log file under "
+                                "the cache directory, attached to the MLflow run)")
         p.set_defaults(_module=mod)
     return parser
 
@@ -78,12 +94,25 @@ def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _terminate_like_interrupt()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed as one line
+        return done.code if isinstance(done.code, int) else 2
+    except HarnessError as err:  # raised by an argument's type (e.g. --limit)
+        command = next((a for a in (argv if argv is not None else sys.argv[1:]) if a in COMMANDS), "")
+        print(f"harness {command}: error: {err}".replace("  ", " "), file=sys.stderr)
+        return err.exit_code
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2
+    _terminate_like_interrupt()
     try:
+        if args.command in CAPTURED:
+            from harness.config import cache_dir_default
+            from harness.console import captured
+
+            with captured(args.command, getattr(args, "cache_dir", None) or cache_dir_default(), args.verbose):
+                return int(args._module.run(args) or 0)
         return int(args._module.run(args) or 0)
     except HarnessError as err:
         print(f"harness {args.command}: error: {err}", file=sys.stderr)

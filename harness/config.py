@@ -1,25 +1,89 @@
-"""One config object shared by the CLI and the Python API (lm-evaluation-harness style).
+"""Every config object of the harness, shared by the CLI and the Python API (lm-evaluation-harness style).
 
     from harness.config import BenchmarkConfig
-    from harness.engine import run_benchmark
+    from harness.engine.run import run_benchmark
     result = run_benchmark(BenchmarkConfig(suite="sample", methods=["composite", "reinhard"], limit=4))
+
+The CLI reads its defaults from these fields (`default_of`), and every value is checked here, once, when a
+config is made — the same one-line errors whether it came from a flag or from Python.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
+
+from harness.errors import HarnessError
+
+PROTOCOLS = ("full", "256")  # evaluation protocols (harness/scoring/score.py)
+REFERENCE_MODES = ("given", "auto")  # the suite's reference regions, or picked automatically
+STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training stage
+MODEL_SIZES = ("tiny", "small", "full")
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of field `name` of config dataclass `cls` (what the CLI shows and uses)."""
+    for f in fields(cls):
+        if f.name == name:
+            if f.default is not MISSING:
+                return f.default
+            if f.default_factory is not MISSING:
+                return f.default_factory()
+            raise KeyError(f"{cls.__name__}.{name} has no default")
+    raise KeyError(f"{cls.__name__} has no field {name}")
+
+
+def check_choice(option: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise HarnessError(f"{option} must be {' or '.join(map(str, choices))}, not '{value}'")
+
+
+def check_limit(limit: Any) -> int | float | None:
+    """`--limit`: None, a positive whole count, or a fraction in (0, 1). Anything else is refused (a limit of
+    0 or −3 used to run one sample silently)."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit):
+        raise HarnessError(f"--limit must be a positive count or a fraction in (0, 1), not {limit!r}")
+    if limit >= 1:
+        if float(limit).is_integer():
+            return int(limit)
+        raise HarnessError(f"--limit {limit}: a count must be a whole number (or give a fraction in (0, 1))")
+    if limit > 0:
+        return float(limit)
+    raise HarnessError(f"--limit must be a positive count or a fraction in (0, 1), not {limit}")
+
+
+def parse_limit(text: str) -> int | float:
+    """argparse type for --limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise HarnessError(f"--limit must be a positive count or a fraction in (0, 1), not '{text}'") from None
+    return check_limit(value)
+
+
+def check_positive(option: str, value: int, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise HarnessError(f"{option} must be an integer ≥ {minimum}, not {value!r}")
+
+
+def cache_dir_default() -> str:
+    return os.environ.get("HARNESS_CACHE", ".harness-cache")
 
 
 @dataclass
 class BenchmarkConfig:
+    """`harness run-benchmark`."""
+
     suite: str = "portraittest"            # a registered suite (`harness list suites`)
     data_root: str | None = None           # where the suite's data lives; portraittest also reads $HARNESS_DATA
     methods: list[str] | None = None       # method specs ("name" or "name:key=value,..."); None = all available
     resolution: str = "full"               # "full" (native resolution) or "256" (the published protocol)
     reference: str = "given"               # "given" (the suite's reference regions) or "auto" (picked for you)
-    limit: float | None = None             # first N samples, or a fraction < 1 — for smoke runs
+    limit: int | float | None = None       # first N samples, or a fraction in (0, 1) — for smoke runs
     out: str | None = None                 # write predictions DIR/<method>/<id>.png and DIR/per_image.csv
     resume: bool = False                   # reuse cached per-image results; compute only what is missing
     ray_address: str | None = None         # a Ray cluster ("auto", "host:port"); else $RAY_ADDRESS; else local
@@ -28,9 +92,108 @@ class BenchmarkConfig:
     mlflow: bool = True                    # log to MLflow
     seed: int = 0                          # bootstrap resampling seed
     n_boot: int = 2000                     # bootstrap resamples for CIs and paired comparisons
-    cache_dir: str = field(default_factory=lambda: os.environ.get("HARNESS_CACHE", ".harness-cache"))
+    cache_dir: str = field(default_factory=cache_dir_default)  # per-image results, logs
     grid_samples: int = 4                  # samples per method shown as an image grid in MLflow
     progress: bool = True                  # progress bar on stderr
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        check_choice("--resolution", self.resolution, PROTOCOLS)
+        check_choice("--reference", self.reference, REFERENCE_MODES)
+        self.limit = check_limit(self.limit)
+        check_positive("--bootstrap", self.n_boot)
+        if self.num_cpus is not None:
+            check_positive("--num-cpus", self.num_cpus)
+        if self.methods is not None and not self.methods:
+            raise HarnessError("--methods: no methods given")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ScoreConfig:
+    """`harness score`: saved predictions PRED_DIR/<id>.png against a suite's ground truth."""
+
+    suite: str
+    pred_dir: str
+    data_root: str | None = None
+    resolution: str = "full"
+    limit: int | float | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("--resolution", self.resolution, PROTOCOLS)
+        self.limit = check_limit(self.limit)
+
+
+@dataclass
+class VotesConfig:
+    """`harness analyze-votes`."""
+
+    csv: str
+    kind: str | None = None                # "ab" or "rank"; None = read from the header
+    ties: str = "split"                    # A/B ties: half a vote each way, or "drop"
+    bootstrap: int = 1000                  # subject-bootstrap resamples (0 = none)
+    seed: int = 0
+    figure: str | None = None              # write the figure here (PNG)
+    tracking_uri: str | None = None
+    mlflow: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind is not None:
+            check_choice("--kind", self.kind, ("ab", "rank"))
+        check_choice("--ties", self.ties, ("split", "drop"))
+        check_positive("--bootstrap", self.bootstrap, minimum=0)
+
+
+@dataclass
+class TrainConfig:
+    """`harness train`: one stage of one learned method; picklable (sent to Ray Train workers as a dict)."""
+
+    method: str
+    stage: int = 1
+    size: str = "tiny"                     # model size: tiny, small or full
+    steps: int = 1000
+    batch_size: int = 4                    # per worker
+    train_size: int = 128                  # square training crops, pixels
+    lr: float | None = None                # None = STAGE_LR[stage]
+    workers: int = 2
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float = 1.0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2              # periodic checkpoints kept on disk (the final one is always kept)
+    log_every: int = 10
+    init: str | None = None                # previous stage's checkpoint: a path or models:/NAME@ALIAS
+    resume: bool = False
+    out: str = "runs/train"
+    tracking_uri: str | None = None
+    mlflow: bool = True
+    seed: int = 0
+    loss: str = "full"                     # IPH loss preset (iph.losses.LOSS_PRESETS), for ablations
+    loss_options: dict[str, Any] = field(default_factory=dict)  # LossConfig fields replaced on the preset
+    suite: str | None = None               # None = the self-supervised generator
+    data_root: str | None = None
+    ray_address: str | None = None
+    export: str | None = None              # also write the final checkpoint here (e.g. iph/checkpoints/iph)
+    overrides: dict[str, Any] = field(default_factory=dict)  # model config fields
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGE_LR:
+            raise HarnessError(f"--stage must be 1, 2 or 3, got {self.stage}")
+        for name in ("steps", "batch_size", "workers", "checkpoint_every", "log_every", "train_size"):
+            check_positive(f"--{name.replace('_', '-')}", getattr(self, name))
+        if self.train_size < 32:
+            raise HarnessError(f"--train-size must be at least 32 px, got {self.train_size}")
+        if self.gpus_per_worker < 0 or self.learning_rate <= 0:
+            raise HarnessError("--gpus-per-worker must be ≥ 0 and --lr > 0")
+        if self.data_root and not self.suite:
+            raise HarnessError("--data-root needs --suite (e.g. --suite folder)")
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.lr) if self.lr is not None else STAGE_LR[self.stage]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

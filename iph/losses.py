@@ -54,7 +54,7 @@ class LossConfig:
 
 # Ablation rows (paper's table: H-Net alone, + style encoder, + each luminance term). "hnet" also needs the
 # model built with use_style_encoder=False.
-PRESETS: dict[str, LossConfig] = {
+LOSS_PRESETS: dict[str, LossConfig] = {
     "hnet": LossConfig(alpha=0.0, lam=0.0, beta=0.0),
     "style": LossConfig(alpha=0.0),
     "style+highlight": LossConfig(midtone=False, shadow=False),

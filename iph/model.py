@@ -23,13 +23,13 @@ Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iph.errors import UnknownNameError
 from iph.layers import AdaINResBlock, PartialConv2d, ResBlock
 
 INSIDE = 0.5  # mask values above this are inside a region (project-wide convention)
@@ -65,14 +65,20 @@ SIZES: dict[str, IPHConfig] = {
 }
 
 
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
 def config_for(size: str = "tiny", **overrides) -> IPHConfig:
-    """The named preset with fields replaced by `overrides` (unknown size/field → a one-line user error)."""
+    """The named size with fields replaced by `overrides` (unknown size/field → ValueError with did-you-mean)."""
     if size not in SIZES:
-        raise UnknownNameError("IPH size", size, list(SIZES))
+        raise ValueError(f"unknown IPH size '{size}'.{_did_you_mean(size, SIZES)} Known: {', '.join(SIZES)}")
     fields = {f.name for f in dataclasses.fields(IPHConfig)}
     for key in overrides:
         if key not in fields:
-            raise UnknownNameError("IPH config field", key, sorted(fields))
+            raise ValueError(f"unknown IPH config field '{key}'.{_did_you_mean(key, fields)} "
+                             f"Known: {', '.join(sorted(fields))}")
     # Lists (from JSON or a CLI) become tuples, so configs stay hashable and compare equal.
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     cfg = dataclasses.replace(SIZES[size], **overrides)
@@ -172,7 +178,7 @@ def blend_styles(style_a: torch.Tensor, style_b: torch.Tensor, r1: float, r2: fl
 
 
 class IPH(nn.Module):
-    """`forward(composite, fg_mask, ref_mask) -> harmonized` (the registry contract, iph/registry.py)."""
+    """`forward(composite, fg_mask, ref_mask) -> harmonized` (the contract every network of the harness follows; see harness/methods/registry.py)."""
 
     def __init__(self, cfg: IPHConfig | None = None) -> None:
         super().__init__()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from harness.data import bundled
+from harness.data.loaders import bundled
 from harness.data.suites import load_spec, open_suite
 
 

@@ -13,8 +13,8 @@ import pytest
 from skimage import data
 
 from harness.errors import InputError
-from harness.highres import (apply_color_mapping, fit_color_mapping, resize_image, resize_mask,
-                             upsample_by_color_mapping)
+from harness.data.resize import resize_image, resize_mask
+from harness.methods.highres import apply_color_mapping, fit_color_mapping, upsample_by_color_mapping
 
 
 @pytest.fixture(scope="module")

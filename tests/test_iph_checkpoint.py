@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from harness.errors import InputError
-from iph import checkpoint
+from harness.methods import checkpoint
 from iph.model import build
-from iph.registry import create_model
+from harness.methods.registry import create_model
 
 
 def _batch():
@@ -106,7 +106,7 @@ def test_config_that_does_not_fit_the_weights(saved):
         checkpoint.load_checkpoint(path)
     meta["model"] = "iphh"
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(InputError, match="unknown model 'iphh'"):
+    with pytest.raises(InputError, match="unknown method 'iphh'. Did you mean: iph"):
         checkpoint.load_checkpoint(path)
 
 

@@ -8,7 +8,7 @@ import skimage.data
 import torch
 from skimage.transform import resize
 
-from iph.losses import PRESETS, LossConfig, compute_losses, luminance_matching
+from iph.losses import LOSS_PRESETS, LossConfig, compute_losses, luminance_matching
 from iph.model import build
 
 Y709 = np.array([0.2126, 0.7152, 0.0722])
@@ -105,12 +105,12 @@ def test_foreground_normalised_l1_and_ablation_presets():
     expected = np.mean([err[i][np.broadcast_to(m[i], err[i].shape)].mean() for i in range(2)])
     assert set(terms) == {"harmonization", "total"}
     assert terms["harmonization"] == pytest.approx(expected, rel=1e-5)
-    assert set(compute_losses(model, comp, fg, ref, real, PRESETS["style+highlight"])[1]) == {
+    assert set(compute_losses(model, comp, fg, ref, real, LOSS_PRESETS["style+highlight"])[1]) == {
         "harmonization", "highlight", "lm", "consistency", "triplet_reference", "triplet_real", "total"}
     hnet = build("tiny", use_style_encoder=False)
-    assert set(compute_losses(hnet, comp, fg, ref, real, PRESETS["hnet"])[1]) == {"harmonization", "total"}
+    assert set(compute_losses(hnet, comp, fg, ref, real, LOSS_PRESETS["hnet"])[1]) == {"harmonization", "total"}
     with pytest.raises(ValueError, match="style encoder"):
-        compute_losses(hnet, comp, fg, ref, real, dataclasses.replace(PRESETS["hnet"], lam=0.1))
+        compute_losses(hnet, comp, fg, ref, real, dataclasses.replace(LOSS_PRESETS["hnet"], lam=0.1))
 
 
 def test_tiny_model_overfits_a_handful_of_samples():

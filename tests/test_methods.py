@@ -1,12 +1,13 @@
 """The method registry and the learned-method path of the engine (resize → network → colour mapping)."""
 
+import hashlib
 import numpy as np
 import pytest
 import torch
 
 from harness.data.suites import load_spec, open_suite
 from harness.errors import HarnessError, UnknownNameError
-from harness.methods import MethodSpec, resolve_methods
+from harness.methods.spec import MethodSpec, resolve_methods
 
 
 def test_unknown_method_and_option_are_clear_errors():
@@ -27,8 +28,8 @@ def test_method_lists_split_options_from_methods():
 
 @pytest.fixture(scope="module")
 def tiny_iph(tmp_path_factory):
-    from iph.checkpoint import save_checkpoint
-    from iph.registry import create_model
+    from harness.methods.checkpoint import save_checkpoint
+    from harness.methods.registry import create_model
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "iph_tiny"
@@ -57,22 +58,30 @@ def test_blend_options_reach_the_model(tiny_iph):
         MethodSpec.parse(f"iph:checkpoint={tiny_iph},strength=2").build()
 
 
-def test_version_follows_the_checkpoint_bytes(tiny_iph, tmp_path):
+def test_fingerprint_follows_the_checkpoint_bytes(tiny_iph, tmp_path):
+    """The cache key of a learned method changes with one flipped bit of its weights, and only then."""
     import shutil
+
+    from harness.engine.cache import method_fingerprint
 
     copy = tmp_path / "copy.safetensors"
     shutil.copy(tiny_iph, copy)
     shutil.copy(tiny_iph.with_suffix(".json"), copy.with_suffix(".json"))
-    a = MethodSpec.parse(f"iph:checkpoint={copy}").version()
+    spec = MethodSpec.parse(f"iph:checkpoint={copy}")
+    a = method_fingerprint(spec)
+    assert method_fingerprint(spec) == a
     data = bytearray(copy.read_bytes())
     data[-1] ^= 1
     copy.write_bytes(bytes(data))
-    assert MethodSpec.parse(f"iph:checkpoint={copy}").version() != a
+    assert method_fingerprint(spec) != a
+    data[-1] ^= 1
+    copy.write_bytes(bytes(data))
+    assert method_fingerprint(spec) == a
 
 
 def test_official_dovenet_weights_load_through_the_method(tmp_path):
     """A full-size state dict in the official key layout, saved like the official code (torch.save), runs."""
-    from iph.registry import create_model
+    from harness.methods.registry import create_model
 
     torch.manual_seed(0)
     official = create_model("dovenet", "full").generator.state_dict()
@@ -88,8 +97,8 @@ def test_official_dovenet_weights_load_through_the_method(tmp_path):
 def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    from harness.tracking import get_or_create_experiment
-    from harness.train import _register
+    from harness.tracking.store import get_or_create_experiment
+    from harness.tracking.training import register_checkpoint
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     store = f"sqlite:///{tmp_path}/mlflow.db"
@@ -97,11 +106,11 @@ def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypat
     run = client.create_run(get_or_create_experiment("training", store))
     for suffix in (".safetensors", ".json"):
         client.log_artifact(run.info.run_id, str(tiny_iph.with_suffix(suffix)), "checkpoint")
-    _register(client, run.info.run_id, "iph", 2, "checkpoint")
+    register_checkpoint(client, run.info.run_id, "iph", 2, "checkpoint")
     spec = MethodSpec.parse("iph:checkpoint=models:/iph@stage2", tracking_uri=store)
-    assert spec.checkpoint().read_bytes() == tiny_iph.read_bytes()
-    assert spec.version() == MethodSpec.parse(f"iph:checkpoint={tiny_iph}").version().replace(
-        f"checkpoint={tiny_iph}", "checkpoint=models:/iph@stage2")
+    downloaded = spec.checkpoint()
+    assert downloaded != tiny_iph and downloaded.is_relative_to(tmp_path / "cache" / "models" / "iph")
+    assert hashlib.sha256(downloaded.read_bytes()).digest() == hashlib.sha256(tiny_iph.read_bytes()).digest()
     sample = load_spec(open_suite("sample").specs[0])
     np.testing.assert_array_equal(spec.build().harmonize(sample),
                                   MethodSpec.parse(f"iph:checkpoint={tiny_iph}").build().harmonize(sample))

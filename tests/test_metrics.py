@@ -11,9 +11,9 @@ import pytest
 import torch
 from skimage import data, transform
 
-from harness import metrics
-from harness.metrics import HIGHER_IS_BETTER, METRICS, score_image, score_images
-from harness.metrics_reference import reference_scores
+from harness.scoring import metrics
+from harness.scoring.metrics import HIGHER_IS_BETTER, METRICS, score_image, score_images
+from harness.scoring.reference import reference_scores
 
 EXACT = {"mse", "fmse", "psnr", "fpsnr"}  # float64 path: ≤ 1e-6 relative; the float32 ones ≤ 1e-5
 

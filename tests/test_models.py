@@ -4,7 +4,9 @@
 import pytest
 import torch
 
-from iph.registry import create_model, list_models
+from harness.errors import UnknownNameError
+from harness.methods import registry
+from harness.methods.registry import create_model, list_models
 
 
 MODELS = list_models()
@@ -48,12 +50,19 @@ def test_backward_reaches_every_parameter(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_declares_resolution_and_reference_use(name):
-    model = create_model(name, "tiny")
-    assert isinstance(model.uses_reference, bool)
-    assert isinstance(model.resolution, int) and model.resolution > 0
+def test_registry_constants_match_the_built_models(name):
+    """`harness list methods` reads parameter counts, reference use and working size from the registry
+    without building anything: every size of every network, built on the meta device, must agree."""
+    info = registry.BUILTIN[name]
+    assert set(info.params) == {"tiny", "small", "full"}
+    for size, declared in info.params.items():
+        with torch.device("meta"):
+            model = create_model(name, size)
+        assert sum(p.numel() for p in model.parameters()) == declared, (name, size)
+        assert model.uses_reference is info.uses_reference
+        assert model.resolution == info.resolution
 
 
 def test_unknown_model_suggests_close_name():
-    with pytest.raises(KeyError, match="Did you mean: dovenet"):
+    with pytest.raises(UnknownNameError, match="Did you mean: dovenet"):
         create_model("dovnet")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.metrics_reference import reference_scores
+from harness.scoring.reference import reference_scores
 from tests.helpers import write_folder_suite
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from harness import stats
-from harness.stats import (FG_BUCKETS, bootstrap_ci, bucket_means, fg_ratio_bucket, paired_comparisons,
+from harness.scoring import stats
+from harness.scoring.stats import (FG_BUCKETS, bootstrap_ci, bucket_means, fg_ratio_bucket, paired_comparisons,
                            summarize)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data.synthetic import EVAL_PHOTOS, FG_AREA, REF_MIN_AREA, SuiteDataset, SyntheticDataset
+from harness.train.synthetic import EVAL_PHOTOS, FG_AREA, REF_MIN_AREA, SuiteDataset, SyntheticDataset
 from harness.errors import HarnessError
-from harness.train import batch_indices
+from harness.train.loop import batch_indices
 
 
 def test_item_depends_only_on_seed_and_index():
@@ -66,7 +66,7 @@ def test_evaluation_photos_are_held_out():
     ds = SyntheticDataset(64)
     assert not set(ds.photos) & set(EVAL_PHOTOS)
     # No training photo is one of the evaluation pictures (compared with skimage's own copies).
-    from harness.data.synthetic import train_photo
+    from harness.train.synthetic import train_photo
 
     evals = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(), skimage.data.rocket()]
     for name in ds.photos:

@@ -1,7 +1,7 @@
 """`harness train` end to end on Ray Train (2 CPU workers over gloo), MLflow in tmp_path: checkpoints, an
 interrupted run resumed to the same weights, the model registry alias; and its one-line user errors.
 
-Ray Train has ~27 s of fixed overhead per fit, so this file runs exactly two fits."""
+Ray Train has ~27 s of fixed overhead per fit, so this file runs exactly two fits (marked slow)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from harness.cli import main
+
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +30,14 @@ def _tensors(path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
+@pytest.mark.slow
 def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, capsys, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    from harness.train import TrainConfig, resolve_checkpoint, train
-    from iph.checkpoint import load_checkpoint
+    from harness.config import TrainConfig
+    from harness.methods.checkpoint import load_checkpoint
+    from harness.tracking.training import download_registered_checkpoint
+    from harness.train.driver import train
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "run"
@@ -76,18 +80,18 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     steps = sorted({m.step for m in client.get_metric_history(run_id, "train/harmonization")})
     assert steps == [2, 4]
     assert str(client.get_model_version_by_alias("iph", "stage1").version) == result.model_version == "2"
-    registered = resolve_checkpoint("models:/iph@stage1", uri)
+    registered = download_registered_checkpoint("models:/iph@stage1", uri)
     reg_model, reg_meta = load_checkpoint(registered)
     assert reg_meta["step"] == 4
     for k, v in reg_model.state_dict().items():
         assert torch.equal(v, resumed[k])
-    assert resolve_checkpoint(str(final)) == final  # plain paths are left alone
 
 
 @pytest.mark.parametrize("argv, needle", [
     (["--method", "ipj"], "Did you mean: iph"),
     (["--method", "iph", "--stage", "4"], "--stage must be 1, 2 or 3"),
-    (["--method", "iph", "--config", "huge"], "unknown IPH size 'huge'"),
+    (["--method", "iph", "--size", "huge"], "invalid choice 'huge'"),
+    (["--method", "composite"], "classical method, not a trainable network"),
     (["--method", "dovenet", "--train-size", "96"], "multiple of 64"),
     (["--method", "iph", "--resume"], "no complete checkpoint"),
     (["--method", "iph", "--init", "nowhere/x.safetensors"], "not found"),

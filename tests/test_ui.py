@@ -3,7 +3,7 @@
 import json
 import os
 import signal
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -14,12 +14,6 @@ import pytest
 from harness.cli import main
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str):
@@ -40,20 +34,19 @@ def test_ui_serves_runs_metrics_and_artifacts(tmp_path, capsys):
                  "--bootstrap", "100"]) == 0
     parent_id = json.loads(capsys.readouterr().out)["mlflow_run_id"]
 
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", store, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    # --port 0: `harness ui` picks a free port itself (and retries if it is taken before the server binds
+    # it), and prints the URL once the UI answers — no port is chosen here, so there is no race to lose.
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", store, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if _get(f"{base}/health") == b"OK":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the MLflow UI never answered on /health")
+        line = ""
+        deadline = time.time() + 150
+        while time.time() < deadline and "MLflow UI:" not in line:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail("harness ui exited before serving")
+        base = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        assert _get(f"{base}/health") == b"OK"
         exps = _post(f"{base}/api/2.0/mlflow/experiments/search", {"max_results": 10})["experiments"]
         exp = next(e for e in exps if e["name"] == "sample")
         runs = _post(f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp["experiment_id"]]})["runs"]

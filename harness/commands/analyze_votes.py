@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 
+from harness.config import VotesConfig, default_of
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = lambda name: default_of(VotesConfig, name)  # noqa: E731 — the config's defaults, shown in --help
     parser.add_argument("csv", metavar="CSV", help="the study's votes (A/B or ranking CSV)")
     parser.add_argument("--kind", choices=("ab", "rank"), help="override the kind detected from the header")
-    parser.add_argument("--ties", choices=("split", "drop"), default="split",
-                        help="A/B ties: half a vote each way (default) or left out")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                        help="subject-bootstrap resamples for CIs and tests (default 1000; 0 = none)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--ties", choices=("split", "drop"), default=d("ties"),
+                        help="A/B ties: half a vote each way, or left out (default: %(default)s)")
+    parser.add_argument("--bootstrap", type=int, default=d("bootstrap"), metavar="N",
+                        help="subject-bootstrap resamples for CIs and tests (0 = none; default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=d("seed"), help="bootstrap seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument("--figure", metavar="PNG", help="write the figure (scales with CIs, significance)")
     parser.add_argument("--tracking-uri", help="MLflow store (default: sqlite mlflow.db in the working "
@@ -33,72 +36,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
 
+    from harness.console import current
     from harness.errors import InputError
     from studies.analysis import analyze
     from studies.errors import StudyInputError
-    from studies.report import figure, format_text
+    from studies.render import figure, format_text
 
-    if args.bootstrap < 0:
-        raise InputError("--bootstrap", f"must be 0 or more, not {args.bootstrap}")
+    cfg = VotesConfig(csv=args.csv, kind=args.kind, ties=args.ties, bootstrap=args.bootstrap, seed=args.seed,
+                      figure=args.figure, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow)
+    console = current()
     try:
-        res = analyze(args.csv, args.kind, args.ties, args.bootstrap, args.seed)
+        res = analyze(cfg.csv, cfg.kind, cfg.ties, cfg.bootstrap, cfg.seed)
     except StudyInputError as err:
         raise InputError(err.where, err.problem) from None
 
-    fig = None
-    if args.figure or not args.no_mlflow:
-        fig = figure(res, args.figure)
-    if not args.no_mlflow:
-        _log_mlflow(args, res, fig)
-    if fig is not None:
-        import matplotlib.pyplot as plt
+    fig = figure(res, cfg.figure) if cfg.figure or cfg.mlflow else None
+    try:
+        if cfg.mlflow:
+            from harness.tracking.votes import log_vote_analysis
 
-        plt.close(fig)
+            log_vote_analysis(cfg, res, fig, console.log_path)
+    finally:
+        if fig is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     if args.json:
-        sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
+        console.out.write(json.dumps(res, ensure_ascii=False) + "\n")
     else:
-        print(format_text(res, args.csv))
-        if args.figure:
-            print(f"\nfigure: {args.figure}")
+        console.out.write(format_text(res, cfg.csv) + "\n")
+        if cfg.figure:
+            console.out.write(f"\nfigure: {cfg.figure}\n")
     return 0
-
-
-def _log_mlflow(args: argparse.Namespace, res: dict, fig) -> None:
-    """Params, per-method metrics, the method and pair tables, the figure and the full result, in the
-    `user-studies` experiment of the same store as the benchmark."""
-    import contextlib
-    import io
-    import os
-    import warnings
-
-    import mlflow
-    import pandas as pd
-
-    from harness.tracking import get_or_create_experiment
-
-    # MLflow prints store migrations and run links; --json promises a clean stdout.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        # mlflow's log_table trips a pandas-3 deprecation warning inside mlflow itself
-        warnings.filterwarnings("ignore", message=".*select_dtypes.*")
-        get_or_create_experiment("user-studies", args.tracking_uri)
-        with mlflow.start_run(run_name=f"{os.path.basename(args.csv)} ({res['kind']})"):
-            st = res["settings"]
-            mlflow.log_params({"csv": os.path.abspath(args.csv), "kind": res["kind"], "ties": args.ties,
-                               "bootstrap": st["bootstrap"], "seed": args.seed, "n_votes": res["n_votes"],
-                               "n_subjects": st["n_subjects"], "n_images": st["n_images"],
-                               "methods": ",".join(m["method"] for m in res["methods"])})
-            for m in res["methods"]:
-                key = "".join(c if c.isalnum() or c in "-_." else "_" for c in m["method"])
-                for field in ("thurstone", "jod", "bt", "win_rate", "score"):
-                    if m.get(field) is not None:
-                        mlflow.log_metric(f"{field}.{key}", m[field])
-            table = pd.DataFrame([{**{k: v for k, v in m.items() if not k.endswith("_ci")},
-                                   "thurstone_lo": m["thurstone_ci"][0], "thurstone_hi": m["thurstone_ci"][1],
-                                   "bt_lo": m["bt_ci"][0], "bt_hi": m["bt_ci"][1]} for m in res["methods"]])
-            mlflow.log_table(table, artifact_file="methods.json")
-            mlflow.log_table(pd.DataFrame(res["pairs"]), artifact_file="pairs.json")
-            mlflow.log_dict(res, "analysis.json")
-            if fig is not None:
-                mlflow.log_figure(fig, "figure.png")

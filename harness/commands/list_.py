@@ -1,4 +1,5 @@
-"""List what the harness knows: suites, methods, metrics.
+"""List what the harness knows: suites, methods, metrics. Reads the registries and checkpoint metadata only
+(no torch, no model is built), so it answers in a fraction of a second.
 
 examples:
   harness list suites
@@ -17,34 +18,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.console import current
+
+    out = current().out
     if args.what == "suites":
         from harness.data.suites import list_suites
 
         rows = list_suites()
         if args.json:
-            print(json.dumps({"suites": [{"name": k, "description": v} for k, v in rows.items()]}))
+            out.write(json.dumps({"suites": [{"name": k, "description": v} for k, v in rows.items()]}) + "\n")
         else:
-            for name, desc in rows.items():
-                print(f"{name:14s} {desc}")
+            out.writelines(f"{name:14s} {desc}\n" for name, desc in rows.items())
     elif args.what == "metrics":
-        from harness.metrics import HIGHER_IS_BETTER, METRICS
+        from harness.scoring.metrics import HIGHER_IS_BETTER, METRICS
 
         if args.json:
-            print(json.dumps({"metrics": [{"name": m, "higher_is_better": HIGHER_IS_BETTER[m]} for m in METRICS]}))
+            out.write(json.dumps({"metrics": [{"name": m, "higher_is_better": HIGHER_IS_BETTER[m]}
+                                              for m in METRICS]}) + "\n")
         else:
-            for m in METRICS:
-                print(f"{m:8s} {'higher' if HIGHER_IS_BETTER[m] else 'lower'} is better")
+            out.writelines(f"{m:8s} {'higher' if HIGHER_IS_BETTER[m] else 'lower'} is better\n" for m in METRICS)
     else:
-        from harness.methods import describe_methods
+        from harness.methods.spec import describe_methods
 
         rows = describe_methods()
         if args.json:
-            print(json.dumps({"methods": rows}))
+            out.write(json.dumps({"methods": rows}) + "\n")
         else:
-            from harness.report import table
+            from harness.scoring.tables import table
 
-            print(table(["name", "reference", "resolution", "params", "params_full", "available"],
-                        [[r["name"], r["uses_reference"], r["resolution"], r["params"], r["params_full"],
-                          "yes" if r["available"] else "no (" + r["description"].split("; ")[-1] + ")"]
-                         for r in rows]))
+            out.write(table(["name", "kind", "reference", "resolution", "params", "params_full", "available"],
+                            [[r["name"], r["kind"], r["uses_reference"], r["resolution"], r["params"],
+                              r["params_full"], "yes" if r["available"] else "no (no checkpoint yet)"]
+                             for r in rows]) + "\n")
     return 0

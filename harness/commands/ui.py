@@ -1,7 +1,8 @@
 """Serve the MLflow UI over the harness's results store, on 127.0.0.1 only.
 
 examples:
-  harness ui                       # the sqlite store in this directory (./mlflow.db)
+  harness ui                       # the sqlite store in this directory (./mlflow.db), port 5000
+  harness ui --port 0              # any free port (the URL is printed once the UI answers)
   harness ui --port 5050 --tracking-uri sqlite:////data/runs/mlflow.db
 """
 
@@ -9,51 +10,93 @@ from __future__ import annotations
 
 import argparse
 
+PORT_TRIES = 5  # with --port 0: another free port when the chosen one was taken before the server bound it
+READY_SECONDS = 120
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
-    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1; 0 = any free port (default 5000)")
 
 
-def server_command(uri: str, port: int) -> list[str]:
-    import sys
+def _free_port() -> int:
+    import socket
 
-    from harness.tracking import _local_artifact_root
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
-           "--port", str(port), "--workers", "1"]
-    root = _local_artifact_root(uri)
-    if root:
-        cmd += ["--default-artifact-root", root]
-    return cmd
+
+def _start(uri: str, port: int):
+    """Start `mlflow server` on `port` and wait until it answers; (process, True) when it serves, (process,
+    False) when it exited first (e.g. the port was taken)."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from harness.tracking.store import ui_server_command
+
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # ~9 s start, ~0.5 GB (see notes)
+    # The server's own output goes to stderr: stdout carries only the URL line (scripts read it).
+    proc = subprocess.Popen(ui_server_command(uri, port), env=env, start_new_session=True, stdout=2)
+    deadline = time.time() + READY_SECONDS
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return proc, False
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.read() == b"OK":
+                    return proc, True
+        except OSError:
+            time.sleep(0.3)
+    return proc, False
+
+
+def _stop(proc) -> None:
+    import os
+    import signal
+    import subprocess
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import subprocess
     import sys
     from pathlib import Path
 
+    from harness.console import current
     from harness.errors import HarnessError
-    from harness.tracking import resolve_tracking_uri
+    from harness.tracking.store import resolve_tracking_uri
 
+    out = current().out
     uri = resolve_tracking_uri(args.tracking_uri)
     if uri.startswith(("http://", "https://")):
-        print(f"the store is already a server: open {uri}")
+        out.write(f"the store is already a server: open {uri}\n")
         return 0
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
         raise HarnessError(f"{uri[len('sqlite:///'):]}: no MLflow store here yet (run `harness run-benchmark` "
                            "first, or pass --tracking-uri)")
-    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # ~9 s start, ~0.5 GB (see notes)
-    proc = subprocess.Popen(server_command(uri, args.port), env=env)
-    print(f"MLflow UI: http://127.0.0.1:{args.port}  (store {uri}) — Ctrl-C to stop", flush=True)
+    for _ in range(PORT_TRIES if args.port == 0 else 1):
+        port = args.port or _free_port()
+        proc, ready = _start(uri, port)
+        if ready:
+            break
+        _stop(proc)
+    else:
+        raise HarnessError(f"the MLflow UI did not start on 127.0.0.1:{port} (is the port in use?)")
+    out.write(f"MLflow UI: http://127.0.0.1:{port}  (store {uri}) — Ctrl-C to stop\n")
+    out.flush()
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         print("stopped", file=sys.stderr)
         return 0

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.data.io import id_to_stem, write_png
-from harness.data.suites import Suite, load_spec
+from harness.data.specs import Suite
+from harness.data.suites import load_spec
 
 
 def export_suite(suite: Suite, out: str | Path, progress=None) -> int:

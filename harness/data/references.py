@@ -1,0 +1,90 @@
+"""`--reference auto`: choose the reference region without the user, offline and with no learned weights.
+
+The paper's appendix picks "the most salient person or object in the background" with a detector. We have
+no weights to download, so we use a classical colour-contrast saliency instead:
+
+1. Work at ≤ 128 px on the long side (saliency is a low-frequency cue; this keeps it fast and denoised).
+2. Frequency-tuned saliency (Achanta et al., CVPR 2009): the CIELAB distance between each Gaussian-blurred
+   pixel and the mean colour — here the mean over the *background only*, so the pasted foreground does not
+   decide what counts as unusual.
+3. Keep the background, minus a margin around the foreground (its edge halo is not a reference), threshold
+   the saliency there with Otsu, fill holes, and take the connected component with the largest total
+   saliency (size × strength: "the most salient object").
+4. Fallback to the whole background when the background is flat (no contrast), or the best object is smaller
+   than `min_fraction` of the image.
+
+The result is resized back (nearest) and intersected with the background, so it never touches the foreground.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from harness.errors import InputError
+
+INSIDE = 0.5
+WORK_SIZE = 128
+
+
+def _saliency(lab: np.ndarray, background: np.ndarray, sigma: float) -> np.ndarray:
+    blurred = np.stack([ndimage.gaussian_filter(lab[..., c], sigma) for c in range(3)], axis=-1)
+    mean = lab[background].mean(axis=0)
+    return np.linalg.norm(blurred - mean, axis=-1)
+
+
+def auto_reference(composite: np.ndarray, fg_mask: np.ndarray, min_fraction: float = 0.01,
+                   margin: float = 0.02) -> np.ndarray:
+    """H×W float32 mask in {0, 1}: the most salient background object, else the whole background.
+
+    composite: H×W×3 RGB in [0, 1] (or uint8); fg_mask: H×W in [0, 1], > 0.5 inside. `margin` is the band
+    kept clear around the foreground, as a fraction of the long side; `min_fraction` the smallest object
+    (fraction of the image) accepted before falling back to the whole background.
+    """
+    from skimage.color import rgb2lab
+    from skimage.filters import threshold_otsu
+    from skimage.transform import resize
+
+    img = np.asarray(composite)
+    fg = np.asarray(fg_mask)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise InputError("auto reference", f"composite must be H×W×3, got shape {img.shape}")
+    if fg.shape != img.shape[:2]:
+        raise InputError("auto reference", f"foreground mask is {fg.shape}, the composite {img.shape[:2]}")
+    if img.dtype == np.uint8:
+        img = img.astype(np.float32) / 255.0
+    if fg.dtype == np.uint8:  # same convention as harness.data.sample: uint8 masks are 0..255
+        fg = fg.astype(np.float32) / 255.0
+    background_full = fg <= INSIDE
+    if not background_full.any():
+        raise InputError("auto reference", "the foreground covers the whole image: no background to choose from")
+
+    h, w = fg.shape
+    scale = min(1.0, WORK_SIZE / max(h, w))
+    small = (max(1, round(h * scale)), max(1, round(w * scale)))
+    img_s = resize(img, small, order=1, anti_aliasing=scale < 1.0).clip(0.0, 1.0)
+    fg_s = resize(fg.astype(np.float32), small, order=1, anti_aliasing=False) > INSIDE
+    background = ~fg_s
+    band = max(1, round(margin * max(small)))
+    allowed = background & ~ndimage.binary_dilation(fg_s, iterations=band)
+    if not allowed.any():
+        allowed = background
+    if not allowed.any():  # the foreground swallowed the tiny background at the working size
+        return background_full.astype(np.float32)
+
+    sal = _saliency(rgb2lab(img_s), background, sigma=max(small) / 128.0)
+    values = sal[allowed]
+    chosen = None
+    if values.max() - values.min() > 1.0:  # < 1 ΔE76 of contrast: a flat background has no object
+        candidates = ndimage.binary_fill_holes((sal > threshold_otsu(values)) & allowed) & allowed
+        labels, n = ndimage.label(candidates)
+        if n:
+            strength = ndimage.sum(sal, labels, index=np.arange(1, n + 1))
+            best = labels == (int(np.argmax(strength)) + 1)
+            if best.mean() >= min_fraction:
+                chosen = best
+    if chosen is None:
+        return background_full.astype(np.float32)
+    full = resize(chosen.astype(np.float32), (h, w), order=0, anti_aliasing=False) > INSIDE
+    full &= background_full
+    return (full if full.any() else background_full).astype(np.float32)

@@ -1,0 +1,277 @@
+"""`run-benchmark`: every method on every sample, distributed by Ray, scored, summarised, logged.
+
+    suite.specs ──hash (Ray tasks)──► cache keys ──cached? (--resume)──► rows
+                                            └─ missing ─► one unit per sample: the methods it still needs
+                                                  Ray tasks (classical only) / actor pool (learned methods)
+                                                  decode once → harmonize → 8-bit → score ─► rows (+PNG)
+    rows ─► pandas ─► means, bootstrap CIs, fg-ratio buckets, paired tests ─► table / JSON / MLflow
+
+The driver alone writes the cache, `--out` and MLflow, as results arrive: an interrupted run keeps every
+finished unit, and `--resume` computes only the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from harness.config import BenchmarkConfig
+from harness.data.io import atomic_write
+from harness.errors import HarnessError
+
+HASH_CHUNK = 16  # samples per hashing task
+ACTOR_QUEUE = 2  # units queued per actor: one running, one ready
+ACTORS_PER_GPU = 4  # actors sharing one GPU (each holds its own copy of the models)
+INTERRUPT_ENV = "HARNESS_INTERRUPT_AFTER"  # test hook: SIGINT to the driver after this many stored rows
+
+
+@dataclass
+class BenchmarkResult:
+    suite: str
+    source: str
+    notice: str | None
+    resolution: str
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    buckets: pd.DataFrame
+    pairs: pd.DataFrame
+    cluster: dict[str, Any]
+    mlflow_run_id: str | None = None
+    computed: int = 0
+    cached: int = 0
+    grids: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute, summary
+    log_path: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)  # method label → what keys its cached rows
+
+    def to_json(self) -> dict[str, Any]:
+        from harness.scoring.metrics import METRICS
+
+        methods = {}
+        for label, g in self.summary.groupby("method", sort=False):
+            methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
+                              "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
+        keep = ["method", "id", *METRICS, "fg_ratio", "source"] + (["subset"] if "subset" in self.rows else [])
+        return {"suite": self.suite, "source": self.source, "resolution": self.resolution,
+                "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
+                "pairs": self.pairs.to_dict(orient="records"),
+                "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
+                "per_image": self.rows[keep].to_dict(orient="records"),
+                "ray": self.cluster, "computed": self.computed, "cached": self.cached,
+                "mlflow_run_id": self.mlflow_run_id}
+
+
+def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None) -> BenchmarkResult:
+    """Run the benchmark described by `cfg`. `log(str)` receives progress notes (default: the console)."""
+    from harness.console import current
+    from harness.data.suites import open_suite
+    from harness.methods.spec import resolve_methods
+
+    console = current()
+    log = log or console.note
+    cfg.check()
+    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
+    if suite.notice:
+        log(f"note: {suite.notice}")
+    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
+    if not methods:
+        raise HarnessError("no methods to run")
+
+    tracker = None
+    if cfg.mlflow:
+        from harness.tracking.benchmark import BenchmarkTracker
+
+        tracker = BenchmarkTracker(cfg, suite, methods, log_path=console.log_path)
+    try:
+        from harness.engine.cluster import ray_session
+
+        t0 = time.perf_counter()
+        with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:
+            t1 = time.perf_counter()
+            if tracker:
+                tracker.start(cluster)
+            rows, grids, computed, cached, fingerprints = _execute(cfg, suite, methods, cluster, log, console.err)
+            t2 = time.perf_counter()
+        result = _summarise(cfg, suite, rows, cluster, [m.label for m in methods])
+        result.computed, result.cached, result.grids = computed, cached, grids
+        result.fingerprints = fingerprints
+        result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "summary": time.perf_counter() - t2}
+        result.log_path = str(console.log_path) if console.log_path else None
+        if cfg.out:
+            atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
+        if tracker:
+            from harness.engine.grid import grid_image
+
+            images = {label: grid_image(suite, pngs) for label, pngs in grids.items()}
+            result.mlflow_run_id = tracker.finish(result, images)
+        return result
+    except BaseException as err:
+        if tracker:
+            tracker.fail(err)
+        raise
+
+
+def _plan(cfg, suite, methods, hashes, cache, grid_ids):
+    """Cached rows, and per sample the (method, key, PNG path, want PNG) still to compute."""
+    from harness.data.io import id_to_stem
+    from harness.data.suites import loader_module
+    from harness.engine.cache import method_fingerprint, row_key, scoring_fingerprint
+
+    out_dir = Path(cfg.out) if cfg.out else None
+    method_fps = {m: method_fingerprint(m) for m in methods}
+    scoring_fps = {kind: scoring_fingerprint(loader_module(kind)) for kind in {s.kind for s in suite.specs}}
+    rows, grids, units = [], {}, {}
+    for spec, h in zip(suite.specs, hashes):
+        for m in methods:
+            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.resolution, cfg.reference)
+            png_path = out_dir / m.dirname / f"{id_to_stem(spec.id)}.png" if out_dir else None
+            hit = cache.get(key) if cfg.resume else None
+            grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
+            needs_png = (spec.id in grid_ids and grid_png is None) or (png_path is not None and not png_path.is_file())
+            if hit is not None and not needs_png:
+                rows.append(hit)
+                if grid_png is not None:
+                    grids.setdefault(m.label, {})[spec.id] = grid_png
+            else:
+                want = png_path is not None or spec.id in grid_ids
+                units.setdefault(spec.id, (spec, []))[1].append((m, key, png_path, want))
+    return rows, grids, list(units.values()), {m.label: fp for m, fp in method_fps.items()}
+
+
+def _execute(cfg, suite, methods, cluster, log, progress_stream):
+    import ray
+
+    from harness.engine.cache import RowCache
+    from harness.engine.worker import MethodWorker, hash_specs, run_task
+
+    specs = suite.specs
+    hash_remote = ray.remote(num_cpus=1)(hash_specs)
+    # At least one hashing task per CPU, so every worker process is warmed up (see worker.hash_specs).
+    size = max(1, min(HASH_CHUNK, -(-len(specs) // max(1, cluster["cpus"]))))
+    chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
+    hashes = [h for part in ray.get([hash_remote.remote(c) for c in chunks]) for h in part]
+
+    cache = RowCache(cfg.cache_dir)
+    grid_ids = {s.id for s in specs[: cfg.grid_samples]} if cfg.mlflow else set()
+    rows, grids, units, fingerprints = _plan(cfg, suite, methods, hashes, cache, grid_ids)
+    cached = len(rows)
+    total = sum(len(items) for _, items in units)
+    if cfg.resume:
+        log(f"resume: {cached} results cached, {total} to compute")
+
+    refs: dict[Any, tuple] = {}  # ref → (sample spec, items)
+    task_remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(run_task)
+    queue: deque = deque()
+    for spec, items in units:
+        payload = (spec, [(m, key, want) for m, key, _, want in items], cfg.resolution, cfg.reference)
+        if any(m.learned for m, *_ in items):
+            queue.append((payload, items))
+        else:
+            refs[task_remote.remote(*payload)] = items
+
+    # Units with learned methods go to one pool of actors, each loading each model once. Work is handed out
+    # as actors free up (dynamic balance); an actor holds its CPU/GPU while it lives, so it is killed as soon
+    # as the queue is empty and the remaining tasks get the cores back.
+    actors: list = []
+    in_flight: dict[Any, int] = {}
+    ref_actor: dict[Any, Any] = {}
+
+    def feed(actor) -> list:
+        """Give `actor` its next unit (returns the new ref), or retire it when there is nothing left."""
+        if queue:
+            payload, items = queue.popleft()
+            ref = actor.run.remote(*payload)
+            refs[ref] = items
+            ref_actor[ref] = actor
+            in_flight[actor] += 1
+            return [ref]
+        if in_flight[actor] == 0:
+            ray.kill(actor, no_restart=True)
+        return []
+
+    if queue:
+        gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
+        n = max(1, min(len(queue), cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
+        actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
+                               max_task_retries=3)(MethodWorker)
+        actors = [actor_cls.remote() for _ in range(n)]
+        for actor in actors:
+            in_flight[actor] = 0
+            for _ in range(ACTOR_QUEUE):
+                feed(actor)
+
+    interrupt_after = int(os.environ.get(INTERRUPT_ENV, "0") or 0)
+    bar = _progress(total, cfg.progress, progress_stream)
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                items = refs.pop(ref)
+                try:
+                    results = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    raise _unwrap(err) from None
+                for (m, _, png_path, _), res in zip(items, results):
+                    cache.put(res["key"], res["row"])
+                    rows.append(res["row"])
+                    if res["png"] is not None:
+                        if png_path is not None:
+                            atomic_write(png_path, res["png"])
+                        if res["row"]["id"] in grid_ids:
+                            grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
+                            cache.put_png(res["key"], res["png"])
+                bar.update(len(results))
+                if interrupt_after and len(rows) - cached >= interrupt_after:
+                    import signal
+
+                    interrupt_after = 0
+                    os.kill(os.getpid(), signal.SIGINT)
+                actor = ref_actor.pop(ref, None)
+                if actor is not None:
+                    in_flight[actor] -= 1
+                    pending += feed(actor)
+    finally:
+        bar.close()
+        # Tasks still in flight are not cancelled: ray.cancel racing a task's completion aborted the driver
+        # inside Ray (task_manager.cc "Tried to complete task that was not pending"); they end with the job
+        # (ray.shutdown for a local Ray, the driver's disconnect on a cluster). Actors are killed so a
+        # long-lived Ray session (Python API) gets its CPUs/GPUs back.
+        for a in actors:
+            ray.kill(a, no_restart=True)
+    return rows, grids, total, cached, fingerprints
+
+
+def _unwrap(err):
+    """Re-raise a worker's own exception (e.g. InputError: one clear line) rather than Ray's wrapper."""
+    cause = getattr(err, "cause", None)
+    return cause if isinstance(cause, BaseException) else err
+
+
+def _progress(total: int, enabled: bool, stream):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="harmonize+score", unit="img", file=stream,
+                disable=not enabled or total == 0, dynamic_ncols=True)
+
+
+def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:
+    from harness.scoring.metrics import METRICS
+    from harness.scoring.stats import bucket_means, paired_comparisons, summarize
+
+    df = pd.DataFrame(rows)
+    order = {s.id: i for i, s in enumerate(suite.specs)}
+    df["_o"] = df["id"].map(order)
+    df["_m"] = df["method"].map({m: i for i, m in enumerate(method_order)})
+    df = df.sort_values(["_m", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
+    summary = summarize(df, METRICS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    buckets = bucket_means(df, METRICS, by="method")
+    pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
+    return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
+                           cluster)

@@ -1,0 +1,175 @@
+"""Every method the harness can run — classical, learned, or from outside the project — in one registry.
+
+Entries are data: lazy "module:attr" strings and constants, so listing names, descriptions and parameter
+counts imports no model code and no torch (`harness list methods` starts in a fraction of a second). Every
+miss gets did-you-mean suggestions.
+
+A **learned** entry names
+- `target`: the network's builder, `build(size="tiny", **overrides) -> nn.Module`, sizes `tiny` (tests),
+  `small` (the shipped CPU-trained checkpoints) and `full` (the published size);
+- `recipe`: its training recipe in harness/train/recipes.py (RECIPES) — named, never guessed from the class;
+- `checkpoint`: the shipped checkpoint, relative to the repository (none: the user trains or passes one);
+- `official`: "module:attr" of the loader for the authors' released `.pth` weights, if they exist;
+- `params`: the parameter count of each size, so listing needs no model (a test builds every model and
+  checks these numbers).
+
+Every network follows one contract (plain PyTorch, nothing of the harness):
+
+    forward(composite, fg_mask, ref_mask) -> harmonized
+        composite N×3×H×W in [0, 1]; fg_mask, ref_mask N×1×H×W in [0, 1] (> 0.5 inside); harmonized N×3×H×W
+        in [0, 1], equal to composite outside the foreground
+    uses_reference: bool   (False: it reads the whole background, not the reference region)
+    resolution: int        (its working size; the engine resizes to it and maps the result back up)
+
+A **classical** entry's target is `fn(composite, fg_mask, ref_mask, **options) -> image` (numpy, any size).
+
+**Methods from outside the project** (as lm-evaluation-harness takes outside tasks): `--methods
+package.module:attr[:key=value,...]`, or an entry point in the group `harness.methods` (the entry point's name
+is the method's name). `attr` is a class or factory called with the method's options as keyword string
+arguments; what it returns provides
+
+    harmonize(sample: harness.data.Sample) -> numpy array H×W×3 in [0, 1]
+    uses_reference: bool        resolution: int | None   (optional; None = the sample's own size)
+
+The engine checks every output (shape, finite, in [0, 1]) and scores it like any other method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import HarnessError, UnknownNameError
+
+ENTRY_POINT_GROUP = "harness.methods"
+KINDS = ("classical", "learned", "external")
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One registry entry (see the module docstring for what each field means per kind)."""
+
+    name: str
+    kind: str
+    target: str  # "module:attr"
+    description: str
+    uses_reference: bool | None = None  # None: external methods declare it themselves
+    resolution: int | None = None  # working size; None = the sample's own resolution
+    recipe: str | None = None
+    checkpoint: str | None = None
+    official: str | None = None
+    params: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.target.partition(":")[0]
+
+
+def _learned(name: str, target: str, description: str, *, uses_reference: bool, recipe: str, checkpoint: str,
+             params: dict[str, int], official: str | None = None) -> MethodInfo:
+    return MethodInfo(name, "learned", target, description, uses_reference, 256, recipe, checkpoint, official,
+                      params)
+
+
+BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
+    MethodInfo("composite", "classical", "harness.methods.classical:composite",
+               "the composite unchanged (lower bound)", uses_reference=False),
+    MethodInfo("reinhard", "classical", "harness.methods.classical:reinhard",
+               "Reinhard 2001 colour transfer: fg CIELAB mean/std → reference's", uses_reference=True),
+    MethodInfo("lum-match", "classical", "harness.methods.classical:lum_match",
+               "fg L* p10/mean/p90 → reference's by a monotone curve, plus a*b* mean shift", uses_reference=True),
+    _learned("iph", "iph.model:build", "IPH (Valanarasu et al. 2023): style encoder + AdaIN harmonizer",
+             uses_reference=True, recipe="iph", checkpoint="iph/checkpoints/iph.safetensors",
+             params={"tiny": 134_635, "small": 1_143_251, "full": 27_157_955}),
+    _learned("dovenet", "baselines.dovenet:build", "Dove-Net (Cong et al. 2020): attention U-Net + domain "
+             "verification", uses_reference=False, recipe="dovenet", checkpoint="baselines/checkpoints/dovenet.safetensors",
+             params={"tiny": 464_195, "small": 1_032_163, "full": 54_759_939},
+             official="baselines.dovenet:load_official"),
+    _learned("bargainnet", "baselines.bargainnet:build", "Bargain-Net (Cong et al. 2021): background domain code",
+             uses_reference=False, recipe="bargainnet", checkpoint="baselines/checkpoints/bargainnet.safetensors",
+             params={"tiny": 528_788, "small": 1_097_268, "full": 58_695_700},
+             official="baselines.bargainnet:load_official"),
+    _learned("bargainnet-r", "baselines.bargainnet:build_r", "Bargain-Net (R): domain code from the reference "
+             "region", uses_reference=True, recipe="bargainnet",
+             checkpoint="baselines/checkpoints/bargainnet-r.safetensors",
+             params={"tiny": 528_788, "small": 1_097_268, "full": 58_695_700},
+             official="baselines.bargainnet:load_official"),
+    _learned("rainnet", "baselines.rainnet:build", "Rain-Net (Ling et al. 2021): region-aware instance norm",
+             uses_reference=False, recipe="rainnet", checkpoint="baselines/checkpoints/rainnet.safetensors",
+             params={"tiny": 464_083, "small": 1_032_023, "full": 54_759_043},
+             official="baselines.rainnet:load_official"),
+)}
+
+
+def _entry_points() -> dict[str, MethodInfo]:
+    """Methods that installed packages register under the `harness.methods` entry-point group."""
+    from importlib.metadata import entry_points
+
+    found = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in BUILTIN:
+            continue  # a built-in name cannot be taken over by a plug-in
+        found[ep.name] = MethodInfo(ep.name, "external", ep.value, f"plug-in from {ep.value}")
+    return found
+
+
+def all_methods() -> dict[str, MethodInfo]:
+    """Built-in methods, then plug-ins from entry points, by name."""
+    return {**BUILTIN, **_entry_points()}
+
+
+def is_module_target(name: str) -> bool:
+    """`package.module:attr` (a method from outside the project), as opposed to a registered name."""
+    module, sep, attr = name.partition(":")
+    return bool(sep) and "." in module and attr.isidentifier()
+
+
+def get(name: str) -> MethodInfo:
+    """The entry for a registered name or a `package.module:attr` target; did-you-mean on a miss."""
+    if name in BUILTIN:
+        return BUILTIN[name]
+    if is_module_target(name):
+        return MethodInfo(name, "external", name, f"from {name}")
+    known = all_methods()
+    if name not in known:
+        raise UnknownNameError("method", name, list(known))
+    return known[name]
+
+
+def load(target: str) -> Any:
+    """Import "module:attr" and return the attribute; a one-line error when either is missing."""
+    module, _, attr = target.partition(":")
+    try:
+        obj = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name and module.startswith(err.name):
+            raise HarnessError(f"method '{target}': no module named '{err.name}'") from None
+        raise
+    try:
+        return getattr(obj, attr)
+    except AttributeError:
+        public = [n for n in dir(obj) if not n.startswith("_")]
+        raise UnknownNameError(f"attribute of {module}", attr, public) from None
+
+
+def list_models() -> list[str]:
+    """The learned methods (those with a network), sorted."""
+    return sorted(n for n, m in BUILTIN.items() if m.kind == "learned")
+
+
+def learned_info(name: str) -> MethodInfo:
+    info = get(name)
+    if info.kind != "learned":
+        raise HarnessError(f"'{name}' is a {info.kind} method, not a trainable network "
+                           f"(networks: {', '.join(list_models())})")
+    if not info.recipe:
+        raise HarnessError(f"method '{name}' names no training recipe")
+    return info
+
+
+def create_model(name: str, size: str = "tiny", **overrides: Any):
+    """Build a registered network: `create_model("iph", "full")`. Unknown names → did-you-mean; an unknown
+    size or field → ValueError from the builder (with its own did-you-mean)."""
+    return load(learned_info(name).target)(size, **overrides)

@@ -1,0 +1,194 @@
+"""Method specs — what `--methods` names — and the interface every built method provides.
+
+A spec is `name` or `name:key=value,key=value` (e.g. `iph:checkpoint=run.safetensors,r1=0.7`), or a method from
+outside the project, `package.module:attr[:key=value,...]`. `MethodSpec` is small and picklable: the driver
+parses and checks it, Ray workers `build()` it. A built method turns a `Sample` into a full-resolution RGB
+image (float32 H×W×3 in [0, 1]) that differs from the composite only inside the foreground:
+
+- classical methods (harness/methods/classical.py) run at the sample's own resolution in Ray tasks;
+- learned methods (iph/, baselines/) run at their working size (256²) in Ray actors that load their weights
+  once; the full-resolution result comes from the polynomial colour mapping (harness/methods/highres.py);
+- external methods are whatever their class does (interface in harness/methods/registry.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.methods import registry
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Method(Protocol):
+    """What a built method provides (classical, learned and external alike)."""
+
+    uses_reference: bool
+    resolution: int | None
+
+    def harmonize(self, sample) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method by name plus options; what the driver sends to Ray workers."""
+
+    name: str
+    options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    tracking_uri: str | None = field(default=None, compare=False)  # for checkpoint=models:/NAME@ALIAS
+
+    @classmethod
+    def parse(cls, text: str, tracking_uri: str | None = None) -> "MethodSpec":
+        head, _, rest = text.strip().partition(":")
+        if "." in head:  # package.module:attr[:options] — a method from outside the project
+            attr, _, rest = rest.partition(":")
+            name = f"{head}:{attr}"
+        else:
+            name = head
+        opts = []
+        for item in filter(None, (t.strip() for t in rest.split(","))):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise HarnessError(f"method option '{item}' in '{text}' is not key=value")
+            opts.append((key.strip(), value.strip()))
+        registry.get(name)  # unknown names: did-you-mean
+        return cls(name, tuple(opts), tracking_uri)
+
+    @property
+    def info(self) -> registry.MethodInfo:
+        return registry.get(self.name)
+
+    @property
+    def opts(self) -> dict[str, str]:
+        return dict(self.options)
+
+    @property
+    def label(self) -> str:
+        """Display name: the name, plus options when any were given."""
+        if not self.options:
+            return self.name
+        return f"{self.name}:" + ",".join(f"{k}={v}" for k, v in self.options)
+
+    @property
+    def dirname(self) -> str:
+        """The label made safe as one directory name (a checkpoint path in the options has slashes)."""
+        return re.sub(r"[^A-Za-z0-9._=,:+@-]+", "_", self.label).strip("._") or self.name
+
+    @property
+    def learned(self) -> bool:
+        """Runs in the actor pool (loads weights once per worker): learned and external methods."""
+        return self.info.kind != "classical"
+
+    def checkpoint(self) -> Path | None:
+        """The learned method's weights: `checkpoint=` (a path, a folder of official .pth files, or
+        models:/NAME@ALIAS from the MLflow registry), else the shipped one."""
+        info = self.info
+        if info.kind != "learned":
+            return None
+        path = self.opts.get("checkpoint") or info.checkpoint
+        if path is None:
+            return None
+        if path.startswith("models:/"):
+            from harness.tracking.training import download_registered_checkpoint
+
+            return download_registered_checkpoint(path, self.tracking_uri)
+        p = Path(path)
+        return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+
+    def available(self) -> bool:
+        if self.info.kind != "learned":
+            return True
+        ckpt = self.checkpoint()
+        return ckpt is not None and ckpt.exists()
+
+    def build(self) -> Method:
+        """Instantiate (in the worker). Learned methods load their weights here."""
+        info = self.info
+        if info.kind == "classical":
+            from harness.methods.classical import ClassicalMethod
+
+            return ClassicalMethod(self)
+        if info.kind == "learned":
+            from harness.methods.learned import LearnedMethod
+
+            ckpt = self.checkpoint()
+            if ckpt is None or not ckpt.exists():
+                raise HarnessError(f"method '{self.name}' has no checkpoint ({ckpt}): train one with "
+                                   f"`harness train --method {self.name}` or give {self.name}:checkpoint=PATH")
+            return LearnedMethod(self, ckpt)
+        return _build_external(self)
+
+
+def _build_external(spec: MethodSpec) -> Method:
+    factory = registry.load(spec.info.target)
+    try:
+        method = factory(**spec.opts)
+    except TypeError as err:
+        raise HarnessError(f"method '{spec.label}': {err}") from None
+    if not callable(getattr(method, "harmonize", None)):
+        raise HarnessError(f"method '{spec.name}': {type(method).__name__} has no harmonize(sample) method")
+    return method
+
+
+def split_method_list(text: str) -> list[str]:
+    """Split "a,b:k=v,k2=v2,c" into methods: a comma starts a new method unless the next item is k=v."""
+    out: list[str] = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" in item and ":" not in item.split("=", 1)[0] and out:
+            out[-1] += "," + item
+        else:
+            out.append(item)
+    return out
+
+
+def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = None) -> list[MethodSpec]:
+    """Parse `--methods a,b:opt=v`; None → every available built-in method. Unknown names → did-you-mean.
+    Every spec is checked now (options, checkpoints), so a typo fails before any work starts."""
+    if names is None:
+        return [MethodSpec(n) for n in registry.BUILTIN if MethodSpec(n).available()]
+    if isinstance(names, str):
+        names = split_method_list(names)
+    specs = [MethodSpec.parse(n, tracking_uri) for n in names]
+    labels = [s.label for s in specs]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise HarnessError(f"method listed twice: {', '.join(dup)}")
+    for s in specs:
+        if s.info.kind == "classical":
+            s.build()  # cheap: checks the options
+        elif s.info.kind == "learned":
+            if not s.available():
+                s.build()  # raises the explanatory error
+            from harness.methods.learned import check_options
+
+            check_options(s)
+        else:
+            registry.load(s.info.target)  # the module and attribute exist
+    return specs
+
+
+def describe_methods() -> list[dict[str, Any]]:
+    """Rows for `harness list methods`, from the registry and checkpoint metadata alone (no torch)."""
+    rows = []
+    for name, info in registry.all_methods().items():
+        spec = MethodSpec(name)
+        row = {"name": name, "kind": info.kind, "uses_reference": info.uses_reference,
+               "resolution": info.resolution or "full", "params": 0 if info.kind == "classical" else None,
+               "params_full": info.params.get("full", 0 if info.kind == "classical" else None),
+               "available": True, "checkpoint": None, "description": info.description}
+        if info.kind == "learned":
+            ckpt = spec.checkpoint()
+            row["available"] = spec.available()
+            if row["available"]:
+                from harness.methods.checkpoint import read_meta
+
+                row["params"] = read_meta(ckpt).get("parameters")
+                row["checkpoint"] = str(ckpt)
+        rows.append(row)
+    return rows

@@ -1,0 +1,1 @@
+"""Scoring: per-image metrics (and their plain-library reference), protocols, summary statistics, tables."""

@@ -1,0 +1,89 @@
+"""run-benchmark in MLflow: one parent run per invocation (config, cluster, summary tables, the full result,
+the log of Ray's and MLflow's messages), one child run per method (metrics with CIs, fg-ratio buckets, the
+per-image table, an image grid). The experiment is named after the suite."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from harness.tracking.store import (client, get_or_create_experiment, git_sha, harness_version, log_file,
+                                    mark_failed, metric_key, resolve_tracking_uri)
+
+
+class BenchmarkTracker:
+    def __init__(self, cfg, suite, methods, log_path=None) -> None:
+        self.cfg, self.suite, self.methods, self.log_path = cfg, suite, methods, log_path
+        self.uri = resolve_tracking_uri(cfg.tracking_uri)
+        self.client = client(self.uri)
+        self.run_ids: list[str] = []
+        self.parent: str | None = None
+
+    def start(self, cluster: dict) -> str:
+        self.exp_id = get_or_create_experiment(self.suite.name, self.uri)
+        tags = {"harness.command": "run-benchmark", "git_sha": git_sha(), "harness_version": harness_version(),
+                "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
+                "resolution": self.cfg.resolution, "reference": self.cfg.reference,
+                "ray_address": str(cluster.get("address")), "ray_nodes": str(cluster.get("nodes")),
+                "ray_cpus": str(cluster.get("cpus")), "ray_gpus": str(cluster.get("gpus"))}
+        if self.suite.notice:
+            tags["data_notice"] = self.suite.notice
+        name = f"{self.suite.name} [{self.suite.source}] {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        self.parent = self.client.create_run(self.exp_id, run_name=name, tags=tags).info.run_id
+        self.run_ids.append(self.parent)
+        params = {k: ("" if v is None else str(v))[:500] for k, v in self.cfg.to_dict().items()}
+        params["methods_resolved"] = ",".join(m.label for m in self.methods)[:500]
+        for k, v in params.items():
+            self.client.log_param(self.parent, k, v)
+        return self.parent
+
+    def finish(self, result, grids: dict) -> str:
+        """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8)."""
+        from harness.scoring.metrics import METRICS
+        from harness.scoring.tables import jsonable
+
+        c = self.client
+        for m in self.methods:
+            rows = result.rows[result.rows["method"] == m.label]
+            if rows.empty:
+                continue
+            cid = c.create_run(self.exp_id, run_name=m.label, tags={
+                "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name,
+                "suite_source": self.suite.source, "resolution": self.cfg.resolution}).info.run_id
+            self.run_ids.append(cid)
+            c.log_param(cid, "method", m.label[:500])
+            c.log_param(cid, "method_fingerprint", result.fingerprints.get(m.label, ""))
+            c.log_param(cid, "n_images", len(rows))
+            for r in result.summary[result.summary["method"] == m.label].itertuples():
+                c.log_metric(cid, metric_key(r.metric), float(r.mean))
+                c.log_metric(cid, metric_key(f"{r.metric}_ci95_lo"), float(r.ci_lo))
+                c.log_metric(cid, metric_key(f"{r.metric}_ci95_hi"), float(r.ci_hi))
+            for r in result.buckets[result.buckets["method"] == m.label].to_dict(orient="records"):
+                for metric in ("fmse", "fpsnr", "fde2000"):
+                    if metric in r:
+                        c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
+            cols = ["id", *METRICS, "fg_ratio", "source", "seconds"] + (["subset"] if "subset" in rows else [])
+            table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
+            c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
+            c.log_text(cid, table.to_csv(index=False), "per_image.csv")
+            if m.label in grids:
+                c.log_image(cid, grids[m.label], artifact_file="grid.png")
+            c.set_terminated(cid, "FINISHED")
+        c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
+        c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
+        c.log_table(self.parent, data=result.summary.replace([float("inf")], 1e308), artifact_file="summary.json")
+        c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
+                   "result.json")
+        c.set_tag(self.parent, "computed", str(result.computed))
+        c.set_tag(self.parent, "cached", str(result.cached))
+        log_file(c, self.parent, self.log_path)
+        c.set_terminated(self.parent, "FINISHED")
+        return self.parent
+
+    def fail(self, err: BaseException) -> None:
+        if self.parent:
+            try:
+                log_file(self.client, self.parent, self.log_path)
+            except Exception:  # noqa: BLE001 — never mask the original error
+                pass
+        mark_failed(self.client, self.run_ids, err)

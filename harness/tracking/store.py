@@ -1,0 +1,110 @@
+"""Where the MLflow store is, experiments in it, and what every run is tagged with.
+
+Default store: a sqlite database `mlflow.db` in the working directory, artifacts beside it in
+`mlartifacts/` (MLflow 3 refuses the old ./mlruns file store, and with sqlite it would otherwise put
+artifacts in ./mlruns relative to wherever the process runs). `--tracking-uri` or `MLFLOW_TRACKING_URI`
+override it, e.g. an HTTP `mlflow server` shared by a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """The explicit URI, else $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db."""
+    if uri:
+        return uri
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def local_artifact_root(tracking_uri: str) -> str | None:
+    """For a local sqlite store, artifacts go in mlartifacts/ beside the database file."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri[len("sqlite:///"):])
+        return (db.parent / "mlartifacts").resolve().as_uri()
+    return None  # a server decides (its --default-artifact-root / --artifacts-destination)
+
+
+def client(tracking_uri: str | None = None):
+    """An MlflowClient on the resolved store (mlflow is imported here, not at start-up)."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+
+
+def get_or_create_experiment(name: str, tracking_uri: str | None = None) -> str:
+    """Experiment id for `name`, created with an explicit artifact location for local stores (a deleted one
+    is restored)."""
+    uri = resolve_tracking_uri(tracking_uri)
+    c = client(uri)
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            c.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    root = local_artifact_root(uri)
+    return c.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
+
+
+def git_sha() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def harness_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("harness")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def metric_key(name: str) -> str:
+    """A benchmark metric name as logged: "fmse/fg_0-5%" → "fmse/fg_0_5" (MLflow allows [A-Za-z0-9_-. /])."""
+    return name.replace("%", "").replace("-", "_")
+
+
+def safe_key(name: str) -> str:
+    """Free text (a method name from a user study) made into a valid MLflow key: other characters → "_"."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def mark_failed(c, run_ids: list[str], err: BaseException, interrupted: str = "FAILED") -> None:
+    """Every run of `run_ids` still RUNNING becomes FAILED (or `interrupted` after Ctrl-C), with the error as
+    a tag. Never raises: it runs while another error is on its way up."""
+    status = interrupted if isinstance(err, KeyboardInterrupt) else "FAILED"
+    for rid in run_ids:
+        try:
+            if c.get_run(rid).info.status == "RUNNING":
+                c.set_tag(rid, "error", f"{type(err).__name__}: {err}"[:5000])
+                c.set_terminated(rid, status)
+        except Exception:  # noqa: BLE001 — never mask the original error while cleaning up
+            pass
+
+
+def log_file(c, run_id: str, path: str | os.PathLike | None) -> None:
+    """Attach a log file (Ray's and MLflow's own messages) to a run, if it has anything in it."""
+    if path and Path(path).is_file() and Path(path).stat().st_size:
+        c.log_artifact(run_id, str(path), "logs")
+
+
+def ui_server_command(uri: str, port: int) -> list[str]:
+    """`mlflow server` over the store, on 127.0.0.1, one worker (≈9 s start, ≈0.5 GB; see the notes)."""
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
+           "--port", str(port), "--workers", "1"]
+    root = local_artifact_root(uri)
+    if root:
+        cmd += ["--default-artifact-root", root]
+    return cmd

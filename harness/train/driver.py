@@ -1,0 +1,163 @@
+"""`harness train`: stage-wise training of every learned method on Ray Train, the same on a laptop and a cluster.
+
+One `TorchTrainer` (Ray Train V2) runs harness/train/loop.py on `workers` processes: DDP over gloo on CPU,
+NCCL on GPU. Data: the self-supervised generator (harness/train/synthetic.py) or any suite (`suite=`).
+Checkpoints every `checkpoint_every` steps in OUT/checkpoints/ (harness/train/state.py); `resume=True`
+continues from the latest complete one; `init=` starts a stage from the previous stage's checkpoint (a path or
+`models:/NAME@stageK`). The final model is OUT/<method>-stage<K>.safetensors, logged to MLflow and registered
+as models:/<method>@stage<K> (harness/tracking/training.py). Learning rates default to the paper's per stage
+(1e-4, 1e-5, 1e-6); `lr` overrides.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config import TrainConfig
+from harness.errors import HarnessError, InputError
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path  # OUT/<method>-stage<K>.safetensors
+    step: int
+    metrics: dict[str, float]
+    run_id: str | None
+    model_version: str | None
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Everything that needs the registry: the method is trainable, the model builds at this size, the loss
+    options apply, the training size fits the network — each a one-line error now, not inside a worker."""
+    from harness.train.loop import build_model, input_multiple
+    from harness.train.recipes import recipe_for, recipe_loss
+
+    recipe_for(cfg.method)
+    recipe_loss(cfg)
+    multiple = input_multiple(build_model(cfg))
+    if cfg.train_size % multiple:
+        raise HarnessError(f"--train-size {cfg.train_size} must be a multiple of {multiple} for "
+                           f"{cfg.method} size '{cfg.size}'")
+
+
+def _prepare_out(cfg: TrainConfig) -> tuple[dict, tuple[int, Path] | None]:
+    from harness.train.state import latest_checkpoint
+
+    out = Path(cfg.out).resolve()
+    state_file = out / "run.json"
+    latest = latest_checkpoint(out)
+    if cfg.resume:
+        if latest is None:
+            raise InputError(str(out / "checkpoints"), "--resume: no complete checkpoint to resume from")
+        saved = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        old = saved.get("config", {})
+        for key in ("method", "stage", "size", "batch_size", "workers", "train_size", "seed", "suite", "loss",
+                    "loss_options"):
+            if key in old and old[key] != getattr(cfg, key):
+                raise InputError(str(state_file), f"--resume with a different {key} ({old[key]!r} in the "
+                                                  f"interrupted run, {getattr(cfg, key)!r} now): the data order "
+                                                  "would change")
+        if latest[0] >= cfg.steps:
+            raise InputError(str(latest[1]), f"already at step {latest[0]} ≥ --steps {cfg.steps}")
+        return saved, latest
+    if latest is not None:
+        raise InputError(str(out / "checkpoints"), "holds checkpoints of an earlier run: pass --resume to "
+                                                   "continue it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return {}, None
+
+
+def _resolve_init(cfg: TrainConfig) -> str | None:
+    if not cfg.init:
+        return None
+    from harness.methods.checkpoint import read_meta
+
+    if cfg.init.startswith("models:/"):
+        from harness.tracking.training import download_registered_checkpoint
+
+        init = str(download_registered_checkpoint(cfg.init, cfg.tracking_uri))
+    else:
+        init = cfg.init
+    meta = read_meta(init)
+    if meta.get("model") != cfg.method:
+        raise InputError(init, f"--init is a '{meta.get('model')}' checkpoint, not '{cfg.method}'")
+    if meta.get("size") != cfg.size:
+        raise InputError(init, f"--init is a '{meta.get('size')}' {cfg.method}, not --size {cfg.size}")
+    return init
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Run (or resume) one stage of training on Ray; returns where the final checkpoint is."""
+    from harness.console import current
+    from harness.train.loop import make_dataset
+
+    validate(cfg)
+    init = _resolve_init(cfg)
+    saved, latest = _prepare_out(cfg)
+    out = Path(cfg.out).resolve()
+    data_desc = make_dataset(cfg).describe()
+    uri = run_id = None
+    if cfg.mlflow:
+        from harness.tracking.training import start_training_run
+
+        uri, run_id = start_training_run(cfg, saved, init, data_desc)
+    (out / "run.json").write_text(json.dumps({"config": cfg.to_dict(), "mlflow_run_id": run_id,
+                                              "tracking_uri": uri, "init": init}, indent=1))
+    loop_config = {"cfg": cfg.to_dict(), "init": init, "run_id": run_id, "tracking_uri": uri,
+                   "resume_from": str(latest[1]) if latest else None, "resume_step": latest[0] if latest else 0}
+    log_path = current().log_path
+    try:
+        result = _fit(cfg, loop_config)
+    except BaseException as err:
+        if run_id:
+            from harness.tracking.training import fail_training_run
+
+            fail_training_run(uri, run_id, err, log_path)
+        raise
+    final = out / f"{cfg.method}-stage{cfg.stage}.safetensors"
+    metrics = {k: float(v) for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
+    version = None
+    if run_id:
+        from harness.tracking.training import finish_training_run
+
+        logs = [out / "train.log"] + ([Path(log_path)] if log_path else [])
+        version = finish_training_run(uri, run_id, final, cfg.steps, cfg.method, cfg.stage, logs)
+    if cfg.export:
+        export_checkpoint(final, cfg.export)
+    return TrainResult(final, cfg.steps, metrics, run_id, version)
+
+
+def _fit(cfg: TrainConfig, loop_config: dict):
+    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    from harness.engine.cluster import ray_session
+    from harness.train.loop import train_loop_per_worker
+
+    use_gpu = cfg.gpus_per_worker > 0
+    resources = {"CPU": cfg.cpus_per_worker, **({"GPU": cfg.gpus_per_worker} if use_gpu else {})}
+    with ray_session(cfg.ray_address, num_cpus=None):
+        trainer = TorchTrainer(
+            train_loop_per_worker,
+            train_loop_config=loop_config,
+            torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+            scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=use_gpu, resources_per_worker=resources),
+            run_config=RunConfig(name=f"{cfg.method}-stage{cfg.stage}-{int(time.time())}",
+                                 storage_path=str(Path(cfg.out).resolve() / "ray"),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=1)),
+        )
+        return trainer.fit()
+
+
+def export_checkpoint(src, dst) -> Path:
+    """Copy a checkpoint to `dst` (.safetensors + .json) under its new name, metadata kept (re-saved so the
+    JSON names its own weights file)."""
+    from harness.methods.checkpoint import load_checkpoint, save_checkpoint
+
+    model, meta = load_checkpoint(src)
+    return save_checkpoint(model, dst, stage=meta.get("stage"), step=meta.get("step", 0), data=meta.get("data"),
+                           metrics=meta.get("metrics"), model_name=meta["model"], size=meta["size"],
+                           overrides=meta.get("overrides") or None)

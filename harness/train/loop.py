@@ -1,0 +1,187 @@
+"""The training loop every Ray Train worker runs (plain PyTorch apart from rank, device and DDP).
+
+Each worker builds the model from the registry, takes its share of every global batch (the global positions
+step·B·W … are dealt round-robin to the ranks, like a DistributedSampler) and runs its method's recipe.
+Every item is a pure function of (seed, index) and every step re-seeds torch from (seed, step, rank), so a
+resumed run sees exactly the batches and random draws an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.config import TrainConfig
+from harness.errors import HarnessError
+
+
+def build_model(cfg: TrainConfig):
+    """The untrained network of `cfg` (the "H-Net alone" ablation, loss preset `hnet`, has no style encoder)."""
+    from harness.methods.registry import create_model
+
+    overrides = dict(cfg.overrides)
+    if cfg.method == "iph" and cfg.loss == "hnet":
+        overrides.setdefault("use_style_encoder", False)
+    try:
+        return create_model(cfg.method, cfg.size, **overrides)
+    except (ValueError, TypeError) as err:
+        raise HarnessError(f"{cfg.method}: {err}") from None
+
+
+def input_multiple(model) -> int:
+    """Image sides the network accepts must be a multiple of this (IPH pads itself)."""
+    cfg = getattr(model, "cfg", None)
+    if hasattr(cfg, "num_downs"):
+        return 2 ** cfg.num_downs
+    if hasattr(cfg, "n_codec"):
+        return 2 ** (4 + cfg.n_codec)
+    return 1
+
+
+def model_overrides(cfg: TrainConfig) -> dict[str, Any] | None:
+    """What the checkpoint JSON records besides the size. None for IPH: the checkpoint then stores the whole
+    IPHConfig, so a later change to the named sizes cannot change what the checkpoint means."""
+    return None if cfg.method == "iph" else dict(cfg.overrides)
+
+
+def make_dataset(cfg: TrainConfig):
+    from harness.train.synthetic import SuiteDataset, SyntheticDataset
+
+    if cfg.suite:
+        return SuiteDataset(cfg.suite, cfg.data_root, cfg.train_size, cfg.stage)
+    return SyntheticDataset(cfg.train_size, cfg.stage, cfg.seed)
+
+
+def batch_indices(step: int, rank: int, world: int, batch: int, n: int, seed: int, shuffle: bool) -> list[int]:
+    """Dataset indices of `rank`'s share of global batch `step`: global positions p = step·B·W + rank + W·j.
+    A finite suite is walked in a fresh seeded permutation per epoch; the generator is indexed directly."""
+    import numpy as np
+
+    out = []
+    for j in range(batch):
+        p = step * batch * world + rank + world * j
+        if not shuffle:
+            out.append(p % n)
+        else:
+            epoch, k = divmod(p, n)
+            out.append(int(np.random.default_rng([seed, epoch]).permutation(n)[k]))
+    return out
+
+
+def collate(items: list[dict]) -> dict:
+    import torch
+
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def train_loop_per_worker(config: dict) -> None:
+    """Ray Train's entry point. `config`: the TrainConfig as a dict, `init`, `run_id`, `tracking_uri`,
+    `resume_from`/`resume_step`."""
+    import ray.train
+    import ray.train.torch
+    import torch
+    import torch.distributed as dist
+
+    from harness.methods.checkpoint import load_checkpoint, save_checkpoint
+    from harness.train.recipes import make_recipe, recipe_loss
+    from harness.train.state import load_training_state, prune, save_training_state, step_paths
+
+    cfg = TrainConfig(**config["cfg"])
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    device = ray.train.torch.get_device()
+    torch.set_num_threads(max(1, int(cfg.cpus_per_worker)))
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
+
+    model = build_model(cfg)
+    if config.get("init"):
+        init_model, _ = load_checkpoint(config["init"])
+        model.load_state_dict(init_model.state_dict(), strict=True)
+    model.to(device).train()
+
+    def wrap(module):
+        if world == 1:
+            return module
+        return ray.train.torch.prepare_model(module, move_to_device=device,
+                                             parallel_strategy_kwargs={"find_unused_parameters": False})
+
+    recipe = make_recipe(cfg.method, model, cfg.learning_rate, recipe_loss(cfg), wrap)
+    start = 0
+    if config.get("resume_from"):
+        from safetensors.torch import load_file
+
+        weights, state_w, state_j = step_paths(Path(config["resume_from"]).parent, config["resume_step"])
+        model.load_state_dict(load_file(str(weights)), strict=True)
+        start = load_training_state(recipe, state_w, state_j)
+
+    dataset = make_dataset(cfg)
+    shuffle = cfg.suite is not None
+    out = Path(cfg.out).resolve()
+    ckpt_dir = out / "checkpoints"
+    logger = None
+    if rank == 0 and config.get("run_id"):
+        from harness.tracking.training import StepLogger
+
+        logger = StepLogger(config["tracking_uri"], config["run_id"])
+    log_file = open(out / "train.log", "a") if rank == 0 else None
+    data_desc = dataset.describe()
+    terms: dict[str, float] = {}
+    t0 = time.time()
+
+    def save(step: int, final: bool) -> Path:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        weights, state_w, state_j = step_paths(ckpt_dir, step)
+        save_training_state(recipe, state_w, state_j, step)
+        meta = dict(stage=cfg.stage, step=step, data=data_desc, metrics=terms, model_name=cfg.method,
+                    size=cfg.size, overrides=model_overrides(cfg))
+        save_checkpoint(model, weights, **meta)
+        prune(ckpt_dir, cfg.keep_checkpoints)
+        if final:
+            target = out / f"{cfg.method}-stage{cfg.stage}"
+            save_checkpoint(model, target, **meta)
+            return target.with_suffix(".safetensors")
+        return weights
+
+    for step in range(start, cfg.steps):
+        torch.manual_seed(cfg.seed * 1_000_003 + step * 1_009 + rank)  # dropout, penalty mixes: resumable
+        idx = batch_indices(step, rank, world, cfg.batch_size, len(dataset), cfg.seed, shuffle)
+        batch = {k: v.to(device) for k, v in collate([dataset[i] for i in idx]).items()}
+        terms = recipe.step(batch)
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            if world > 1:  # log the mean over workers, not rank 0's share
+                keys = sorted(terms)
+                vec = torch.tensor([terms[k] for k in keys], dtype=torch.float64)
+                dist.all_reduce(vec)
+                terms = {k: float(v) / world for k, v in zip(keys, vec)}
+            if rank == 0:
+                line = f"step {done} " + " ".join(f"{k}={v:.4g}" for k, v in sorted(terms.items()))
+                log_file.write(f"{time.strftime('%H:%M:%S')} {line} ({time.time() - t0:.0f}s)\n")
+                log_file.flush()
+                if logger is not None:
+                    logger.log(terms, done)
+        if rank == 0 and done % cfg.checkpoint_every == 0 and done != cfg.steps:
+            save(done, final=False)
+
+    final_path = None
+    if rank == 0:
+        final_path = save(cfg.steps, final=True)
+        log_file.close()
+    if world > 1:
+        dist.barrier()
+    # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
+    ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
+                     checkpoint=None if final_path is None else _final_only_dir(final_path))
+
+
+def _final_only_dir(final_path: Path):
+    """A Ray checkpoint directory holding just the final model (not the whole OUT directory)."""
+    import ray.train
+
+    d = final_path.parent / "ray_final"
+    d.mkdir(exist_ok=True)
+    for suffix in (".safetensors", ".json"):
+        shutil.copy2(final_path.with_suffix(suffix), d / final_path.with_suffix(suffix).name)
+    return ray.train.Checkpoint.from_directory(str(d))

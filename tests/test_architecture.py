@@ -1,0 +1,151 @@
+"""The shape of the code, checked from its source: imports point one way (commands → engine/train →
+methods/scoring/data → iph/baselines), no import cycle between packages, the models are plain PyTorch, no
+module over 400 lines. The graph is read with `ast` from every file (imports inside functions included)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("harness", "iph", "baselines", "studies", "reports")
+
+# Each unit may import units of its own rank or lower only. A unit is a top-level package, or for harness/ its
+# sub-package or top-level module.
+LAYERS = [
+    {"harness.errors"},
+    {"harness.config", "harness.console"},
+    {"harness.data"},
+    {"harness.scoring"},
+    {"harness.tracking"},
+    {"harness.methods"},
+    {"harness.engine", "harness.train"},
+    {"harness.commands"},
+    {"harness.cli"},
+]
+STANDALONE = {"iph", "baselines", "studies", "reports"}  # import no harness code
+
+
+def _files() -> list[Path]:
+    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    module = _module(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                out.add(".".join(base + ([node.module] if node.module else [])))
+            elif node.module:
+                out.add(node.module)
+    return out
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "harness" and len(parts) > 1 else parts[0]
+
+
+def _graph() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in _files():
+        src = _unit(_module(path))
+        for name in _imports(path):
+            if name.split(".")[0] in PACKAGES and _unit(name) != src:
+                edges.setdefault(src, set()).add(_unit(name))
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in list(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_graph_finds_real_edges():
+    """Guard against a vacuous pass: known imports are in the graph."""
+    edges = _graph()
+    assert "harness.methods" in edges["harness.engine"]
+    assert "iph" in edges["baselines"]  # the shared layers
+    assert "harness.data" in edges["harness.scoring"]
+
+
+def test_no_import_cycle_between_packages():
+    assert _cycles(_graph()) == []
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_imports_point_down_the_layers():
+    rank = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
+    edges = _graph()
+    units = {u for u in edges} | {w for ws in edges.values() for w in ws}
+    unknown = sorted(u for u in units if u.startswith("harness.") and u not in rank)
+    assert not unknown, f"add these to LAYERS: {unknown}"
+    upward = sorted(f"{a} → {b}" for a, bs in edges.items() if a in rank for b in bs
+                    if b in rank and rank[b] > rank[a])
+    assert not upward, upward
+    for a in STANDALONE:
+        assert not {b for b in edges.get(a, ()) if b.startswith("harness")}, f"{a} imports harness"
+    assert edges.get("iph", set()) == set() and edges.get("studies", set()) == set()
+    assert edges.get("baselines", set()) <= {"iph"}
+
+
+@pytest.mark.parametrize("package", ["iph", "baselines"])
+def test_models_are_plain_pytorch(package):
+    """iph/ and baselines/ import the standard library and torch (safetensors-free, no numpy, Ray, MLflow)."""
+    import sys
+
+    third_party = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in PACKAGES and top != "__future__":
+                third_party.add(top)
+    assert third_party <= {"torch"}, third_party
+
+
+def test_no_module_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in _files() if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
