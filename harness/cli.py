@@ -53,7 +53,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="harness", description="Benchmark and evaluation harness for interactive portrait "
                     "harmonization.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"harness {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (module, help_) in COMMANDS.items():
         mod = importlib.import_module(module)
@@ -68,13 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~20 ms of every start-up otherwise)."""
 
-    try:
-        return version("harness")
-    except PackageNotFoundError:
-        return "0+unknown"
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("harness")
+        except PackageNotFoundError:
+            v = "0+unknown"
+        parser.exit(0, f"harness {v}\n")
 
 
 def _terminate_like_interrupt() -> None:

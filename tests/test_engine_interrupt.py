@@ -16,8 +16,8 @@ from harness.engine.run import INTERRUPT_ENV
 pytestmark = pytest.mark.slow
 
 ARGS = ["run-benchmark", "--suite", "sample", "--methods", "composite,reinhard,lum-match", "--bootstrap", "200",
-        "--num-cpus", "2", "--no-progress", "--limit", "12"]
-TOTAL = 36  # 12 samples × 3 methods
+        "--num-cpus", "2", "--no-progress", "--limit", "8"]
+TOTAL = 24  # 8 samples × 3 methods
 
 
 def _harness(*argv, env=None):

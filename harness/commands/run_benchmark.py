@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
     g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     g.add_argument("--resume", action="store_true", help="reuse cached per-image results; compute only the rest")
+    g.add_argument("--dry-run", action="store_true", help="say per method what --resume would take from the cache "
+                                                          "and what it would compute, then stop (no Ray)")
     g.add_argument("--cache-dir", default=d("cache_dir"),
                    help="per-image results and logs (default: $HARNESS_CACHE, else %(default)s)")
     g = p.add_argument_group("compute")
@@ -63,11 +65,21 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from harness.console import current
-    from harness.engine.run import run_benchmark
-    from harness.scoring.tables import jsonable, summary_text
+    from harness.engine.run import plan_benchmark, run_benchmark
+    from harness.scoring.tables import jsonable, summary_text, table
 
-    result = run_benchmark(config_from_args(args))
     out = current().out
+    if args.dry_run:
+        plan = plan_benchmark(config_from_args(args))
+        if args.json:
+            out.write(json.dumps(plan) + "\n")
+        else:
+            out.write(f"suite {plan['suite']} — {plan['n']} images: {plan['cached']} results cached, "
+                      f"{plan['to_compute']} to compute\n")
+            out.write(table(["method", "cached", "to compute"],
+                            [[k, v["cached"], v["to_compute"]] for k, v in plan["methods"].items()]) + "\n")
+        return 0
+    result = run_benchmark(config_from_args(args))
     if args.json:
         out.write(json.dumps(jsonable(result.to_json())) + "\n")
     else:

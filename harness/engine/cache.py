@@ -36,13 +36,26 @@ WORKER_MODULE = "harness.engine.worker"  # harmonize → 8-bit → score, in eve
 
 # ------------------------------------------------------------------------------------------ source closure
 def _module_file(name: str) -> Path | None:
+    """The source file Python would import for `name`, found without importing anything: the top-level
+    package is located like the import system does (sys.path order), the rest of the name is walked on disk
+    (`pkg/mod.py` or `pkg/mod/__init__.py`). None when it is not a module (e.g. `pkg.function`)."""
+    top, *rest = name.split(".")
     try:
-        spec = importlib.util.find_spec(name)
+        spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+    if spec is None:
         return None
-    return Path(spec.origin)
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    if not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = Path(base).joinpath(*rest)
+        for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 @lru_cache(maxsize=4096)

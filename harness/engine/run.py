@@ -117,7 +117,30 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
         raise
 
 
-def _plan(cfg, suite, methods, hashes, cache, grid_ids):
+def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
+    """What `run_benchmark(cfg)` would compute and what it would take from the cache (as with --resume), per
+    method — without Ray or MLflow: samples are hashed here, nothing is harmonized (`--dry-run`)."""
+    from harness.data.suites import open_suite, spec_content_hash
+    from harness.engine.cache import RowCache
+    from harness.methods.spec import resolve_methods
+
+    cfg.check()
+    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
+    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
+    grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
+    hashes = [spec_content_hash(s) for s in suite.specs]
+    rows, _, units, _ = _plan(cfg, suite, methods, hashes, RowCache(cfg.cache_dir), grid_ids, use_cache=True)
+    todo: dict[str, int] = {m.label: 0 for m in methods}
+    for _, items in units:
+        for m, *_ in items:
+            todo[m.label] += 1
+    per_method = {m.label: {"cached": len(suite.specs) - todo[m.label], "to_compute": todo[m.label]}
+                  for m in methods}
+    return {"dry_run": True, "suite": suite.name, "source": suite.source, "n": len(suite.specs),
+            "cached": len(rows), "to_compute": sum(todo.values()), "methods": per_method}
+
+
+def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None = None):
     """Cached rows, and per sample the (method, key, PNG path, want PNG) still to compute."""
     from harness.data.io import id_to_stem
     from harness.data.suites import loader_module
@@ -131,7 +154,7 @@ def _plan(cfg, suite, methods, hashes, cache, grid_ids):
         for m in methods:
             key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.resolution, cfg.reference)
             png_path = out_dir / m.dirname / f"{id_to_stem(spec.id)}.png" if out_dir else None
-            hit = cache.get(key) if cfg.resume else None
+            hit = cache.get(key) if (cfg.resume if use_cache is None else use_cache) else None
             grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
             needs_png = (spec.id in grid_ids and grid_png is None) or (png_path is not None and not png_path.is_file())
             if hit is not None and not needs_png:
@@ -237,6 +260,9 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
                 if actor is not None:
                     in_flight[actor] -= 1
                     pending += feed(actor)
+    except BaseException:
+        bar.leave = False  # on a terminal, the error line is not left under a half-drawn bar
+        raise
     finally:
         bar.close()
         # Tasks still in flight are not cancelled: ray.cancel racing a task's completion aborted the driver

@@ -136,6 +136,20 @@ def _build_external(spec: MethodSpec) -> Method:
     return method
 
 
+def _check_external_options(spec: MethodSpec) -> None:
+    """The module and attribute exist and accept the options given — checked in the driver, without
+    building the method (its constructor may load weights)."""
+    import inspect
+
+    factory = registry.load(spec.info.target)
+    try:
+        inspect.signature(factory).bind(**spec.opts)
+    except TypeError as err:
+        raise HarnessError(f"method '{spec.label}': {err}") from None
+    except ValueError:  # no signature to read (a builtin): the worker will find out
+        pass
+
+
 def split_method_list(text: str) -> list[str]:
     """Split "a,b:k=v,k2=v2,c" into methods: a comma starts a new method unless the next item is k=v."""
     out: list[str] = []
@@ -169,7 +183,7 @@ def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = No
 
             check_options(s)
         else:
-            registry.load(s.info.target)  # the module and attribute exist
+            _check_external_options(s)
     return specs
 
 
