@@ -42,12 +42,17 @@ def test_json_stays_clean_when_a_worker_is_killed(tmp_path):
 
 
 def test_verbose_sends_library_messages_to_stderr_not_stdout(tmp_path):
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    (faults / "arm").write_text("")
     cache = tmp_path / "cache"
-    proc = _harness("run-benchmark", "--suite", "sample", "--limit", "1", "--methods", "composite", "--no-mlflow",
-                    "--json", "--num-cpus", "1", "--cache-dir", str(cache), "-v")
+    proc = _harness("run-benchmark", "--suite", "sample", "--limit", "2", "--methods", "reinhard", "--no-mlflow",
+                    "--json", "--num-cpus", "1", "--no-progress", "--cache-dir", str(cache), "-v",
+                    env={FAULT_DIR_ENV: str(faults)})
     assert proc.returncode == 0, proc.stderr
+    assert (faults / "fired").is_file()
     json.loads(proc.stdout)
-    assert "Token authentication" in proc.stderr  # Ray's own warning, shown because of -v
+    assert "raylet" in proc.stderr and "raylet" not in proc.stdout  # Ray's own lines, shown because of -v
     assert not (cache / "logs").exists() or not list((cache / "logs").iterdir())
 
 

@@ -46,7 +46,7 @@ class BenchmarkResult:
     computed: int = 0
     cached: int = 0
     grids: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute, summary
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute (hash + work), summary
     log_path: str | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)  # method label → what keys its cached rows
 
@@ -96,12 +96,14 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
             t1 = time.perf_counter()
             if tracker:
                 tracker.start(cluster)
-            rows, grids, computed, cached, fingerprints = _execute(cfg, suite, methods, cluster, log, console.err)
+            rows, grids, computed, cached, fingerprints, t_hash = _execute(cfg, suite, methods, cluster, log,
+                                                                          console.err)
             t2 = time.perf_counter()
         result = _summarise(cfg, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         result.fingerprints = fingerprints
-        result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "summary": time.perf_counter() - t2}
+        result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "hash": t_hash, "work": t2 - t1 - t_hash,
+                          "summary": time.perf_counter() - t2}
         result.log_path = str(console.log_path) if console.log_path else None
         if cfg.out:
             atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
@@ -171,14 +173,21 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
     import ray
 
     from harness.engine.cache import RowCache
-    from harness.engine.worker import MethodWorker, hash_specs, run_task
+    from harness.engine.worker import MethodWorker, run_task
 
     specs = suite.specs
-    hash_remote = ray.remote(num_cpus=1)(hash_specs)
-    # At least one hashing task per CPU, so every worker process is warmed up (see worker.hash_specs).
-    size = max(1, min(HASH_CHUNK, -(-len(specs) // max(1, cluster["cpus"]))))
-    chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
-    hashes = [h for part in ray.get([hash_remote.remote(c) for c in chunks]) for h in part]
+    t0 = time.perf_counter()
+    # Learned methods run in a pool of actors, each loading each model once. The pool starts first and hashes
+    # the samples, so the heavy imports happen in the processes that will do the work.
+    actors: list = []
+    if any(m.learned for m in methods):
+        gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
+        n = max(1, min(len(specs), cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
+        actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
+                               max_task_retries=3)(MethodWorker)
+        actors = [actor_cls.remote() for _ in range(n)]
+    hashes = _hash(specs, actors, cluster["cpus"])
+    t_hash = time.perf_counter() - t0
 
     cache = RowCache(cfg.cache_dir)
     grid_ids = {s.id for s in specs[: cfg.grid_samples]} if cfg.mlflow else set()
@@ -198,11 +207,9 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
         else:
             refs[task_remote.remote(*payload)] = items
 
-    # Units with learned methods go to one pool of actors, each loading each model once. Work is handed out
-    # as actors free up (dynamic balance); an actor holds its CPU/GPU while it lives, so it is killed as soon
-    # as the queue is empty and the remaining tasks get the cores back.
-    actors: list = []
-    in_flight: dict[Any, int] = {}
+    # Units are handed to actors as they free up (dynamic balance); an actor holds its CPU/GPU while it lives,
+    # so it is killed as soon as the queue is empty and the remaining tasks get the cores back.
+    in_flight: dict[Any, int] = {a: 0 for a in actors}
     ref_actor: dict[Any, Any] = {}
 
     def feed(actor) -> list:
@@ -218,16 +225,9 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
             ray.kill(actor, no_restart=True)
         return []
 
-    if queue:
-        gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
-        n = max(1, min(len(queue), cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
-        actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
-                               max_task_retries=3)(MethodWorker)
-        actors = [actor_cls.remote() for _ in range(n)]
-        for actor in actors:
-            in_flight[actor] = 0
-            for _ in range(ACTOR_QUEUE):
-                feed(actor)
+    for actor in actors:
+        for _ in range(ACTOR_QUEUE):
+            feed(actor)
 
     interrupt_after = int(os.environ.get(INTERRUPT_ENV, "0") or 0)
     bar = _progress(total, cfg.progress, progress_stream)
@@ -271,7 +271,24 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
         # long-lived Ray session (Python API) gets its CPUs/GPUs back.
         for a in actors:
             ray.kill(a, no_restart=True)
-    return rows, grids, total, cached, fingerprints
+    return rows, grids, total, cached, fingerprints, t_hash
+
+
+def _hash(specs, actors: list, cpus: int) -> list[str]:
+    """Content hashes of every sample, in chunks spread over the actors (or over Ray tasks when there are
+    none): at least one chunk per worker, so each is warmed up (see worker.hash_specs)."""
+    import ray
+
+    from harness.engine.worker import hash_specs
+
+    workers = max(1, len(actors) or cpus)
+    size = max(1, min(HASH_CHUNK, -(-len(specs) // workers)))
+    chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
+    if actors:
+        refs = [actors[i % len(actors)].hash.remote(c) for i, c in enumerate(chunks)]
+    else:
+        refs = [ray.remote(num_cpus=1)(hash_specs).remote(c) for c in chunks]
+    return [h for part in ray.get(refs) for h in part]
 
 
 def _unwrap(err):

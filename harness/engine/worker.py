@@ -31,12 +31,10 @@ def _maybe_die() -> None:
 
 
 def _node_id() -> str:
-    try:
-        import ray
+    import ray
 
-        return ray.get_runtime_context().get_node_id()[:12]
-    except Exception:  # noqa: BLE001 — outside Ray (direct calls in tests)
-        return "local"
+    # get_runtime_context() would start a whole Ray instance when called outside one (direct calls, tests)
+    return ray.get_runtime_context().get_node_id()[:12] if ray.is_initialized() else "local"
 
 
 def hash_specs(specs: list) -> list[str]:
@@ -127,6 +125,9 @@ class MethodWorker:
         if method is None:
             method = self.methods[method_spec] = method_spec.build()
         return method
+
+    def hash(self, specs: list) -> list[str]:
+        return hash_specs(specs)
 
     def run(self, spec, items: list[tuple], resolution: str, reference: str) -> list[dict[str, Any]]:
         return run_unit(spec, items, resolution, reference, self._build)
