@@ -82,14 +82,23 @@ def test_reading_counts_and_ties_by_hand(tmp_path):
     np.testing.assert_array_equal(per_subject[1], [[0, 0, 0], [1, 0, 0], [1, 0, 0]])
 
 
-def test_fast_and_row_by_row_readers_agree_on_the_shipped_study():
+def test_both_readers_return_the_shipped_study_row_for_row():
+    """The pandas fast path and the row-by-row validator, each against the file read with Python's csv
+    module: every trial's subject, image, the two methods and the outcome (1 = a won, 0 = b, 0.5 = tie)."""
+    import csv
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "studies" / "ab.csv"
-    fast, slow = _read_ab_fast(path), _read_ab_rows(path)
-    assert fast is not None
-    for f in ("methods", "subjects", "images", "subject", "image", "a", "b", "outcome"):
-        np.testing.assert_array_equal(np.asarray(getattr(fast, f)), np.asarray(getattr(slow, f)))
+    with open(path, newline="", encoding="utf-8") as f:
+        expected = [(r["subject"], r["image"], r["method_a"], r["method_b"],
+                     1.0 if r["winner"] == r["method_a"] else 0.0 if r["winner"] == r["method_b"] else 0.5)
+                    for r in csv.DictReader(f)]
+    assert len(expected) == 2700 and any(e[4] == 0.5 for e in expected)
+    for v in (_read_ab_fast(path), _read_ab_rows(path)):
+        assert v is not None
+        got = [(v.subjects[s], v.images[i], v.methods[a], v.methods[b], float(o))
+               for s, i, a, b, o in zip(v.subject, v.image, v.a, v.b, v.outcome)]
+        assert got == expected
 
 
 def test_rank_breaking_by_hand(tmp_path):
