@@ -180,7 +180,7 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
     # Learned methods run in a pool of actors, each loading each model once. The pool starts first and hashes
     # the samples, so the heavy imports happen in the processes that will do the work.
     actors: list = []
-    if any(m.learned for m in methods):
+    if any(m.in_actor for m in methods):
         gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
         n = max(1, min(len(specs), cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
         actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
@@ -202,7 +202,7 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
     queue: deque = deque()
     for spec, items in units:
         payload = (spec, [(m, key, want) for m, key, _, want in items], cfg.resolution, cfg.reference)
-        if any(m.learned for m, *_ in items):
+        if any(m.in_actor for m, *_ in items):
             queue.append((payload, items))
         else:
             refs[task_remote.remote(*payload)] = items

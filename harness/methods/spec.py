@@ -81,8 +81,9 @@ class MethodSpec:
         return re.sub(r"[^A-Za-z0-9._=,:+@-]+", "_", self.label).strip("._") or self.name
 
     @property
-    def learned(self) -> bool:
-        """Runs in the actor pool (loads weights once per worker): learned and external methods."""
+    def in_actor(self) -> bool:
+        """Runs in the engine's actor pool, built once per worker: learned methods (weights) and methods from
+        outside the project (their constructors may load anything); classical ones run in plain tasks."""
         return self.info.kind != "classical"
 
     def checkpoint(self) -> Path | None:
