@@ -42,7 +42,7 @@ class StudyServer:
         self.url = study_url(host, self.port, self.store.meta()["token"])
 
     def serve_forever(self) -> None:
-        self.server.serve_forever()
+        self.server.serve_forever(poll_interval=0.1)  # shutdown() waits for at most one poll
 
     def shutdown(self) -> None:
         """Stop answering (from another thread) and write the final export."""

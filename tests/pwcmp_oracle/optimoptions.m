@@ -1,5 +1,8 @@
 function o = optimoptions(varargin)
-  % shim: Octave has no optimoptions; map pw_scale's call onto optimset with tight tolerances
-  global PW_TOL
-  o = optimset('GradObj', 'on', 'Display', 'off', 'TolFun', PW_TOL, 'TolX', PW_TOL, 'MaxIter', 10000, 'MaxFunEvals', 100000);
+  % Shim for GNU Octave, which has no optimoptions: pw_scale.m's call
+  % optimoptions('fminunc', 'SpecifyObjectiveGradient', true, 'Display', 'off')
+  % becomes the equivalent optimset, with tolerances tight enough that the
+  % reference numbers are the optimum itself rather than where the optimiser stopped.
+  o = optimset('GradObj', 'on', 'Display', 'off', 'TolFun', 1e-12, 'TolX', 1e-12, ...
+               'MaxIter', 10000, 'MaxFunEvals', 100000);
 end
