@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-COLOURS = {"red": (200, 40, 40), "green": (40, 170, 60), "blue": (40, 70, 200), "grey": (128, 128, 128)}
+COLOURS = {"red": (200, 40, 40), "green": (40, 170, 60), "blue": (40, 70, 200), "yellow": (220, 200, 40),
+           "grey": (128, 128, 128)}  # grey: the composite
 
 
 def png(rgb, size=(48, 64)) -> bytes:

@@ -238,13 +238,16 @@ def build(cfg: CollectConfig, note) -> None:
     dirs, source, mlflow, suite = resolve_sources(cfg)
     if suite.notice:
         note(f"note: {suite.notice}")
+    k = len(dirs)
+    cells = min(cfg.images, len(suite.specs)) * (k * (k - 1) // 2 if cfg.design == "ab" else 1)
+    if cfg.trials is not None and cfg.trials > cells:
+        what = "images × pairs of methods" if cfg.design == "ab" else "images"
+        raise HarnessError(f"--trials {cfg.trials}: a participant can see at most {cells} different trials "
+                           f"({what})")
     images, files = study_files(cfg, dirs, suite)
-    try:
-        create_study(out, design=cfg.design, methods=list(dirs), images=images, files=files,
-                     subjects=cfg.subjects, trials=cfg.trials, repeats=cfg.repeats, seed=cfg.seed, source=source,
-                     request=_request(cfg, source), mlflow=mlflow)
-    except ValueError as err:  # e.g. --trials larger than the complete design
-        raise HarnessError(f"cannot build the study: {err}") from None
+    create_study(out, design=cfg.design, methods=list(dirs), images=images, files=files, subjects=cfg.subjects,
+                 trials=cfg.trials, repeats=cfg.repeats, seed=cfg.seed, source=source,
+                 request=_request(cfg, source), mlflow=mlflow)
 
 
 def run(args: argparse.Namespace) -> int:
