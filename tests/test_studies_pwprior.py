@@ -88,9 +88,8 @@ def port_objective(D: np.ndarray, q: np.ndarray) -> float:
     return total + 0.01 * np.mean(q) ** 2
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_equals_a_literal_port_of_the_objective(seed):
-    rng = np.random.default_rng(seed)
+def test_equals_a_literal_port_of_the_objective():
+    rng = np.random.default_rng(0)
     D = rng.integers(0, 7, size=(4, 4)).astype(float)
     np.fill_diagonal(D, 0)
     D[0, 1], D[1, 0] = 5, 0  # one unanimous pair

@@ -20,8 +20,15 @@ examples:
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Callable
 
 from harness.config import DESIGNS, CollectConfig, default_of, parse_limit
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.data.specs import Suite
+    from studies.collect import StudyImage
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,7 +99,7 @@ def parse_pred_dirs(text: str) -> dict[str, str]:
     return out
 
 
-def _out_dir_table(out_dir) -> tuple[list[str], list[str]]:
+def _out_dir_table(out_dir: Path) -> tuple[list[str], list[str]]:
     """(method labels, sample ids) of a run-benchmark --out folder, from its per_image.csv (first-seen order)."""
     import csv
 
@@ -108,7 +115,7 @@ def _out_dir_table(out_dir) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(r["method"] for r in rows)), list(dict.fromkeys(r["id"] for r in rows))
 
 
-def resolve_sources(cfg: CollectConfig) -> tuple[dict[str, "object"], dict, dict | None, "object"]:
+def resolve_sources(cfg: CollectConfig) -> tuple[dict[str, Path], dict, dict | None, Suite]:
     """({method: folder of its predictions}, source description, MLflow info or None, the suite)."""
     from dataclasses import replace
     from pathlib import Path
@@ -170,7 +177,7 @@ def resolve_sources(cfg: CollectConfig) -> tuple[dict[str, "object"], dict, dict
     return dirs, source, mlflow, suite
 
 
-def study_files(cfg: CollectConfig, dirs: dict, suite) -> tuple[list[str], list]:
+def study_files(cfg: CollectConfig, dirs: dict[str, Path], suite: Suite) -> tuple[list[str], list[StudyImage]]:
     """(the sampled image ids, every file the study shows). Every method must have a prediction for every
     sample of the suite, of the same size as the other methods' for that sample."""
     import random
@@ -216,7 +223,7 @@ def _request(cfg: CollectConfig, source: dict) -> dict:
             "trials": cfg.trials, "repeats": cfg.repeats, "seed": cfg.seed}
 
 
-def build(cfg: CollectConfig, note) -> None:
+def build(cfg: CollectConfig, note: Callable[[str], None]) -> None:
     """Make cfg.out, or check that the existing study there is the one asked for."""
     from pathlib import Path
 

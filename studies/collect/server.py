@@ -16,6 +16,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def study_url(host: str, port: int, token: str) -> str:
+    """The URL to give participants (for an all-interfaces bind: this machine's name)."""
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.getfqdn()
     shown = "127.0.0.1" if host in LOOPBACK else host
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}/s/{token}/"
