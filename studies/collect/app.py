@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studies.collect.design import rank_depth
 from studies.collect.export import export
@@ -35,10 +36,12 @@ MAX_RT_MS = 24 * 3600 * 1000
 CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
+if TYPE_CHECKING:
+    from flask import Flask
 SECONDS_PER_TRIAL = {"ab": 5, "rank": 15}  # rough, for the duration announced on the welcome page
 
 
-def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None):
+def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> Flask:
     """The Flask app of one study. `allowed_hosts`: accepted Host headers (None = any, with --host)."""
     from flask import Flask, abort, g, redirect, render_template, request, send_from_directory
 
