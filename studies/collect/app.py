@@ -29,6 +29,9 @@ from studies.collect.design import rank_depth
 from studies.collect.export import export
 from studies.collect.store import Rejected, Store, letters
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 HERE = Path(__file__).resolve().parent
 STATIC_FILES = {"study.css": "text/css", "study.js": "text/javascript", "icon.svg": "image/svg+xml"}
 COOKIE = "harness_study"
@@ -36,8 +39,6 @@ MAX_RT_MS = 24 * 3600 * 1000
 CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-if TYPE_CHECKING:
-    from flask import Flask
 SECONDS_PER_TRIAL = {"ab": 5, "rank": 15}  # rough, for the duration announced on the welcome page
 
 
