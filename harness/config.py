@@ -149,6 +149,37 @@ class VotesConfig:
 
 
 @dataclass
+class IntHarmonyConfig:
+    """`harness build-intharmony`: a harmonization set from instance annotations (harness/data/intharmony.py)."""
+
+    out: str
+    annotations: str | None = None         # COCO instances JSON; None = the bundled file of `split`
+    images: str | None = None              # the images the JSON names; None = the bundled photos
+    mhp: str | None = None                 # an MHP root instead of COCO (one person per parsing mask)
+    split: str = "test"                    # which bundled file / MHP split
+    seed: int = 0
+    per_image: int = 1                     # samples per image (each a new foreground, reference, augmentation)
+    categories: list[str] | None = None    # only instances of these categories (e.g. ["person"]: portraits)
+    min_area: float = 0.01                 # smallest usable instance, as a fraction of the image
+    luts: str | None = None                # a folder of .cube files for the LUT augmentation (else random LUTs)
+    ray_address: str | None = None
+    num_cpus: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("--split", self.split, ("train", "test", "val"))
+        check_positive("--per-image", self.per_image)
+        if not 0.0 <= self.min_area < 1.0:
+            raise HarnessError(f"--min-area must be a fraction in [0, 1), not {self.min_area}")
+        if self.mhp and (self.annotations or self.images):
+            raise HarnessError("--mhp replaces --annotations/--images: give one source")
+        if bool(self.annotations) != bool(self.images):
+            raise HarnessError("--annotations and --images go together (leave both out for the bundled file)")
+        if self.categories is not None and not self.categories:
+            raise HarnessError("--categories: no category given")
+
+
+@dataclass
 class TrainConfig:
     """`harness train`: one stage of one learned method; picklable (sent to Ray Train workers as a dict)."""
 

@@ -52,12 +52,13 @@ class BenchmarkResult:
 
     def to_json(self) -> dict[str, Any]:
         from harness.scoring.metrics import METRICS
+        from harness.scoring.score import BREAKDOWNS
 
         methods = {}
         for label, g in self.summary.groupby("method", sort=False):
             methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
                               "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
-        keep = ["method", "id", *METRICS, "fg_ratio", "source"] + (["subset"] if "subset" in self.rows else [])
+        keep = ["method", "id", *METRICS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
         return {"suite": self.suite, "source": self.source, "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
                 "pairs": self.pairs.to_dict(orient="records"),
@@ -89,7 +90,7 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
 
         tracker = BenchmarkTracker(cfg, suite, methods, log_path=console.log_path)
     try:
-        from harness.engine.cluster import ray_session
+        from harness.cluster import ray_session
 
         t0 = time.perf_counter()
         with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:

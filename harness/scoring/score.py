@@ -15,10 +15,12 @@ from harness.config import PROTOCOLS, check_choice
 from harness.data.sample import Sample
 from harness.errors import InputError
 
+BREAKDOWNS = ("subset", "augmentation")  # sample meta copied into every row (iHarmony4 subsets, IntHarmony)
+
 
 def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
                      where: str | None = None) -> dict[str, Any]:
-    """One row: id, the metrics of harness.scoring.metrics, fg_ratio, `source`, and `subset` if it has one."""
+    """One row: id, the metrics of harness.scoring.metrics, fg_ratio, `source`, and the BREAKDOWNS it has."""
     from harness.data.resize import resize_image, resize_mask
     from harness.scoring.metrics import score_image
 
@@ -35,6 +37,7 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
     row: dict[str, Any] = {"id": sample.id}
     row.update(score_image(pred, real, mask))
     row["source"] = sample.source  # every record says where its data came from (bundled vs real)
-    if "subset" in sample.meta:
-        row["subset"] = sample.meta["subset"]
+    for key in BREAKDOWNS:  # what results can be broken down by, when the suite says
+        if key in sample.meta:
+            row[key] = sample.meta[key]
     return row

@@ -69,7 +69,7 @@ def load(spec: SampleSpec) -> Sample:
         if arr is not None and arr.shape[:2] != (h, w):
             raise InputError(a[key] or a["mask"], f"is {arr.shape[1]}×{arr.shape[0]} but the composite "
                                                   f"{Path(a['composite']).name} is {w}×{h}")
-    meta = {"source": a.get("source", "folder"), "path": a["composite"]}
+    meta = {"source": a.get("source", "folder"), "path": a["composite"], **a.get("meta", {})}
     return Sample(spec.id, composite, fg, ref, real, meta)
 
 
