@@ -53,6 +53,8 @@ class BenchmarkResult:
     protocol: str = "harness:full"  # how the rows were scored (harness/config.py: protocol_key)
     # per subset × method × metric: n, mean, CI, with the all-images row "All" (empty without subsets)
     subsets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the same per augmentation family (IntHarmony builds: harness/data/augment.py)
+    augmentations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         from harness.scoring.metrics import METRICS
@@ -70,6 +72,8 @@ class BenchmarkResult:
                 "pairs": self.pairs.to_dict(orient="records"),
                 "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
                 "subsets": per_value_json(self.subsets, "subset") if len(self.subsets) else {},
+                "augmentations": (per_value_json(self.augmentations, "augmentation")
+                                  if len(self.augmentations) else {}),
                 "per_image": self.rows[keep].to_dict(orient="records"),
                 "ray": self.cluster, "computed": self.computed, "cached": self.cached,
                 "mlflow_run_id": self.mlflow_run_id}
@@ -326,5 +330,6 @@ def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkR
     buckets = bucket_means(df, METRICS, by="method")
     pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
     subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
     return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
-                           cluster, protocol=cfg.protocol_key, subsets=subsets)
+                           cluster, protocol=cfg.protocol_key, subsets=subsets, augmentations=augmentations)

@@ -148,6 +148,9 @@ def summary_text(result) -> str:
     if getattr(result, "subsets", None) is not None and len(result.subsets):
         lines += ["", "per subset, as the iHarmony4 papers tabulate them: mean [95% bootstrap CI] (every metric in "
                       "--json and MLflow)", per_value_text(result.subsets, "subset")]
+    if getattr(result, "augmentations", None) is not None and len(result.augmentations):
+        lines += ["", "per augmentation family (how the foreground was made to disagree): mean [95% bootstrap CI]",
+                  per_value_text(result.augmentations, "augmentation")]
     p = result.pairs
     if len(p) and len(methods) > 1:
         shown = ("fmse", "fde2000", "fpsnr")

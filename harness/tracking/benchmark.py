@@ -66,7 +66,8 @@ class BenchmarkTracker:
                 for metric in ("fmse", "fpsnr", "fde2000"):
                     if metric in r:
                         c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
-            self._log_subsets(cid, result.subsets, m.label)
+            self._log_per_value(cid, result.subsets, "subset", m.label)
+            self._log_per_value(cid, result.augmentations, "augmentation", m.label)
             cols = ["id", *METRICS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
             table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
             c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
@@ -78,6 +79,8 @@ class BenchmarkTracker:
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         if len(result.subsets):
             c.log_text(self.parent, result.subsets.to_csv(index=False), "per_subset.csv")
+        if len(result.augmentations):
+            c.log_text(self.parent, result.augmentations.to_csv(index=False), "per_augmentation.csv")
         c.log_table(self.parent, data=result.summary.replace([float("inf")], 1e308), artifact_file="summary.json")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
@@ -87,18 +90,18 @@ class BenchmarkTracker:
         c.set_terminated(self.parent, "FINISHED")
         return self.parent
 
-    def _log_subsets(self, run_id: str, subsets, label: str) -> None:
-        """Per-subset means and CIs of one method as metrics `fmse/HCOCO`, `fmse/HCOCO_ci95_lo`, …, `fmse/All`,
-        in one batch (5 subsets × 10 metrics × 3 values: one call, not 150)."""
+    def _log_per_value(self, run_id: str, long, column: str, label: str) -> None:
+        """Per-value means and CIs of one method (per subset: `fmse/HCOCO`, `fmse/HCOCO_ci95_lo`, …, `fmse/All`;
+        per augmentation the same), in batches (5 subsets × 10 metrics × 3 values: one call, not 150)."""
         from mlflow.entities import Metric
 
-        if not len(subsets):
+        if not len(long):
             return
         now = int(time.time() * 1000)
         metrics = []
-        for r in subsets[subsets["method"] == label].itertuples():
-            for suffix, value in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
-                metrics.append(Metric(metric_key(f"{r.metric}/{r.subset}{suffix}"), float(value), now, 0))
+        for r in long[long["method"] == label].to_dict(orient="records"):
+            for suffix, value in (("", r["mean"]), ("_ci95_lo", r["ci_lo"]), ("_ci95_hi", r["ci_hi"])):
+                metrics.append(Metric(metric_key(f"{r['metric']}/{r[column]}{suffix}"), float(value), now, 0))
         for i in range(0, len(metrics), 1000):  # MLflow's batch limit
             self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
 
