@@ -17,16 +17,18 @@ import sys
 # name → (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run-benchmark": ("harness.commands.run_benchmark", "run methods on a suite (Ray), score, log to MLflow"),
-    "score": ("harness.commands.score", "score saved predictions (DIR/<id>.png) against a suite"),
+    "score": ("harness.commands.score", "score saved predictions against a suite (harness, bcmi or idih protocol)"),
     "list": ("harness.commands.list_", "list suites, methods or metrics"),
     "export-suite": ("harness.commands.export_suite", "write any suite in the folder layout"),
+    "build-intharmony": ("harness.commands.build_intharmony", "build IntHarmony / portrait sets from COCO or MHP "
+                                                              "instance annotations"),
     "train": ("harness.commands.train", "train a learned method on Ray (stage 1/2/3)"),
     "collect-votes": ("harness.commands.collect_votes", "collect a user study (A/B or ranking) in the browser"),
     "analyze-votes": ("harness.commands.analyze_votes", "scale user-study votes (Thurstone, Bradley–Terry)"),
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "train", "analyze-votes"}
+CAPTURED = {"run-benchmark", "train", "analyze-votes", "build-intharmony"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent

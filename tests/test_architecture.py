@@ -16,7 +16,7 @@ PACKAGES = ("harness", "iph", "baselines", "studies", "reports")
 # sub-package or top-level module.
 LAYERS = [
     {"harness.errors"},
-    {"harness.config", "harness.console"},
+    {"harness.config", "harness.console", "harness.cluster"},
     {"harness.data"},
     {"harness.scoring"},
     {"harness.tracking"},

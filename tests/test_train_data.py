@@ -66,7 +66,7 @@ def test_evaluation_photos_are_held_out():
     ds = SyntheticDataset(64)
     assert not set(ds.photos) & set(EVAL_PHOTOS)
     # No training photo is one of the evaluation pictures (compared with skimage's own copies).
-    from harness.train.synthetic import train_photo
+    from harness.data.photos import train_photo
 
     evals = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(), skimage.data.rocket()]
     for name in ds.photos:

@@ -32,6 +32,7 @@ class Suite:
     specs: list[SampleSpec]
     notice: str | None = None
     data_root: str | None = None
+    held_out: bool = False  # made from the evaluation photos: never trained on (harness/data/photos.py)
 
     @property
     def ids(self) -> list[str]:

@@ -1,1 +1,1 @@
-"""The benchmark engine: Ray session, work units, result cache, the run-benchmark orchestration."""
+"""The benchmark engine: work units, result cache, the run-benchmark orchestration."""

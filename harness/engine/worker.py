@@ -72,14 +72,16 @@ def checked_output(out: Any, sample, label: str) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def run_unit(spec, items: list[tuple], resolution: str, reference: str, build: Callable) -> list[dict[str, Any]]:
+def run_unit(spec, items: list[tuple], protocol: str, reference: str, build: Callable) -> list[dict[str, Any]]:
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
-    returns the built method. Returns one {key, row, png} per item."""
+    returns the built method; `protocol` is a protocol key ("harness:full", "bcmi:256", …: harness/config.py).
+    Returns one {key, row, png} per item."""
     from harness.data.io import png_bytes, to_uint8
     from harness.data.suites import load_spec
     from harness.scoring.score import score_prediction
 
     _maybe_die()
+    name, _, resolution = protocol.partition(":")
     t0 = time.perf_counter()
     sample = load_spec(spec)
     if reference == "auto":
@@ -92,7 +94,7 @@ def run_unit(spec, items: list[tuple], resolution: str, reference: str, build: C
         out = checked_output(build(method_spec).harmonize(sample), sample, method_spec.label)
         seconds = time.perf_counter() - t1
         out8 = to_uint8(out)
-        row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
+        row = score_prediction(out8, sample, resolution, protocol=name)
         row.update({"method": method_spec.label, "seconds": seconds, "node": node,
                     "worker_seconds": time.perf_counter() - t1 + shared})
         results.append({"key": key, "row": row, "png": png_bytes(out8) if want_png else None})
@@ -106,10 +108,10 @@ def _threads_for_cpu_work() -> None:
         torch.set_num_threads(1)  # one core per worker; Ray gives each task/actor one CPU
 
 
-def run_task(spec, items: list[tuple], resolution: str, reference: str) -> list[dict[str, Any]]:
+def run_task(spec, items: list[tuple], protocol: str, reference: str) -> list[dict[str, Any]]:
     """Stateless Ray task (units with classical methods only): build each method, run the unit."""
     _threads_for_cpu_work()
-    return run_unit(spec, items, resolution, reference, lambda m: m.build())
+    return run_unit(spec, items, protocol, reference, lambda m: m.build())
 
 
 class MethodWorker:
@@ -129,5 +131,5 @@ class MethodWorker:
     def hash(self, specs: list) -> list[str]:
         return hash_specs(specs)
 
-    def run(self, spec, items: list[tuple], resolution: str, reference: str) -> list[dict[str, Any]]:
-        return run_unit(spec, items, resolution, reference, self._build)
+    def run(self, spec, items: list[tuple], protocol: str, reference: str) -> list[dict[str, Any]]:
+        return run_unit(spec, items, protocol, reference, self._build)

@@ -134,7 +134,7 @@ def _fit(cfg: TrainConfig, loop_config: dict):
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from harness.engine.cluster import ray_session
+    from harness.cluster import ray_session
     from harness.train.loop import train_loop_per_worker
 
     use_gpu = cfg.gpus_per_worker > 0

@@ -21,7 +21,7 @@ never used for training: `EVAL_PHOTOS` lists them (skimage's `cat` is the same p
 the generator refuses them. The training photos are the other colour photographs shipped in installed
 packages, read locally (nothing is downloaded): skimage's `stereo_motorcycle` left and right views,
 `hubble_deep_field`, `retina` and `immunohistochemistry`, and scikit-learn's `china` and `flower` sample
-images when scikit-learn is importable (`TRAIN_PHOTOS`, `available_photos()`).
+images when scikit-learn is importable (harness/data/photos.py: `TRAIN_PHOTOS`, `available_train_photos()`).
 
 **Suite data** (`SuiteDataset`): any suite's samples (e.g. a folder suite of real training pairs), each
 image resized to the training size; stage 1 replaces the reference by the whole background. Samples need a
@@ -34,63 +34,18 @@ Both datasets are map-style torch Datasets returning dicts of float32 tensors: `
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from harness.data.photos import EVAL_PHOTOS, available_train_photos, train_photo
 from harness.errors import HarnessError, InputError
 
-EVAL_PHOTOS = ("astronaut", "coffee", "chelsea", "cat", "rocket", "grace_hopper")
-TRAIN_PHOTOS = ("motorcycle_left", "motorcycle_right", "hubble_deep_field", "retina", "immunohistochemistry",
-                "china", "flower")
 FG_AREA = (0.05, 0.40)  # foreground fraction of the crop
 REF_MIN_AREA = 0.03  # smallest reference region (fraction of the crop) in stages 2–3
 CROP = (0.35, 1.0)  # crop side as a fraction of the photo's shorter side
 BLEND = (0.25, 1.25)  # perturbation strength multiplier
-
-
-@lru_cache(maxsize=None)
-def train_photo(name: str) -> np.ndarray:
-    """A training photo as read-only uint8 H×W×3 (from the installed packages)."""
-    if name in EVAL_PHOTOS:
-        raise HarnessError(f"photo '{name}' belongs to the evaluation suite and is held out of training")
-    if name in ("motorcycle_left", "motorcycle_right"):
-        import skimage.data
-
-        left, right, _ = skimage.data.stereo_motorcycle()
-        arr = left if name == "motorcycle_left" else right
-    elif name in ("china", "flower"):
-        from pathlib import Path
-
-        import sklearn.datasets  # ImportError when scikit-learn is absent: available_photos() skips these
-        from PIL import Image
-
-        with Image.open(Path(sklearn.datasets.__file__).parent / "images" / f"{name}.jpg") as im:
-            arr = np.asarray(im.convert("RGB"))
-    elif name in TRAIN_PHOTOS:
-        import skimage.data
-
-        arr = getattr(skimage.data, name)()
-    else:
-        raise HarnessError(f"unknown training photo '{name}' (known: {', '.join(TRAIN_PHOTOS)})")
-    arr = np.ascontiguousarray(arr[..., :3], dtype=np.uint8)
-    arr.setflags(write=False)
-    return arr
-
-
-@lru_cache(maxsize=1)
-def available_photos() -> tuple[str, ...]:
-    """The training photos that can be read here (china/flower need scikit-learn)."""
-    out = []
-    for name in TRAIN_PHOTOS:
-        try:
-            train_photo(name)
-        except ImportError:
-            continue
-        out.append(name)
-    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------ regions
@@ -203,7 +158,7 @@ class SyntheticDataset(Dataset):
         if size < 16:
             raise HarnessError(f"training size must be at least 16 px, got {size}")
         self.size, self.stage, self.seed, self.length = int(size), int(stage), int(seed), int(length)
-        self.photos = tuple(photos) if photos is not None else available_photos()
+        self.photos = tuple(photos) if photos is not None else available_train_photos()
         held_out = sorted(set(self.photos) & set(EVAL_PHOTOS))
         if held_out:
             raise HarnessError(f"training photos include held-out evaluation photos: {', '.join(held_out)}")
@@ -260,6 +215,10 @@ class SuiteDataset(Dataset):
         from harness.data.suites import open_suite
 
         self.suite = open_suite(suite_name, data_root)
+        if self.suite.held_out:
+            raise HarnessError(f"suite '{suite_name}' ({self.suite.source}) is made from the evaluation photos, "
+                               "which stay held out of training; train on your own data, or on the bundled "
+                               "train split: harness build-intharmony --split train --out DIR, then --data-root DIR")
         self.size, self.stage = int(size), int(stage)
 
     def __len__(self) -> int:

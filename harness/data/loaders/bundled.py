@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.perturb import PERTURBATIONS, perturb
+from harness.data.photos import eval_photo as photo
 from harness.data.sample import Sample
 from harness.data.specs import SampleSpec, Suite
 
@@ -48,24 +49,6 @@ PAIRS = [
     ("rocket", "rocket", "background"),
 ]
 PER_PAIR = 2  # perturbations per pair → 26 samples
-
-
-@lru_cache(maxsize=None)
-def photo(name: str) -> np.ndarray:
-    """The photo as uint8 H×W×3, read from the installed package."""
-    if name == "grace_hopper":
-        import matplotlib.cbook
-        from PIL import Image
-
-        with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    else:
-        import skimage.data
-
-        arr = getattr(skimage.data, name)()
-    arr = np.ascontiguousarray(arr, dtype=np.uint8)
-    arr.setflags(write=False)
-    return arr
 
 
 @lru_cache(maxsize=None)
@@ -104,7 +87,7 @@ def build_sample(recipe: dict) -> Sample:
 
 def bundled_suite() -> Suite:
     specs = [SampleSpec(r["id"], "bundled", r) for r in _recipes()]
-    return Suite("sample", SOURCE, specs)
+    return Suite("sample", SOURCE, specs, held_out=True)
 
 
 def open_bundled(data_root: str | None = None) -> Suite:

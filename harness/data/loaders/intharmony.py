@@ -1,0 +1,66 @@
+"""IntHarmony as a suite: the output of `harness build-intharmony` (harness/data/intharmony.py).
+
+With `--data-root OUT` it reads that build, whichever split. Each sample carries its augmentation family, so
+results break down by it (`augmentation` in every per-image row), and the categories of its foreground and
+reference instances.
+
+Without `--data-root`, the bundled test split — built from the bundled COCO-format instances over the bundled
+photos (harness/data/assets/coco_test.json), once, into the cache directory — and it says so: these are not
+IntHarmony numbers. Builds of the bundled test split are made from the evaluation photos, so training refuses
+them (`held_out`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.data.loaders.folder import folder_suite
+from harness.data.specs import SampleSpec, Suite
+from harness.errors import HarnessError, InputError
+
+BUNDLED_SOURCE = "intharmony-bundled"
+
+
+def open_intharmony(data_root: str | None) -> Suite:
+    if data_root:
+        return intharmony_suite(data_root)
+    from harness.config import IntHarmonyConfig, cache_dir_default
+    from harness.data.intharmony import build
+
+    root = Path(cache_dir_default()) / "intharmony-bundled-test"
+    build(IntHarmonyConfig(out=str(root), split="test", per_image=2, progress=False), use_ray=False)
+    suite = intharmony_suite(root)
+    suite.source = f"{BUNDLED_SOURCE} (built from harness/data/assets/coco_test.json)"
+    suite.notice = ("IntHarmony built from the bundled instances file over the bundled photos: NOT IntHarmony "
+                    "numbers. Build the real one from MS-COCO with `harness build-intharmony` and pass "
+                    "--data-root.")
+    return suite
+
+
+def intharmony_suite(root: str | Path) -> Suite:
+    root = Path(root)
+    manifest, build = root / "manifest.jsonl", root / "build.json"
+    if not manifest.is_file() or not build.is_file():
+        raise HarnessError(f"{root}: not an IntHarmony build (no manifest.jsonl/build.json; make one with "
+                           "`harness build-intharmony --out DIR`)")
+    entries = {}
+    for lineno, line in enumerate(manifest.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                e = json.loads(line)
+                entries[e["id"]] = {"augmentation": e["augmentation"]["name"], "fg_category": e["fg_category"],
+                                    "ref_category": e["ref_category"]}
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError(f"{manifest}:{lineno}", "not a manifest entry (id, augmentation.name, "
+                                                         "fg_category, ref_category)") from None
+    settings = json.loads(build.read_text()).get("settings", {})
+    folder = folder_suite(root, name="intharmony")
+    specs = []
+    for spec in folder.specs:
+        if spec.id not in entries:
+            raise InputError(root / "composite" / f"{spec.id}.png", "has no entry in manifest.jsonl")
+        specs.append(SampleSpec(spec.id, spec.kind, {**spec.args, "source": "intharmony",
+                                                     "meta": entries[spec.id]}))
+    held_out = not settings.get("annotations") and not settings.get("mhp") and settings.get("split") == "test"
+    return Suite("intharmony", f"intharmony:{root}", specs, data_root=str(root), held_out=held_out)
