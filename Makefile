@@ -1,12 +1,18 @@
 # Two commands set everything up on a fresh machine:
 #   make run   — create .venv, install, run the main job on the bundled default suite
-#   make test  — create .venv, install with test extras, run the test suite
+#   make test  — create .venv, install with test extras (and chromium for the browser tests), run the tests
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench
+# The study app's browser tests (tests/test_collect_browser.py) drive Debian's chromium through its
+# chromedriver, offline. Installed with apt once; nothing is done when both are already there.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install clean bench browser
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -21,7 +27,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/harness run-benchmark --suite portraittest
 
-test: $(STAMP)
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then :; else \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-intharmony": ("harness.commands.build_intharmony", "build IntHarmony / portrait sets from COCO or MHP "
                                                               "instance annotations"),
     "train": ("harness.commands.train", "train a learned method on Ray (stage 1/2/3)"),
+    "collect-votes": ("harness.commands.collect_votes", "collect a user study (A/B or ranking) in the browser"),
     "analyze-votes": ("harness.commands.analyze_votes", "scale user-study votes (Thurstone, Bradley–Terry)"),
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
@@ -33,6 +34,7 @@ EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent
   harness run-benchmark --suite sample --limit 4 --methods composite,reinhard
   harness score --suite folder --data-root DATA --pred-dir PREDS --json
+  harness collect-votes --run RUN_ID --out study/     # a browser study of a benchmark run's outputs
   harness analyze-votes studies/ab.csv
   harness ui
 """

@@ -182,12 +182,63 @@ class VotesConfig:
     figure: str | None = None              # write the figure here (PNG)
     tracking_uri: str | None = None
     mlflow: bool = True
+    prior: str = "none"                    # Thurstone: maximum likelihood, or pwcmp's "gaussian" distance prior
+    experiment: str | None = None          # MLflow experiment; None = the study's benchmark run's, else
+                                           # "user-studies"
 
     def __post_init__(self) -> None:
         if self.kind is not None:
             check_choice("--kind", self.kind, ("ab", "rank"))
         check_choice("--ties", self.ties, ("split", "drop"))
+        check_choice("--prior", self.prior, ("none", "gaussian"))
         check_positive("--bootstrap", self.bootstrap, minimum=0)
+
+
+DESIGNS = ("ab", "rank")  # user-study designs (studies/collect)
+
+
+@dataclass
+class CollectConfig:
+    """`harness collect-votes`: build a user study from a benchmark run or prediction folders, and serve it."""
+
+    out: str                               # the study directory (built atomically; an existing one is resumed)
+    run: str | None = None                 # a run-benchmark MLflow run id, or a run-benchmark --out directory
+    pred_dirs: str | None = None           # NAME=DIR,NAME=DIR: one folder of <id>.png per method
+    suite: str | None = None               # the suite the outputs were made on (a --run records its own)
+    data_root: str | None = None
+    limit: int | float | None = None       # the suite's first N samples (a --run records its own)
+    methods: str | None = None             # a subset of the run's methods, in this order (default: all)
+    design: str = "ab"                     # "ab" (pairs, with ties) or "rank" (rank 1–3 of all outputs)
+    images: int = 15                       # images in the study (a seeded sample of the suite)
+    subjects: int = 30                     # participants planned (the design is balanced over them)
+    trials: int | None = None              # trials per participant; None = complete (every pair, every image)
+    repeats: int | None = None             # repeated trials per participant; None = min(3, trials // 5)
+    seed: int = 0                          # image sample, design, presentation order and sides
+    host: str = "127.0.0.1"                # bind address; anything else is reachable from other machines
+    port: int = 5050                       # 0 = any free port
+    tracking_uri: str | None = None        # MLflow store holding --run
+
+    def __post_init__(self) -> None:
+        check_choice("--design", self.design, DESIGNS)
+        self.limit = check_limit(self.limit)
+        check_positive("--images", self.images)
+        check_positive("--subjects", self.subjects)
+        if self.trials is not None:
+            check_positive("--trials", self.trials)
+        if self.repeats is not None:
+            check_positive("--repeats", self.repeats, minimum=0)
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise HarnessError(f"--port must be 0 (any free port) or 1–65535, not {self.port!r}")
+        if self.run is not None and self.pred_dirs is not None:
+            raise HarnessError("give either --run or --pred-dirs, not both")
+        if self.pred_dirs is not None and not self.suite:
+            raise HarnessError("--pred-dirs needs --suite: the suite the predictions were made on (for the "
+                               "composites)")
+
+    @property
+    def builds(self) -> bool:
+        """Whether sources were given (else only an existing study can be resumed)."""
+        return self.run is not None or self.pred_dirs is not None
 
 
 @dataclass

@@ -72,7 +72,7 @@ def consistence_per_subject(C: np.ndarray) -> list[tuple[float | None, int, int]
     return out
 
 
-def outlier_scores(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def outlier_scores(C: np.ndarray, prior: str = "none") -> tuple[np.ndarray, np.ndarray]:
     """pwcmp's leave-one-observer-out analysis. For every subject s and image i, Thurstone values are fitted
     to all other subjects' votes on that image; L_s = Σ log10 P(s's answers) / (s's number of trials) (a tie
     counts half each way). Score = (Q1 − L_s)/IQR below the first quartile, else 0; investigate > 1.5.
@@ -80,7 +80,7 @@ def outlier_scores(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     S, I, N, _ = C.shape
     total = C.sum(axis=0)  # (I, N, N)
     loo = (total[None] - C).reshape(S * I, N, N)
-    z = thurstone.fit_many(loo).reshape(S, I, N)
+    z = thurstone.fitter(prior)(loo).reshape(S, I, N)
     logp = np.log10(np.clip(probability(z, "probit"), 1e-300, 1.0))
     trials = C.sum(axis=(1, 2, 3))
     with np.errstate(invalid="ignore", divide="ignore"):

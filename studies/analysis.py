@@ -37,18 +37,19 @@ def count_matrices(votes: PairwiseVotes, ties: str = "split") -> tuple[np.ndarra
 
 
 def analyze(path: str | Path, kind: str | None = None, ties: str = "split", n_boot: int = 1000,
-            seed: int | None = 0) -> dict:
-    """Read, validate and analyse a study CSV (see `analyze_pairwise` / `analyze_rankings`)."""
+            seed: int | None = 0, prior: str = "none") -> dict:
+    """Read, validate and analyse a study CSV (see `analyze_pairwise` / `analyze_rankings`). `prior` is the
+    Thurstone fit's: "none" (maximum likelihood) or "gaussian" (pwcmp's default, studies/pwprior.py)."""
     votes = read_votes(path, kind)
     if isinstance(votes, PairwiseVotes) and ties == "drop" and votes.n_ties == votes.n_votes:
         raise StudyInputError(str(path), "every vote is a tie: nothing to scale with --ties drop")
     if isinstance(votes, RankingVotes):
-        return analyze_rankings(votes, n_boot, seed)
-    return analyze_pairwise(votes, ties, n_boot, seed)
+        return analyze_rankings(votes, n_boot, seed, prior)
+    return analyze_pairwise(votes, ties, n_boot, seed, prior=prior)
 
 
 def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 1000, seed: int | None = 0,
-                     kind: str = "ab") -> dict:
+                     kind: str = "ab", prior: str = "none") -> dict:
     """Thurstone (ML, JOD, Mosteller), BT (choix), subject bootstrap CIs and tests, observer statistics."""
     names = votes.methods
     warnings: list[str] = []
@@ -63,9 +64,16 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
 
     groups = components(counts)
     mle_exists = bool(strongly_connected(counts))
-    reg_note = (f"no finite maximum-likelihood solution exists, so Thurstone adds an N(0, "
-                f"{thurstone.PRIOR_SD:g}²) prior on each scale value and BT uses choix's regulariser "
-                f"alpha={bradley_terry.ALPHA:g}")
+    if prior == "gaussian":
+        warnings.append("Thurstone scale with pwcmp's default gaussian distance prior (--prior gaussian): "
+                        "MAP, not maximum likelihood; BT is unaffected")
+        reg_note = (f"no finite maximum-likelihood solution exists: Thurstone relies on pwcmp's prior "
+                    f"(disconnected groups linked by one fake win each way between their best methods, as "
+                    f"pwcmp does) and BT uses choix's regulariser alpha={bradley_terry.ALPHA:g}")
+    else:
+        reg_note = (f"no finite maximum-likelihood solution exists, so Thurstone adds an N(0, "
+                    f"{thurstone.PRIOR_SD:g}²) prior on each scale value and BT uses choix's regulariser "
+                    f"alpha={bradley_terry.ALPHA:g}")
     if len(groups) > 1:
         listed = " | ".join("{" + ", ".join(names[m] for m in g) + "}" for g in groups)
         warnings.append(f"the comparison graph has {len(groups)} disconnected groups: {listed}; scale values "
@@ -80,7 +88,12 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
         warnings.append(f"unanimous pair(s): {listed}; {how}; Mosteller clamps their proportion to "
                         f"1/(2n)")
 
-    z = thurstone.fit(counts)
+    if prior == "gaussian":
+        from studies import pwprior
+
+        z = thurstone.Fit(pwprior.fit(counts), regularised=True)
+    else:
+        z = thurstone.fit(counts)
     bt = bradley_terry.fit(counts)
     most = thurstone.mosteller(counts)
     per_subject = C.sum(axis=1)
@@ -88,10 +101,10 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
     B = n_boot if n_subjects >= 2 else 0
     if n_boot and not B:
         warnings.append("only one subject: no bootstrap confidence intervals or significance tests")
-    boot = bootstrap.bootstrap(per_subject, B, seed)
+    boot = bootstrap.bootstrap(per_subject, B, seed, prior)
     if B:
         boot_counts_needed = int(boot["no_mle"].sum())
-        if boot_counts_needed and mle_exists:
+        if boot_counts_needed and mle_exists and prior == "none":
             warnings.append(f"{boot_counts_needed} of {B} bootstrap resamples had no finite maximum-likelihood "
                             f"solution and were fitted with the prior / regulariser (CIs may be wide)")
     z_ci = bootstrap.percentile_ci(boot["thurstone"])
@@ -127,7 +140,7 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
                       else None, "p_binomial": _num(b["p"], 10)})
     pairs.sort(key=lambda p: (p["p_holm"] is None, p["p_holm"] or 0.0, -(p["diff"] or 0.0)))
 
-    L, score = agreement.outlier_scores(C)
+    L, score = agreement.outlier_scores(C, prior)
     consist = agreement.consistence_per_subject(C)
     n_trials = per_subject.sum(axis=(1, 2))
     observers = []
@@ -153,14 +166,15 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
                    "per_image": {votes.images[i]: _matrix(per_image[i], order) for i in range(len(votes.images))}},
         "settings": {"ties": ties, "bootstrap": B, "seed": seed, "n_subjects": n_subjects,
                      "n_images": len(votes.images), "mle_exists": mle_exists,
-                     "bt_alpha": bt.alpha, "thurstone_prior_sd": thurstone.PRIOR_SD if z.regularised else None},
+                     "bt_alpha": bt.alpha, "thurstone_prior": prior,
+                     "thurstone_prior_sd": thurstone.PRIOR_SD if z.regularised and prior == "none" else None},
     }
 
 
-def analyze_rankings(rv: RankingVotes, n_boot: int = 1000, seed: int | None = 0) -> dict:
+def analyze_rankings(rv: RankingVotes, n_boot: int = 1000, seed: int | None = 0, prior: str = "none") -> dict:
     """Paper scores, Friedman / W (overall and per image), Plackett–Luce, and the rank-broken pairwise
     analysis (Thurstone / BT with the subject bootstrap)."""
-    res = analyze_pairwise(rank_break(rv), "split", n_boot, seed, kind="rank")
+    res = analyze_pairwise(rank_break(rv), "split", n_boot, seed, kind="rank", prior=prior)
     res["n_votes"] = rv.n_votes
     sc = rankings.scores(rv)
     theta, alpha, left_out = rankings.plackett_luce(rv)

@@ -25,14 +25,16 @@ def resample_counts(per_subject: np.ndarray, n_boot: int, seed: int | None) -> n
     return (weights @ per_subject.reshape(S, N * N)).reshape(n_boot, N, N)
 
 
-def bootstrap(per_subject: np.ndarray, n_boot: int, seed: int | None) -> dict[str, np.ndarray]:
+def bootstrap(per_subject: np.ndarray, n_boot: int, seed: int | None,
+              prior: str = "none") -> dict[str, np.ndarray]:
     """{'thurstone': (B, N), 'bt': (B, N)} scale values of each resample (empty (0, N) when n_boot == 0) and
-    'no_mle': (B,) which resamples had no finite MLE (fitted with the prior / regulariser)."""
+    'no_mle': (B,) which resamples had no finite MLE (fitted with the prior / regulariser). `prior` is the
+    Thurstone fit's (thurstone.fitter), as pwcmp's bootstrap re-scales every resample with its own prior."""
     N = per_subject.shape[1]
     if n_boot <= 0:
         return {"thurstone": np.empty((0, N)), "bt": np.empty((0, N)), "no_mle": np.zeros(0, bool)}
     counts = resample_counts(per_subject, n_boot, seed)
-    return {"thurstone": thurstone.fit_many(counts), "bt": bradley_terry.fit_many(counts),
+    return {"thurstone": thurstone.fitter(prior)(counts), "bt": bradley_terry.fit_many(counts),
             "no_mle": ~strongly_connected(counts)}
 
 

@@ -23,7 +23,7 @@ def format_text(res: dict, source: str = "") -> str:
     unit = "votes" if res["kind"] == "ab" else "rankings"
     out = [f"{kind} study {source}: {res['n_votes']} {unit}, {st['n_subjects']} subject(s), {st['n_images']} "
            f"image(s), {len(res['methods'])} methods; ties {st['ties']}; bootstrap {st['bootstrap']} "
-           f"(seed {st['seed']})".replace("  ", " ")]
+           f"(seed {st['seed']}); Thurstone prior {st.get('thurstone_prior', 'none')}".replace("  ", " ")]
     w = max(len("method"), *(len(m["method"]) for m in res["methods"]))
     rank = res["kind"] == "rank"
     head = (f"{'method':<{w}}  win rate  {'Thurstone z [95% CI]':<24} {'JOD':>6}  {'BT [95% CI]':<24} "

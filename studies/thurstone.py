@@ -45,6 +45,21 @@ def fit_many(counts: np.ndarray) -> np.ndarray:
     return fit_batch(counts, "probit", prior_precision(counts))
 
 
+PRIORS = ("none", "gaussian")
+
+
+def fitter(prior: str = "none"):
+    """The batch fit for `--prior`: "none" = the MLE above (the N(0, PRIOR_SD²) prior only where no MLE
+    exists), "gaussian" = pwcmp's default distance prior (studies/pwprior.py)."""
+    if prior == "none":
+        return fit_many
+    if prior == "gaussian":
+        from studies import pwprior
+
+        return pwprior.fit_many
+    raise ValueError(f"prior must be one of {PRIORS}, not {prior!r}")
+
+
 def to_jod(z: np.ndarray) -> np.ndarray:
     return np.asarray(z) * JOD_PER_Z
 

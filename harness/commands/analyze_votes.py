@@ -4,11 +4,17 @@ Kendall's u / ζ (A/B) and Friedman / Kendall's W / Plackett–Luce (rankings).
 
 A/B CSV: subject,image,method_a,method_b,winner (winner = a method or "tie").
 Ranking CSV: subject,image,method,rank (1 = best, blank = unranked). The kind is read from the header.
+`harness collect-votes` writes exactly these (STUDY_DIR/votes.csv); when the study was made from an MLflow
+benchmark run, the analysis is logged to that run's experiment and store (tagged with the run id).
+
+--prior gaussian: the Thurstone scale with pwcmp's default distance prior (pw_scale.m), in the point estimate,
+the bootstrap and the observer analysis; the default is plain maximum likelihood (pwcmp with 'prior','none').
 
 examples:
   harness analyze-votes studies/ab.csv
   harness analyze-votes studies/rank.csv --figure rank.png --no-mlflow
   harness analyze-votes votes.csv --ties drop --bootstrap 2000 --seed 1 --json
+  harness analyze-votes study/votes.csv --prior gaussian     # a collect-votes study, pwcmp's default prior
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=int, default=d("bootstrap"), metavar="N",
                         help="subject-bootstrap resamples for CIs and tests (0 = none; default: %(default)s)")
     parser.add_argument("--seed", type=int, default=d("seed"), help="bootstrap seed (default: %(default)s)")
+    parser.add_argument("--prior", choices=("none", "gaussian"), default=d("prior"),
+                        help="Thurstone scale: maximum likelihood, or pwcmp's default gaussian distance prior "
+                             "(default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument("--figure", metavar="PNG", help="write the figure (scales with CIs, significance)")
     parser.add_argument("--tracking-uri", help="MLflow store (default: sqlite mlflow.db in the working "
                                                "directory, or $MLFLOW_TRACKING_URI)")
+    parser.add_argument("--experiment", help="MLflow experiment (default: the benchmark run's, for a "
+                                             "collect-votes study made from one; else user-studies)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
 
 
@@ -44,19 +55,27 @@ def run(args: argparse.Namespace) -> int:
     from studies.render import figure, format_text
 
     cfg = VotesConfig(csv=args.csv, kind=args.kind, ties=args.ties, bootstrap=args.bootstrap, seed=args.seed,
-                      figure=args.figure, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow)
+                      figure=args.figure, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow,
+                      prior=args.prior, experiment=args.experiment)
     console = current()
     try:
-        res = analyze(cfg.csv, cfg.kind, cfg.ties, cfg.bootstrap, cfg.seed)
+        res = analyze(cfg.csv, cfg.kind, cfg.ties, cfg.bootstrap, cfg.seed, cfg.prior)
     except StudyInputError as err:
         raise InputError(err.where, err.problem) from None
+    study = _study_beside(cfg.csv)
 
     fig = figure(res, cfg.figure) if cfg.figure or cfg.mlflow else None
     try:
         if cfg.mlflow:
             from harness.tracking.votes import log_vote_analysis
 
-            log_vote_analysis(cfg, res, fig, console.log_path)
+            run_id = log_vote_analysis(cfg, res, fig, console.log_path, study)
+            if study is not None:
+                from harness.tracking.votes import target
+
+                bench = (study.get("mlflow") or {}).get("run_id")
+                console.note(f"MLflow: run {run_id} in experiment '{target(cfg, study)[1]}'"
+                             + (f", beside benchmark run {bench}" if bench else ""))
     finally:
         if fig is not None:
             import matplotlib.pyplot as plt
@@ -69,3 +88,18 @@ def run(args: argparse.Namespace) -> int:
         if cfg.figure:
             console.out.write(f"\nfigure: {cfg.figure}\n")
     return 0
+
+
+def _study_beside(csv_path: str) -> dict | None:
+    """study.json of the collect-votes study whose votes.csv this is (None for any other CSV)."""
+    from pathlib import Path
+
+    from studies.collect import is_study, read_study
+
+    folder = Path(csv_path).resolve().parent
+    if Path(csv_path).name != "votes.csv" or not is_study(folder):
+        return None
+    try:
+        return {**read_study(folder), "dir": str(folder)}
+    except (OSError, ValueError):
+        return None

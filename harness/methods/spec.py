@@ -78,7 +78,7 @@ class MethodSpec:
     @property
     def dirname(self) -> str:
         """The label made safe as one directory name (a checkpoint path in the options has slashes)."""
-        return re.sub(r"[^A-Za-z0-9._=,:+@-]+", "_", self.label).strip("._") or self.name
+        return dirname_of(self.label) or self.name
 
     @property
     def in_actor(self) -> bool:
@@ -149,6 +149,12 @@ def _check_external_options(spec: MethodSpec) -> None:
         raise HarnessError(f"method '{spec.label}': {err}") from None
     except ValueError:  # no signature to read (a builtin): the worker will find out
         pass
+
+
+def dirname_of(label: str) -> str:
+    """The directory `run-benchmark --out` writes a method's predictions to, from its label ('' if nothing of
+    the label survives); collect-votes finds them with it."""
+    return re.sub(r"[^A-Za-z0-9._=,:+@-]+", "_", label).strip("._")
 
 
 def split_method_list(text: str) -> list[str]:

@@ -1,5 +1,7 @@
-"""analyze-votes in MLflow: experiment `user-studies`, one run per analysis — params, per-method metrics, the
-method and pair tables, the figure, the whole result."""
+"""analyze-votes in MLflow: one run per analysis — params, per-method metrics, the method and pair tables, the
+figure, the whole result. Experiment `user-studies`, or — for a collect-votes study made from a benchmark run —
+that run's experiment and store, the run tagged `harness.benchmark_run` (so the study sits beside the
+benchmark it judged); `--experiment` / `--tracking-uri` override."""
 
 from __future__ import annotations
 
@@ -11,17 +13,36 @@ from harness.tracking.store import client, get_or_create_experiment, log_file, s
 EXPERIMENT = "user-studies"
 
 
-def log_vote_analysis(cfg, res: dict, fig, log_path=None) -> str:
+def target(cfg, study: dict | None) -> tuple[str | None, str]:
+    """(tracking URI, experiment name) for an analysis: the flags, else the study's benchmark run's (when the
+    user named no store, not even through $MLFLOW_TRACKING_URI), else the defaults."""
+    bench = (study or {}).get("mlflow") or {}
+    uri = cfg.tracking_uri or (None if os.environ.get("MLFLOW_TRACKING_URI") else bench.get("uri"))
+    return uri, cfg.experiment or bench.get("experiment_name") or EXPERIMENT
+
+
+def log_vote_analysis(cfg, res: dict, fig, log_path=None, study: dict | None = None) -> str:
     import pandas as pd
 
-    c = client(cfg.tracking_uri)
-    exp_id = get_or_create_experiment(EXPERIMENT, cfg.tracking_uri)
-    run_id = c.create_run(exp_id, run_name=f"{os.path.basename(cfg.csv)} ({res['kind']})",
-                          tags={"harness.command": "analyze-votes"}).info.run_id
+    uri, experiment = target(cfg, study)
+    c = client(uri)
+    exp_id = get_or_create_experiment(experiment, uri)
+    tags = {"harness.command": "analyze-votes"}
+    if study is not None:
+        tags["harness.study"] = study["dir"]
+        if (study.get("mlflow") or {}).get("run_id"):
+            tags["harness.benchmark_run"] = study["mlflow"]["run_id"]
+    name = os.path.basename(cfg.csv) if study is None else f"user study {os.path.basename(study['dir'])}"
+    run_id = c.create_run(exp_id, run_name=f"{name} ({res['kind']})", tags=tags).info.run_id
     st = res["settings"]
     params = {"csv": os.path.abspath(cfg.csv), "kind": res["kind"], "ties": cfg.ties, "bootstrap": st["bootstrap"],
               "seed": cfg.seed, "n_votes": res["n_votes"], "n_subjects": st["n_subjects"],
-              "n_images": st["n_images"], "methods": ",".join(m["method"] for m in res["methods"])}
+              "n_images": st["n_images"], "methods": ",".join(m["method"] for m in res["methods"]),
+              "prior": cfg.prior}
+    if study is not None:
+        params.update(design=study.get("design"), study_trials_per_subject=study.get("trials_per_subject"),
+                      study_repeats_per_subject=study.get("repeats_per_subject"),
+                      study_subjects_planned=study.get("subjects"))
     for k, v in params.items():
         c.log_param(run_id, k, str(v)[:500])
     for m in res["methods"]:
@@ -39,6 +60,11 @@ def log_vote_analysis(cfg, res: dict, fig, log_path=None) -> str:
     c.log_dict(run_id, res, "analysis.json")
     if fig is not None:
         c.log_figure(run_id, fig, "figure.png")
+    if study is not None:  # what was shown, every answer with its timing, and the repeat consistency
+        for name in ("study.json", "trials.csv", "consistency.csv"):
+            path = os.path.join(study["dir"], name)
+            if os.path.isfile(path):
+                c.log_artifact(run_id, path, "study")
     log_file(c, run_id, log_path)
     c.set_terminated(run_id, "FINISHED")
     return run_id

@@ -1,0 +1,16 @@
+"""Collecting a user study in the browser: an A/B or ranking web app whose export is exactly what
+`harness analyze-votes` reads. Stands alone (no `harness` import); `harness collect-votes` finds the images,
+then calls `create_study` and `serve`.
+
+    design.py  who sees which trials, in which order and on which side
+    build.py   the study directory, made atomically
+    store.py   the sqlite database: plan, participants, answers (one transaction per answer)
+    app.py     the Flask app and its security checks
+    export.py  votes.csv / trials.csv / consistency.csv
+    server.py  the HTTP server (port 0 = a free port picked by the OS)
+"""
+
+from studies.collect.build import StudyImage, create_study, is_study, read_study
+from studies.collect.server import StudyServer, serve
+
+__all__ = ["StudyImage", "StudyServer", "create_study", "is_study", "read_study", "serve"]
