@@ -15,7 +15,7 @@ import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UnknownNameError
 
 PROTOCOLS = ("full", "256")  # evaluation protocols (harness/scoring/score.py)
 REFERENCE_MODES = ("given", "auto")  # the suite's reference regions, or picked automatically
@@ -65,6 +65,26 @@ def parse_limit(text: str) -> int | float:
     return check_limit(value)
 
 
+CANDIDATE_KINDS = ("suite", "background", "auto", "boxes")
+
+
+def parse_candidates(text: str) -> list[str]:
+    """`--references suite,background,auto,boxes:K` → the list, checked (unknown kinds: did-you-mean)."""
+    out = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        kind, _, arg = item.partition(":")
+        if kind not in CANDIDATE_KINDS:
+            raise UnknownNameError("reference candidate", kind, list(CANDIDATE_KINDS))
+        if kind == "boxes" and not (arg.isdigit() and 1 <= int(arg) <= 64):
+            raise HarnessError(f"--references {item}: boxes takes a count, e.g. boxes:4")
+        if kind != "boxes" and arg:
+            raise HarnessError(f"--references {item}: '{kind}' takes no argument")
+        out.append(item)
+    if not out:
+        raise HarnessError("--references: no candidate given")
+    return out
+
+
 def check_positive(option: str, value: int, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise HarnessError(f"{option} must be an integer ≥ {minimum}, not {value!r}")
@@ -108,6 +128,42 @@ class BenchmarkConfig:
             check_positive("--num-cpus", self.num_cpus)
         if self.methods is not None and not self.methods:
             raise HarnessError("--methods: no methods given")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RobustnessConfig:
+    """`harness run-robustness`: every method with every candidate reference region of every sample."""
+
+    suite: str = "relit"
+    data_root: str | None = None
+    methods: list[str] | None = None
+    references: str = "suite,background,auto,boxes:4"  # candidate regions (harness/data/references.py)
+    resolution: str = "full"
+    limit: int | float | None = None
+    resume: bool = False
+    ray_address: str | None = None
+    num_cpus: int | None = None
+    tracking_uri: str | None = None
+    mlflow: bool = True
+    seed: int = 0
+    n_boot: int = 2000
+    cache_dir: str = field(default_factory=cache_dir_default)
+    grid_samples: int = 3                  # samples shown as a figure (outputs side by side per region)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        check_choice("--resolution", self.resolution, PROTOCOLS)
+        self.limit = check_limit(self.limit)
+        check_positive("--bootstrap", self.n_boot)
+        parse_candidates(self.references)
+        if self.num_cpus is not None:
+            check_positive("--num-cpus", self.num_cpus)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,7 +20,8 @@ BREAKDOWNS = ("subset", "augmentation")  # sample meta copied into every row (iH
 
 def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
                      where: str | None = None) -> dict[str, Any]:
-    """One row: id, the metrics of harness.scoring.metrics, fg_ratio, `source`, and the BREAKDOWNS it has."""
+    """One row: id, the metrics of harness.scoring.metrics, fg_ratio, the reference-consistency gaps
+    (harness/scoring/consistency.py), `source`, and the BREAKDOWNS it has."""
     from harness.data.resize import resize_image, resize_mask
     from harness.scoring.metrics import score_image
 
@@ -31,11 +32,15 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
     if pred.shape != sample.composite.shape:
         raise InputError(where, f"prediction is {pred.shape[1]}×{pred.shape[0]} but the sample is "
                                 f"{sample.size[1]}×{sample.size[0]}")
-    real, mask = sample.real, sample.fg_mask
+    real, mask, full_pred = sample.real, sample.fg_mask, pred
     if resolution == "256":
         pred, real, mask = resize_image(pred, 256), resize_image(real, 256), resize_mask(mask, 256)
+    from harness.scoring.consistency import reference_gaps
+
     row: dict[str, Any] = {"id": sample.id}
     row.update(score_image(pred, real, mask))
+    # against the reference region, at the sample's own resolution (no ground truth needed)
+    row.update(reference_gaps(full_pred, sample.fg_mask, sample.ref_mask))
     row["source"] = sample.source  # every record says where its data came from (bundled vs real)
     for key in BREAKDOWNS:  # what results can be broken down by, when the suite says
         if key in sample.meta:
