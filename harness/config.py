@@ -252,6 +252,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 2              # periodic checkpoints kept on disk (the final one is always kept)
     log_every: int = 10
+    validate_every: int = 0                # validate on held-out relit pairs every N steps (0: only at the end)
     init: str | None = None                # previous stage's checkpoint: a path or models:/NAME@ALIAS
     resume: bool = False
     out: str = "runs/train"
@@ -260,8 +261,9 @@ class TrainConfig:
     seed: int = 0
     loss: str = "full"                     # IPH loss preset (iph.losses.LOSS_PRESETS), for ablations
     loss_options: dict[str, Any] = field(default_factory=dict)  # LossConfig fields replaced on the preset
-    suite: str | None = None               # None = the self-supervised generator
+    suite: str | None = None               # None = a self-supervised generator (`data`)
     data_root: str | None = None
+    data: str = "relit"                    # the generator: "relit" (harness/train/relit.py) or "perturb"
     ray_address: str | None = None
     export: str | None = None              # also write the final checkpoint here (e.g. iph/checkpoints/iph)
     overrides: dict[str, Any] = field(default_factory=dict)  # model config fields
@@ -277,6 +279,7 @@ class TrainConfig:
             raise HarnessError("--gpus-per-worker must be ≥ 0 and --lr > 0")
         if self.data_root and not self.suite:
             raise HarnessError("--data-root needs --suite (e.g. --suite folder)")
+        check_choice("--data", self.data, ("relit", "perturb"))
 
     @property
     def learning_rate(self) -> float:

@@ -10,7 +10,10 @@
              Y' = 0.2126 R' + 0.7152 G' + 0.0722 B' — what an eyedropper on the image reads, as in the paper's
              highlight/mid-tone/shadow picture. Percentiles use linear interpolation between order statistics
              (numpy's default), over the pixels with mask > 0.5; `torch.quantile` keeps them differentiable.
-- L_consis = mean |φ(harmonized fg) − φ(reference)| with φ the model's own style encoder.
+- L_consis = mean |φ(harmonized fg) − sg(φ(reference))| with φ the model's own style encoder; the reference's
+             code is held fixed (stop-gradient, `consistency_stop_grad`), so the term pulls the harmonized
+             foreground towards the reference's style and not the encoder towards one constant code — which
+             satisfies it trivially (the first shipped IPH's codes collapsed that way).
 - L_t1     = triplet(anchor h = φ(harmonized fg), positive b = φ(reference), negative c = φ(composite fg)).
 - L_t2     = triplet(anchor h, positive r = φ(real fg), negative c): max(0, ‖h−p‖₂ − ‖h−n‖₂ + m), batch mean.
 
@@ -46,6 +49,7 @@ class LossConfig:
     shadow_q: float = 0.1  # the shadow percentile, as a fraction
     lam: float = 0.1  # λ, weight of L_consis
     consistency: bool = True
+    consistency_stop_grad: bool = True  # hold φ(reference) fixed in L_consis (a guard against code collapse)
     beta: float = 0.01  # β, weight of the two triplet losses
     triplet_reference: bool = True  # L_t1 (h, b, c)
     triplet_real: bool = True  # L_t2 (h, r, c)
@@ -133,7 +137,8 @@ def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, r
             raise ValueError("L_consis and the triplet losses need the style encoder (use_style_encoder=True)")
         h = model.style_code(harmonized, fg_mask)
         if need_consis:
-            terms["consistency"] = (h - style_b).abs().mean()
+            target = style_b.detach() if cfg.consistency_stop_grad else style_b
+            terms["consistency"] = (h - target).abs().mean()
             total = total + cfg.lam * terms["consistency"]
         if need_triplet:
             c = model.style_code(composite, fg_mask)
@@ -148,7 +153,17 @@ def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, r
 
     logged = {k: float(v.detach()) for k, v in terms.items()}
     logged["total"] = float(total.detach())
+    logged["code_spread"] = code_spread(style_b)
     return total, logged
+
+
+def code_spread(codes: torch.Tensor) -> float:
+    """How different a batch's style codes are: the mean per-dimension standard deviation across the batch
+    over the mean code norm (0 = every region gets the same code: collapse)."""
+    codes = codes.detach().float()
+    if codes.shape[0] < 2:
+        return float("nan")
+    return float(codes.std(dim=0).mean() / codes.norm(dim=1).mean().clamp_min(1e-8))
 
 
 class Objective(nn.Module):
