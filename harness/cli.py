@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run-benchmark": ("harness.commands.run_benchmark", "run methods on a suite (Ray), score, log to MLflow"),
     "run-robustness": ("harness.commands.run_robustness", "every method × every reference region: does the "
                                                           "output follow the region?"),
-    "score": ("harness.commands.score", "score saved predictions (DIR/<id>.png) against a suite"),
+    "score": ("harness.commands.score", "score saved predictions against a suite (harness, bcmi or idih protocol)"),
     "list": ("harness.commands.list_", "list suites, methods or metrics"),
     "export-suite": ("harness.commands.export_suite", "write any suite in the folder layout"),
     "build-intharmony": ("harness.commands.build_intharmony", "build IntHarmony / portrait sets from COCO or MHP "

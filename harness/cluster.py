@@ -87,7 +87,10 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             except ConnectionError as err:
                 raise HarnessError(f"--ray-address {address}: {str(err).splitlines()[0]}") from None
         else:
-            ray.init(num_cpus=num_cpus or len(os.sched_getaffinity(0)), _node_ip_address="127.0.0.1", **kwargs)
+            # address="local": a new local instance even when `ray start` (or another program's Ray) runs on this
+            # machine — with no address Ray would connect to the latest such cluster and ignore num_cpus
+            ray.init(address="local", num_cpus=num_cpus or len(os.sched_getaffinity(0)),
+                     _node_ip_address="127.0.0.1", **kwargs)
         owned = True
     try:
         res = ray.cluster_resources()

@@ -17,7 +17,11 @@ from typing import Any
 
 from harness.errors import HarnessError, UnknownNameError
 
-PROTOCOLS = ("full", "256")  # evaluation protocols (harness/scoring/score.py)
+# Evaluation protocols (harness/scoring/score.py, README "Which protocol"): the harness's own, and exact
+# reproductions of the two scripts that published iHarmony4 numbers come from.
+PROTOCOLS = ("harness", "bcmi", "idih")
+RESOLUTIONS = ("full", "256")  # the harness protocol only: native resolution, or everything resized to 256²
+PEER_SIZE = 256  # the working size of the bcmi and idih protocols (both scripts resize everything to 256²)
 REFERENCE_MODES = ("given", "auto")  # the suite's reference regions, or picked automatically
 STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training stage
 MODEL_SIZES = ("tiny", "small", "full")
@@ -38,6 +42,43 @@ def default_of(cls: type, name: str) -> Any:
 def check_choice(option: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise HarnessError(f"{option} must be {' or '.join(map(str, choices))}, not '{value}'")
+
+
+def check_protocol(protocol: Any, resolution: Any) -> str:
+    """Check `--protocol` / `--resolution` together; returns the effective resolution. `resolution` None means
+    the protocol's own: "full" for harness, "256" for bcmi and idih (their scripts fix it: asking them for
+    "full" is an error, not silently ignored)."""
+    check_choice("--protocol", protocol, PROTOCOLS)
+    if resolution is None:
+        return "full" if protocol == "harness" else str(PEER_SIZE)
+    check_choice("--resolution", resolution, RESOLUTIONS)
+    if protocol != "harness" and resolution != str(PEER_SIZE):
+        raise HarnessError(f"--protocol {protocol} scores at {PEER_SIZE}×{PEER_SIZE}, as its script does; "
+                           f"--resolution {resolution} applies to --protocol harness only")
+    return resolution
+
+
+def protocol_key(protocol: str, resolution: str) -> str:
+    """The one string that names how rows were scored ("harness:full", "harness:256", "bcmi:256",
+    "idih:256"): shown in tables, recorded in JSON and MLflow, and part of every cache key."""
+    return f"{protocol}:{resolution}"
+
+
+@dataclass(kw_only=True)
+class ProtocolOptions:
+    """`--protocol` and `--resolution`, shared by every command that scores (score, run-benchmark, sweeps).
+    Keyword-only, so commands may put required positional fields first. After `check_protocol_options()`
+    `resolution` is concrete ("full" or "256")."""
+
+    protocol: str = "harness"              # harness (ours), bcmi (iHarmony4 evaluation.py), idih (iDIH)
+    resolution: str | None = None          # harness only: "full" or "256"; None = the protocol's own
+
+    def check_protocol_options(self) -> None:
+        self.resolution = check_protocol(self.protocol, self.resolution)
+
+    @property
+    def protocol_key(self) -> str:
+        return protocol_key(self.protocol, str(self.resolution))
 
 
 def check_limit(limit: Any) -> int | float | None:
@@ -95,13 +136,12 @@ def cache_dir_default() -> str:
 
 
 @dataclass
-class BenchmarkConfig:
+class BenchmarkConfig(ProtocolOptions):
     """`harness run-benchmark`."""
 
     suite: str = "portraittest"            # a registered suite (`harness list suites`)
     data_root: str | None = None           # where the suite's data lives; portraittest also reads $HARNESS_DATA
     methods: list[str] | None = None       # method specs ("name" or "name:key=value,..."); None = all available
-    resolution: str = "full"               # "full" (native resolution) or "256" (the published protocol)
     reference: str = "given"               # "given" (the suite's reference regions) or "auto" (picked for you)
     limit: int | float | None = None       # first N samples, or a fraction in (0, 1) — for smoke runs
     out: str | None = None                 # write predictions DIR/<method>/<id>.png and DIR/per_image.csv
@@ -120,7 +160,7 @@ class BenchmarkConfig:
         self.check()
 
     def check(self) -> None:
-        check_choice("--resolution", self.resolution, PROTOCOLS)
+        self.check_protocol_options()
         check_choice("--reference", self.reference, REFERENCE_MODES)
         self.limit = check_limit(self.limit)
         check_positive("--bootstrap", self.n_boot)
@@ -134,14 +174,13 @@ class BenchmarkConfig:
 
 
 @dataclass
-class RobustnessConfig:
+class RobustnessConfig(ProtocolOptions):
     """`harness run-robustness`: every method with every candidate reference region of every sample."""
 
     suite: str = "relit"
     data_root: str | None = None
     methods: list[str] | None = None
     references: str = "suite,background,auto,boxes:4"  # candidate regions (harness/data/references.py)
-    resolution: str = "full"
     limit: int | float | None = None
     resume: bool = False
     ray_address: str | None = None
@@ -158,7 +197,7 @@ class RobustnessConfig:
         self.check()
 
     def check(self) -> None:
-        check_choice("--resolution", self.resolution, PROTOCOLS)
+        self.check_protocol_options()
         self.limit = check_limit(self.limit)
         check_positive("--bootstrap", self.n_boot)
         parse_candidates(self.references)
@@ -170,18 +209,20 @@ class RobustnessConfig:
 
 
 @dataclass
-class ScoreConfig:
-    """`harness score`: saved predictions PRED_DIR/<id>.png against a suite's ground truth."""
+class ScoreConfig(ProtocolOptions):
+    """`harness score`: saved predictions in PRED_DIR (harness/data/predictions.py) against a suite."""
 
     suite: str
     pred_dir: str
     data_root: str | None = None
-    resolution: str = "full"
     limit: int | float | None = None
+    seed: int = 0                          # bootstrap seed (CIs of the means and of the per-subset rows)
+    n_boot: int = 2000                     # bootstrap resamples
 
     def __post_init__(self) -> None:
-        check_choice("--resolution", self.resolution, PROTOCOLS)
+        self.check_protocol_options()
         self.limit = check_limit(self.limit)
+        check_positive("--bootstrap", self.n_boot)
 
 
 @dataclass

@@ -204,6 +204,13 @@ def test_cli_build_on_ray_then_benchmark_by_augmentation(tmp_path, capsys, bundl
     manifest = {json.loads(x)["id"]: json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()}
     assert {r["id"]: r["augmentation"] for r in res["per_image"]} == {
         k: v["augmentation"]["name"] for k, v in manifest.items()}
+    families = {v["augmentation"]["name"] for v in manifest.values()}
+    assert set(res["augmentations"]) == families | {"All"}
+    for family in families:  # per-augmentation rows = the mean over that family's images
+        rows = [r for r in res["per_image"] if r["augmentation"] == family]
+        cell = res["augmentations"][family]["composite"]
+        assert cell["n"] == len(rows)
+        assert cell["mean"]["fmse"] == pytest.approx(np.mean([r["fmse"] for r in rows]), rel=1e-12)
 
 
 def test_training_takes_builds_of_held_out_photos_never(tmp_path, bundled_test):

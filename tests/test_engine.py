@@ -29,7 +29,7 @@ def ray_local(fault_dir):
 
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     os.environ[FAULT_DIR_ENV] = str(fault_dir)  # inherited by every worker Ray starts
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     yield
     ray.shutdown()
     del os.environ[FAULT_DIR_ENV]
@@ -149,3 +149,56 @@ def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local,
     assert "Δfmse (method − composite)" in text and "\nreinhard" in text
     assert set(result.rows["source"]) == {"bundled-sample"}
     assert all(r["source"] == "bundled-sample" for r in result.to_json()["per_image"])
+
+
+def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_path, capsys):
+    """run-benchmark --protocol idih on a hand-written iHarmony4 tree: every row equals the port of iDIH's
+    script (tests/peer_oracles.py) on the PNG that --out wrote; `subsets` in JSON, the terminal table and
+    MLflow (child metrics fmse/HCOCO …, per_subset.csv); each protocol has cache keys of its own."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.helpers import write_iharmony4_tree
+    from tests.peer_oracles import idih_evaluation
+
+    files = write_iharmony4_tree(tmp_path / "data")
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    argv = ["run-benchmark", "--suite", "iharmony4", "--data-root", str(tmp_path / "data"), "--methods",
+            "composite,reinhard", "--cache-dir", str(tmp_path / "cache"), "--bootstrap", "200", "--no-progress"]
+    res = _cli_json(capsys, *argv, "--protocol", "idih", "--out", str(tmp_path / "out"), "--json",
+                    "--tracking-uri", store)
+    assert res["protocol"] == "idih:256" and res["n"] == 4 and res["computed"] == 8
+    for row in res["per_image"]:
+        f = files[row["id"]]
+        pred = tmp_path / "out" / row["method"] / f"{row['id'].replace('/', '__')}.png"
+        expected = idih_evaluation(pred, f["real"], f["mask"])
+        for k in ("mse", "fmse", "psnr"):
+            assert row[k] == pytest.approx(expected[k], rel=2e-6), (row["method"], row["id"], k)
+    subsets = res["subsets"]
+    assert list(subsets) == ["HCOCO", "HFlickr", "Hday2night", "All"]
+    for name, entry in subsets.items():
+        for method in ("composite", "reinhard"):
+            rows = [r for r in res["per_image"] if r["method"] == method and name in ("All", r["subset"])]
+            assert entry[method]["n"] == len(rows)
+            assert entry[method]["mean"]["fmse"] == pytest.approx(np.mean([r["fmse"] for r in rows]), rel=1e-12)
+    assert subsets["All"]["reinhard"]["mean"] == pytest.approx(res["methods"]["reinhard"]["mean"])
+
+    client = MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name("iharmony4").experiment_id])
+    child = next(r for r in runs if r.info.run_name == "reinhard")
+    assert child.data.tags["protocol"] == "idih:256"
+    assert child.data.metrics["fmse/HCOCO"] == pytest.approx(subsets["HCOCO"]["reinhard"]["mean"]["fmse"])
+    assert child.data.metrics["mse/All_ci95_lo"] == pytest.approx(subsets["All"]["reinhard"]["ci95"]["mse"][0])
+    parent = next(r for r in runs if r.info.run_id == res["mlflow_run_id"])
+    assert "per_subset.csv" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+
+    # the terminal table; then the same cache under another protocol computes everything anew
+    text = _cli_text(capsys, *argv, "--protocol", "bcmi", "--resume", "--no-mlflow")
+    assert "protocol bcmi:256" in text and "(8 computed, 0 from cache)" in text
+    assert "HCOCO (n=2)" in text and "All (n=4)" in text
+    again = _cli_json(capsys, *argv, "--protocol", "idih", "--resume", "--no-mlflow", "--json")
+    assert again["cached"] == 8 and again["computed"] == 0
+
+
+def _cli_text(capsys, *argv):
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out

@@ -188,3 +188,44 @@ def test_empty_inputs() -> None:
     assert paired_comparisons(empty, ["fmse"]).empty
     assert bucket_means(empty, ["fmse"]).empty
     assert summarize(empty, ["fmse"]).empty
+
+
+# ------------------------------------------------------------------ summarize_per_value (per subset, …)
+
+
+def test_summarize_per_value_hand_computed() -> None:
+    """Two methods × two subsets (values in order of first appearance, then "All"); a row with no subset
+    counts in "All" only; means by hand; the CI is a bootstrap of exactly that value's rows (checked with
+    bootstrap_ci on the hand-picked values); one image gives [v, v]."""
+    df = pd.DataFrame({
+        "method": ["a"] * 4 + ["b"] * 4,
+        "subset": ["HFlickr", "HCOCO", "HFlickr", None] * 2,
+        "mse": [1.0, 2.0, 4.0, 8.0, 10.0, 20.0, 40.0, 80.0],
+        "fmse": [np.nan, 3.0, 5.0, 7.0, 1.0, 1.0, 1.0, 1.0],
+    })
+    out = stats.summarize_per_value(df, ["mse", "fmse"], "subset", n_boot=500, seed=3)
+    assert list(out.columns) == ["subset", "method", "metric", "n", "mean", "ci_lo", "ci_hi"]
+    assert list(dict.fromkeys(out["subset"])) == ["HFlickr", "HCOCO", "All"]
+    cell = {(r.subset, r.method, r.metric): r for r in out.itertuples()}
+    assert cell["HFlickr", "a", "mse"].mean == 2.5 and cell["HFlickr", "a", "mse"].n == 2
+    assert cell["HFlickr", "a", "fmse"].mean == 5.0 and cell["HFlickr", "a", "fmse"].n == 1  # NaN dropped
+    assert cell["HCOCO", "b", "mse"].mean == 20.0
+    assert (cell["HCOCO", "b", "mse"].ci_lo, cell["HCOCO", "b", "mse"].ci_hi) == (20.0, 20.0)
+    assert cell["All", "a", "mse"].mean == 3.75 and cell["All", "b", "mse"].n == 4
+    r = cell["HFlickr", "b", "mse"]
+    assert (r.ci_lo, r.ci_hi) == bootstrap_ci([10.0, 40.0], n_boot=500, seed=3)
+    # by=None: all rows are one group (the score command's single set of predictions)
+    one = stats.summarize_per_value(df[df["method"] == "a"], ["mse"], "subset", by=None)
+    assert list(one.columns) == ["subset", "metric", "n", "mean", "ci_lo", "ci_hi"]
+    assert list(one["mean"]) == [2.5, 2.0, 3.75]
+
+
+def test_summarize_per_value_without_values_and_name_clash() -> None:
+    df = pd.DataFrame({"method": ["a", "a"], "mse": [1.0, 2.0]})
+    assert stats.summarize_per_value(df, ["mse"], "subset").empty
+    assert stats.summarize_per_value(df.assign(subset=None), ["mse"], "subset").empty
+    with pytest.raises(ValueError, match="All"):
+        stats.summarize_per_value(df.assign(augmentation=["All", "lut"]), ["mse"], "augmentation")
+    # any column works: e.g. the augmentation applied to each image
+    aug = stats.summarize_per_value(df.assign(augmentation=["lut", "gamma"]), ["mse"], "augmentation")
+    assert list(aug["augmentation"]) == ["lut", "gamma", "All"] and list(aug["mean"]) == [1.0, 2.0, 1.5]

@@ -6,6 +6,7 @@ examples:
   harness run-benchmark --suite sample --methods composite,reinhard,lum-match --limit 6
   harness run-benchmark --suite folder --data-root my_data --out preds/ --resolution 256 --json
   harness run-benchmark --suite iharmony4 --data-root /data/iHarmony4 --ray-address auto --resume
+  harness run-benchmark --suite iharmony4 --data-root /data/iHarmony4 --protocol idih   # per-subset table too
   harness run-benchmark --suite sample --methods "iph:checkpoint=runs/iph.safetensors,r1=0.7"
   harness run-benchmark --suite sample --methods composite,my_package.my_module:MyMethod
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import PROTOCOLS, REFERENCE_MODES, BenchmarkConfig, default_of, parse_limit
+from harness.commands.options import add_protocol_arguments
+from harness.config import REFERENCE_MODES, BenchmarkConfig, default_of, parse_limit
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,8 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--methods", help="comma-separated methods, each `name` or `name:key=value,...`, or a method "
                                      "from outside the project, `package.module:attr` (default: every available "
                                      "method; see `harness list methods`)")
-    g.add_argument("--resolution", choices=PROTOCOLS, default=d("resolution"),
-                   help="evaluation protocol: native resolution or the published 256×256 (default: %(default)s)")
+    add_protocol_arguments(g, BenchmarkConfig)
     g.add_argument("--reference", choices=REFERENCE_MODES, default=d("reference"),
                    help="reference regions: the suite's, or picked automatically — the most salient object in "
                         "the background, offline (harness/data/references.py) (default: %(default)s)")
@@ -54,7 +55,7 @@ def config_from_args(args: argparse.Namespace) -> BenchmarkConfig:
 
     return BenchmarkConfig(suite=args.suite, data_root=args.data_root,
                            methods=split_method_list(args.methods) if args.methods is not None else None,
-                           resolution=args.resolution, reference=args.reference, limit=args.limit, out=args.out,
+                           protocol=args.protocol, resolution=args.resolution, reference=args.reference, limit=args.limit, out=args.out,
                            resume=args.resume, ray_address=args.ray_address, num_cpus=args.num_cpus,
                            tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed,
                            n_boot=args.bootstrap, cache_dir=args.cache_dir,
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             out.write(json.dumps(plan) + "\n")
         else:
-            out.write(f"suite {plan['suite']} — {plan['n']} images: {plan['cached']} results cached, "
-                      f"{plan['to_compute']} to compute\n")
+            out.write(f"suite {plan['suite']} — {plan['n']} images, protocol {plan['protocol']}: {plan['cached']} "
+                      f"results cached, {plan['to_compute']} to compute\n")
             out.write(table(["method", "cached", "to compute"],
                             [[k, v["cached"], v["to_compute"]] for k, v in plan["methods"].items()]) + "\n")
         return 0

@@ -1,8 +1,22 @@
-"""Score saved predictions (PRED_DIR/<id>.png, full resolution) against a suite's ground truth.
+"""Score saved predictions against a suite's ground truth, under the harness's protocol or exactly as a peer's
+evaluation script does (--protocol bcmi | idih), with per-subset rows for suites that have subsets.
+
+prediction files in PRED_DIR (.png, .jpg or .jpeg; exactly one per sample):
+  <id>.png with "/" → "__"   the harness's name, as run-benchmark --out writes it: HCOCO__c101_3_1.png, img07.png
+  <composite name>.jpg       the composite's own file name, flat — what Dove-Net/BargainNet test.py (bcmi) and
+                             iDIH's predict_for_dir.py save: c101_3_1.jpg
+  <Subset>/<composite name>  the same, one folder per subset: HCOCO/c101_3_1.jpg
+
+prediction sizes: the sample's own size, or 256×256 (what a 256-pixel model and the official test scripts save)
+under --protocol bcmi, idih, or harness with --resolution 256. A 256×256 file is scored as it is, never
+upsampled; a full-size one is resized the protocol's way (bcmi: PIL 8-bit bicubic; idih: OpenCV bilinear;
+harness: float bicubic). --protocol harness --resolution full takes full-size files only.
 
 examples:
   harness export-suite --suite sample --out suite/ && <run your model on suite/composite/> ...
   harness score --suite sample --pred-dir preds/
+  harness score --suite iharmony4 --data-root /data/iHarmony4 --pred-dir results/images --protocol bcmi
+  harness score --suite iharmony4 --data-root /data/iHarmony4 --pred-dir predictions/ --protocol idih --json
   harness score --suite folder --data-root my_data/ --pred-dir preds/ --resolution 256 --json
 """
 
@@ -10,43 +24,37 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import PROTOCOLS, ScoreConfig, default_of, parse_limit
+from harness.commands.options import add_protocol_arguments
+from harness.config import ScoreConfig, default_of, parse_limit
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="suite name (see `harness list suites`)")
     p.add_argument("--data-root", help="where the suite's data lives (folder, portraittest, iharmony4)")
-    p.add_argument("--pred-dir", required=True, help="directory of predictions named <id>.png (or .jpg)")
-    p.add_argument("--resolution", choices=PROTOCOLS, default=default_of(ScoreConfig, "resolution"),
-                   help="evaluation protocol: native resolution or the published 256×256 (default: %(default)s)")
+    p.add_argument("--pred-dir", required=True, help="directory of predictions (names and sizes: see above)")
+    add_protocol_arguments(p, ScoreConfig)
     p.add_argument("--limit", type=parse_limit, help="only the first N samples (or a fraction in (0, 1))")
+    p.add_argument("--seed", type=int, default=default_of(ScoreConfig, "seed"),
+                   help="bootstrap seed for the CIs (default: %(default)s)")
+    p.add_argument("--bootstrap", type=int, default=default_of(ScoreConfig, "n_boot"),
+                   help="bootstrap resamples for the CIs (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
 
 
 def score_predictions(cfg: ScoreConfig) -> tuple[object, list[dict]]:
     """(suite, one row per sample): every prediction must exist before any work is done."""
-    from pathlib import Path
-
-    from harness.data.io import find_image, id_to_stem, read_rgb
+    from harness.data.io import read_rgb
+    from harness.data.predictions import find_predictions
     from harness.data.suites import load_spec, open_suite
-    from harness.errors import HarnessError, InputError
     from harness.scoring.score import score_prediction
 
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
-    pred_dir = Path(cfg.pred_dir)
-    if not pred_dir.is_dir():
-        raise HarnessError(f"{pred_dir}: prediction directory not found")
-    preds = {}
-    for spec in suite.specs:
-        path = find_image(pred_dir, id_to_stem(spec.id))
-        if path is None:
-            raise InputError(pred_dir / f"{id_to_stem(spec.id)}.png", f"no prediction for sample '{spec.id}'")
-        preds[spec.id] = path
+    preds = find_predictions(cfg.pred_dir, suite.ids)
     import torch
 
     torch.set_num_threads(1)  # measured: OpenMP threads stall ~10× on a busy 2-core machine; 1 is never slower here
-    rows = [score_prediction(read_rgb(preds[s.id]), load_spec(s), cfg.resolution, where=str(preds[s.id]))
-            for s in suite.specs]
+    rows = [score_prediction(read_rgb(preds[s.id]), load_spec(s), cfg.resolution, where=str(preds[s.id]),
+                             protocol=cfg.protocol) for s in suite.specs]
     return suite, rows
 
 
@@ -57,20 +65,28 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.scoring.metrics import METRICS
-    from harness.scoring.tables import format_means, jsonable
+    from harness.scoring.stats import bootstrap_ci, summarize_per_value
+    from harness.scoring.tables import format_means, jsonable, per_value_json, per_value_text
 
-    cfg = ScoreConfig(suite=args.suite, pred_dir=args.pred_dir, data_root=args.data_root,
-                      resolution=args.resolution, limit=args.limit)
+    cfg = ScoreConfig(suite=args.suite, pred_dir=args.pred_dir, data_root=args.data_root, protocol=args.protocol,
+                      resolution=args.resolution, limit=args.limit, seed=args.seed, n_boot=args.bootstrap)
     console = current()
     suite, rows = score_predictions(cfg)
     if suite.notice:
         console.note(f"note: {suite.notice}")
-    means = {m: float(pd.DataFrame(rows)[m].mean()) for m in METRICS}
+    df = pd.DataFrame(rows)
+    means = {m: float(df[m].mean()) for m in METRICS}
+    subsets = summarize_per_value(df, METRICS, "subset", by=None, n_boot=cfg.n_boot, seed=cfg.seed)
     if args.json:
-        out = {"suite": suite.name, "source": suite.source, "resolution": cfg.resolution, "n": len(rows),
-               "per_image": rows, "mean": means}
+        ci = {m: list(bootstrap_ci(df[m].to_numpy(dtype=float), n_boot=cfg.n_boot, seed=cfg.seed)) for m in METRICS}
+        out = {"suite": suite.name, "source": suite.source, "protocol": cfg.protocol_key,
+               "resolution": cfg.resolution, "n": len(rows), "per_image": rows, "mean": means, "ci95": ci,
+               "subsets": per_value_json(subsets, "subset", by=None) if len(subsets) else {}}
         console.out.write(json.dumps(jsonable(out)) + "\n")
     else:
-        console.out.write(f"suite {suite.name} ({suite.source}), {len(rows)} images, protocol {cfg.resolution}\n")
+        console.out.write(f"suite {suite.name} ({suite.source}), {len(rows)} images, protocol {cfg.protocol_key}\n")
         console.out.write(format_means({"predictions": means}) + "\n")
+        if len(subsets):
+            console.out.write("\nper subset: mean [95% bootstrap CI] (every metric in --json)\n"
+                              + per_value_text(subsets, "subset", by=None) + "\n")
     return 0

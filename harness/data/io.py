@@ -78,12 +78,17 @@ def read_mask_channels(path: str | Path) -> np.ndarray:
     return arr
 
 
-def read_mask(path: str | Path) -> np.ndarray:
-    """A single-region mask as float32 H×W: 1 where the 8-bit value is > 127, else 0."""
+def read_mask_8bit(path: str | Path) -> np.ndarray:
+    """A single-region mask file's own values, uint8 H×W (RGB with differing channels refused)."""
     arr = read_mask_channels(path)
     if arr.ndim == 3:
         raise InputError(path, "RGB mask with differing channels where a single-region mask was expected")
-    return (arr > 127).astype(np.float32)
+    return arr
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """A single-region mask as float32 H×W: 1 where the 8-bit value is > 127, else 0."""
+    return (read_mask_8bit(path) > 127).astype(np.float32)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

@@ -1,13 +1,16 @@
 """Resizing images and masks to a method's working size (e.g. the 256² input of learned models).
 
-Filters, chosen once for the whole project:
-- images: PIL **bicubic**, as the iHarmony4 evaluation script resizes to 256×256. Each channel is resized as a
-  32-bit float ('F' mode) image so no precision is lost to uint8; bicubic overshoot is clipped back to [0, 1].
-  (PIL's uint8 path rounds and clips between its two separable passes, so it can differ by a few /255 at
-  sharp edges; the float path matches torch's antialiased bicubic to ~1e-5.)
+Filters, chosen once for the whole project (and used by `--protocol harness --resolution 256`; this is *not*
+what either published evaluation script does — `--protocol bcmi|idih` reproduce those, harness/scoring/peers.py):
+- images: PIL **bicubic** — the filter of bcmi's iHarmony4 evaluation.py, but here each channel is resized as
+  a 32-bit float ('F' mode) image so no precision is lost to uint8; bicubic overshoot is clipped back to
+  [0, 1]. (evaluation.py resizes the 8-bit image: PIL's uint8 path rounds and clips between its two separable
+  passes, so it differs by a few /255 at sharp edges; the float path matches torch's antialiased bicubic to
+  ~1e-5.)
 - masks: PIL **box** (area average) when shrinking, so a low-res mask value is the fraction of the pixel that
   the full-res region covers and "> 0.5" keeps meaning "mostly inside"; **bilinear** when enlarging (box
-  would give blocky edges). Values stay in [0, 1] by construction.
+  would give blocky edges). Values stay in [0, 1] by construction. (bcmi dithers the mask to 1 bit and
+  resizes it nearest; iDIH resizes it bilinearly and weights by the soft values.)
 
 `size` is an int (square) or (height, width), numpy order — not PIL's (width, height).
 """

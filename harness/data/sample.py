@@ -8,6 +8,10 @@ Convention, stated once for the whole project:
   method with each — each with the ground truth it implies when the suite knows it (e.g. a scene under
   spatially varying light: harmonized to region A, the foreground takes A's light). `ref_mask`/`real` are the
   default reference and its truth;
+- `fg_mask_file` (optional) is the foreground mask *as stored*, before thresholding: uint8 H×W, or H×W×3 when
+  the file's channels differ. The peers' evaluation protocols read the mask file their own way (bcmi: PIL
+  mode '1' with dithering; iDIH: the soft values as weights), so they need it (harness/scoring/peers.py);
+  None for generated samples (then the peers read `fg_mask` as 8 bits);
 - `meta` holds provenance: `source` (e.g. "bundled-sample", "portraittest", "folder"), `original_size`
   (H, W), and suite-specific keys (subset, perturbation, file paths).
 """
@@ -72,6 +76,7 @@ class Sample:
     real: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     references: tuple[Reference, ...] = ()
+    fg_mask_file: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         where = self.meta.get("path", self.id) if self.meta else self.id
@@ -86,6 +91,12 @@ class Sample:
                           ("real (ground truth)", self.real)):
             if arr is not None and arr.shape[:2] != (h, w):
                 raise InputError(where, f"{name} is {arr.shape[1]}×{arr.shape[0]} but the composite is {w}×{h}")
+        raw = self.fg_mask_file
+        if raw is not None and (not isinstance(raw, np.ndarray) or raw.dtype != np.uint8
+                                or raw.shape[:2] != (h, w) or raw.ndim not in (2, 3)
+                                or (raw.ndim == 3 and raw.shape[2] != 3)):
+            raise InputError(where, f"fg_mask_file must be uint8 {h}×{w} or {h}×{w}×3, got "
+                                    f"{getattr(raw, 'dtype', type(raw))} {getattr(raw, 'shape', '')}")
         fg = self.fg_mask > INSIDE
         if not fg.any():
             raise InputError(where, "foreground mask is empty (no pixel > 0.5)")
@@ -131,6 +142,13 @@ class Sample:
     def fg_ratio(self) -> float:
         """Fraction of the image inside the foreground."""
         return float(self.fg.mean())
+
+    @property
+    def fg_mask_8bit(self) -> np.ndarray:
+        """The foreground mask as the file stored it (`fg_mask_file`), else `fg_mask` on 0–255."""
+        if self.fg_mask_file is not None:
+            return self.fg_mask_file
+        return np.clip(np.rint(self.fg_mask.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
 
     @property
     def source(self) -> str:

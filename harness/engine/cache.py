@@ -6,12 +6,13 @@ most the work in flight, and nothing is counted twice. A row is reused only if e
 - the sample's bytes (its loader's `content_hash`), not its name;
 - the method's label (name + options) and, for learned methods, the checkpoint's bytes (weights + JSON, or
   the official .pth files);
-- the protocol (`full`/`256`) and the reference mode (`given`/`auto`);
+- the protocol key (`harness:full`, `harness:256`, `bcmi:256`, `idih:256`) and the reference mode
+  (`given`/`auto`);
 - the source of every project module on the method's and the scoring's code path — found by following the
   import statements (top-level and inside functions) from the method's modules, the worker, and the sample's
   loader, read from the files Python would import (no hand-kept list, no hand-bumped version string);
 - the versions of the numerical libraries that produce the numbers (numpy, torch, scipy, scikit-image,
-  colour-science, pillow).
+  colour-science, pillow, opencv).
 
 Editing `baselines/unet.py` recomputes the baselines built on it; editing `studies/` or the MLflow code
 recomputes nothing.
@@ -30,7 +31,8 @@ from typing import Any, Iterable
 from harness.data.io import atomic_write
 
 PROJECT_PACKAGES = frozenset({"harness", "iph", "baselines", "studies", "reports"})
-LIBRARIES = ("numpy", "torch", "scipy", "scikit-image", "colour-science", "pillow")
+# opencv: the idih protocol's resize is OpenCV's own 8-bit arithmetic (harness/scoring/peers.py)
+LIBRARIES = ("numpy", "torch", "scipy", "scikit-image", "colour-science", "pillow", "opencv-python-headless")
 WORKER_MODULE = "harness.engine.worker"  # harmonize → 8-bit → score, in every Ray worker
 
 
@@ -159,8 +161,10 @@ def scoring_fingerprint(loader_module: str) -> str:
     return hashlib.sha256(f"{sources_hash([WORKER_MODULE, loader_module])}|{library_versions()}".encode()).hexdigest()
 
 
-def row_key(sample_hash: str, method_fp: str, scoring_fp: str, resolution: str, reference: str) -> str:
-    return hashlib.sha256(f"{sample_hash}|{method_fp}|{scoring_fp}|{resolution}|{reference}".encode()).hexdigest()
+def row_key(sample_hash: str, method_fp: str, scoring_fp: str, protocol: str, reference: str) -> str:
+    """`protocol` is the protocol key (harness/config.py: protocol_key), resolution included: each protocol
+    and resolution has keys of its own."""
+    return hashlib.sha256(f"{sample_hash}|{method_fp}|{scoring_fp}|{protocol}|{reference}".encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------ storage

@@ -4,7 +4,8 @@
                                             └─ missing ─► one unit per sample: the methods it still needs
                                                   Ray tasks (classical only) / actor pool (learned methods)
                                                   decode once → harmonize → 8-bit → score ─► rows (+PNG)
-    rows ─► pandas ─► means, bootstrap CIs, fg-ratio buckets, paired tests ─► table / JSON / MLflow
+    rows ─► pandas ─► means, bootstrap CIs, fg-ratio buckets, per-subset rows, paired tests ─► table / JSON /
+                                                                                             MLflow
 
 The driver alone writes the cache, `--out` and MLflow, as results arrive: an interrupted run keeps every
 finished unit, and `--resume` computes only the rest.
@@ -43,21 +44,31 @@ class BenchmarkResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute (hash + work), summary
     log_path: str | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)  # method label → what keys its cached rows
+    protocol: str = "harness:full"  # how the rows were scored (harness/config.py: protocol_key)
+    # per subset × method × metric: n, mean, CI, with the all-images row "All" (empty without subsets)
+    subsets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the same per augmentation family (IntHarmony builds: harness/data/augment.py)
+    augmentations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS
         from harness.scoring.score import BREAKDOWNS
+        from harness.scoring.tables import per_value_json
 
         methods = {}
         for label, g in self.summary.groupby("method", sort=False):
             methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
                               "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
         keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
-        return {"suite": self.suite, "source": self.source, "resolution": self.resolution,
+        return {"suite": self.suite, "source": self.source, "protocol": self.protocol,
+                "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
                 "pairs": self.pairs.to_dict(orient="records"),
                 "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
+                "subsets": per_value_json(self.subsets, "subset") if len(self.subsets) else {},
+                "augmentations": (per_value_json(self.augmentations, "augmentation")
+                                  if len(self.augmentations) else {}),
                 "per_image": self.rows[keep].to_dict(orient="records"),
                 "ray": self.cluster, "computed": self.computed, "cached": self.cached,
                 "mlflow_run_id": self.mlflow_run_id}
@@ -134,7 +145,8 @@ def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
             todo[m.label] += 1
     per_method = {m.label: {"cached": len(suite.specs) - todo[m.label], "to_compute": todo[m.label]}
                   for m in methods}
-    return {"dry_run": True, "suite": suite.name, "source": suite.source, "n": len(suite.specs),
+    return {"dry_run": True, "suite": suite.name, "source": suite.source, "protocol": cfg.protocol_key,
+            "n": len(suite.specs),
             "cached": len(rows), "to_compute": sum(todo.values()), "methods": per_method}
 
 
@@ -150,7 +162,7 @@ def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None =
     rows, grids, units = [], {}, {}
     for spec, h in zip(suite.specs, hashes):
         for m in methods:
-            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.resolution, cfg.reference)
+            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, cfg.reference)
             png_path = out_dir / m.dirname / f"{id_to_stem(spec.id)}.png" if out_dir else None
             hit = cache.get(key) if (cfg.resume if use_cache is None else use_cache) else None
             grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
@@ -196,7 +208,7 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
     bar = progress_bar(total, cfg.progress, progress_stream)
     try:
         execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in units],
-                {"resolution": cfg.resolution, "reference": cfg.reference}, actors, store, total, bar)
+                {"protocol": cfg.protocol_key, "reference": cfg.reference}, actors, store, total, bar)
     except BaseException:
         bar.leave = False  # on a terminal, the error line is not left under a half-drawn bar
         raise
@@ -208,7 +220,7 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
 def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:
     from harness.scoring.consistency import GAPS
     from harness.scoring.metrics import METRICS
-    from harness.scoring.stats import bucket_means, paired_comparisons, summarize
+    from harness.scoring.stats import bucket_means, paired_comparisons, summarize, summarize_per_value
 
     df = pd.DataFrame(rows)
     order = {s.id: i for i, s in enumerate(suite.specs)}
@@ -218,5 +230,7 @@ def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkR
     summary = summarize(df, METRICS + GAPS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
     buckets = bucket_means(df, METRICS, by="method")
     pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
+    subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
     return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
-                           cluster)
+                           cluster, protocol=cfg.protocol_key, subsets=subsets, augmentations=augmentations)

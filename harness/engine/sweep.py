@@ -128,7 +128,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     for spec, h in zip(suite.specs, hashes):
         items = []
         for m in methods:
-            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.resolution, variant)
+            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, variant)
             hit = cache.get(key) if cfg.resume else None
             if hit is not None and spec.id in grid_ids:
                 pngs = {r["reference"]: cache.get_png(png_key(key, r["reference"])) for r in hit}
@@ -158,7 +158,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
 
     bar = progress_bar(total, cfg.progress, progress_stream, desc="sweep (method × sample)")
     try:
-        execute(units, {"resolution": cfg.resolution, "candidates": kinds}, actors, store, total, bar)
+        execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store, total, bar)
     except BaseException:
         bar.leave = False
         raise

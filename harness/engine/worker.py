@@ -74,9 +74,9 @@ def checked_output(out: Any, sample, label: str) -> np.ndarray:
 
 def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable) -> list[dict[str, Any]]:
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
-    returns the built method. `options`: `resolution` (the protocol), `reference` ("given" or "auto"), and for
-    the robustness sweep `candidates` (reference kinds, harness/data/references.py), where every method runs
-    once per candidate region. Returns one {key, row, png} per item; in a sweep `row` is a list (one row per
+    returns the built method. `options`: `protocol` (a protocol key, "harness:full", "bcmi:256", …:
+    harness/config.py), `reference` ("given" or "auto"), and for the robustness sweep `candidates` (reference
+    kinds, harness/data/references.py), where every method runs once per candidate region. Returns one {key, row, png} per item; in a sweep `row` is a list (one row per
     candidate) and `png` a dict by candidate."""
     from harness.data.suites import load_spec
 
@@ -101,7 +101,7 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
         rows, pngs = [], {}
         for name, s, _ in variants:
             t1 = time.perf_counter()
-            out8, row = _harmonize_and_score(build(method_spec), method_spec.label, s, options["resolution"])
+            out8, row = _harmonize_and_score(build(method_spec), method_spec.label, s, options["protocol"])
             row.update({"node": node, "worker_seconds": time.perf_counter() - t1 + shared / len(variants)})
             if name is not None:
                 row.update(_sweep_columns(name, s, out8, truths, apart))
@@ -117,15 +117,16 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
     return results
 
 
-def _harmonize_and_score(method, label: str, sample, resolution: str) -> tuple[np.ndarray, dict[str, Any]]:
+def _harmonize_and_score(method, label: str, sample, protocol: str) -> tuple[np.ndarray, dict[str, Any]]:
     from harness.data.io import to_uint8
     from harness.scoring.score import score_prediction
 
+    name, resolution = protocol.split(":")
     t = time.perf_counter()
     out = checked_output(method.harmonize(sample), sample, label)
     seconds = time.perf_counter() - t
     out8 = to_uint8(out)
-    row = score_prediction(out8.astype(np.float32) / 255.0, sample, resolution)
+    row = score_prediction(out8, sample, resolution, protocol=name)
     row.update({"method": label, "seconds": seconds})
     return out8, row
 

@@ -6,12 +6,15 @@ Other float dtypes are cast to float32 first; uint8 images are rejected as out o
 
 Conventions (n = H·W, n_fg = Σ fg, diff = 255·(pred − real)):
 - `mse`   = Σ diff² / (3n), on the 0–255 scale of the published leaderboards.
-- `fmse`  = Σ_fg diff² / (3·n_fg), the iHarmony4 / iDIH definition (iHarmony4 writes it as
-  mse(out·m, real·m)·H·W/Σm, which is the same number for a binary mask).
+- `fmse`  = Σ_fg diff² / (3·n_fg) over the *binary* foreground: the iHarmony4 definition (bcmi's
+  evaluation.py writes it mse(out·m, real·m)·H·W/Σm with a 0/1 mask — the same number). iDIH's fMSE is a
+  different one: Σ m·diff² / (3·Σm + 1e-6) with the resized mask's *soft* values as weights
+  (iharm/inference/metrics.py); `--protocol idih` computes that one (harness/scoring/peers.py).
 - `psnr`  = 10·log10(255² / mse), `fpsnr` = 10·log10(255² / fmse): a **fixed peak of 255** (1.0 on [0, 1]).
   The bcmi / iHarmony4 / DoveNet scripts call skimage's PSNR with `data_range = out.max() − out.min()`, a
   per-image peak ≤ 255, so their PSNR is lower by 20·log10(255 / (max − min)) dB on images that do not span
-  the full range; iDIH uses gt.max() as the peak. Identical images (mse = 0) give `inf`, reported as such.
+  the full range; iDIH uses gt.max() as the peak (and mse + 1e-6). `--protocol bcmi|idih` reproduce those.
+  Identical images (mse = 0) give `inf`, reported as such.
 - `ssim`  = skimage `structural_similarity(pred, real, channel_axis=-1, data_range=1.0,
   gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`: Gaussian window σ = 1.5 truncated at
   3.5σ (radius 5, 11×11), 'reflect' (half-sample symmetric) borders, and — as skimage does — the mean is

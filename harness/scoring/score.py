@@ -1,8 +1,16 @@
-"""Scoring one prediction against its sample, under either evaluation protocol (harness/config.py: PROTOCOLS).
+"""Scoring one prediction against its sample under an evaluation protocol (harness/config.py: PROTOCOLS).
 
-- `full` (default): metrics at the sample's own resolution.
-- `256`: prediction, ground truth and mask resized to 256×256 first (bicubic for images, area for the mask,
-  thresholded at 0.5 by the metrics; harness/data/resize.py).
+- `harness`, `--resolution full` (default): the metrics of harness/scoring/metrics.py at the sample's own size.
+- `harness`, `--resolution 256`: prediction, ground truth and mask resized to 256×256 first, the harness's
+  way (harness/data/resize.py: float bicubic for images; the mask area-averaged, then thresholded at 0.5).
+  This is *not* either published protocol; it is the harness's metrics at the common working size.
+- `bcmi`, `idih`: the peers' scripts reproduced exactly (harness/scoring/peers.py) for `mse`, `fmse` and
+  `psnr`. The other columns (ssim, ΔE, …) are the harness's definitions evaluated on the same 256×256 8-bit
+  arrays the script compares (its mask > 0.5 as the foreground) — no published table has them; `fpsnr` is
+  10·log10(255² / fmse) with the protocol's fmse, and `fg_ratio` the share of that foreground.
+
+Prediction sizes: the sample's own size, always; 256×256 too under every protocol but `harness:full`, used
+as it is (no up- or down-sampling): what a 256-pixel model and the official test scripts save.
 """
 
 from __future__ import annotations
@@ -11,38 +19,101 @@ from typing import Any
 
 import numpy as np
 
-from harness.config import PROTOCOLS, check_choice
+from harness.config import PEER_SIZE, check_protocol, protocol_key
 from harness.data.sample import Sample
 from harness.errors import InputError
 
 BREAKDOWNS = ("subset", "augmentation")  # sample meta copied into every row (iHarmony4 subsets, IntHarmony)
 
 
-def score_prediction(pred: np.ndarray, sample: Sample, resolution: str = "full",
-                     where: str | None = None) -> dict[str, Any]:
-    """One row: id, the metrics of harness.scoring.metrics, fg_ratio, the reference-consistency gaps
-    (harness/scoring/consistency.py), `source`, and the BREAKDOWNS it has."""
-    from harness.data.resize import resize_image, resize_mask
-    from harness.scoring.metrics import score_image
+def _size(hw: tuple[int, ...]) -> str:
+    return f"{hw[1]}×{hw[0]}"
 
-    check_choice("--resolution", resolution, PROTOCOLS)
+
+def check_prediction_size(pred_hw: tuple[int, int], sample: Sample, protocol: str, resolution: str,
+                          where: str) -> None:
+    """A prediction must be at the sample's size, or at 256×256 under a protocol that works at 256²."""
+    full, work = sample.size, (PEER_SIZE, PEER_SIZE)
+    allowed = [full] if resolution == "full" else [full, work]
+    if tuple(pred_hw) in allowed:
+        return
+    label = protocol_key(protocol, resolution)
+    if resolution == "full" and tuple(pred_hw) == work:
+        raise InputError(where, f"prediction is {_size(pred_hw)} but the sample is {_size(full)}: protocol {label} "
+                                f"scores at full size; a {PEER_SIZE}×{PEER_SIZE} prediction is scored with "
+                                "--resolution 256, --protocol bcmi or --protocol idih")
+    sizes = " or ".join(dict.fromkeys(_size(s) for s in allowed))
+    raise InputError(where, f"prediction is {_size(pred_hw)} but the sample is {_size(full)} (protocol {label} "
+                            f"takes {sizes})")
+
+
+def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = None,
+                     where: str | None = None, protocol: str = "harness") -> dict[str, Any]:
+    """One row: id, the metrics of harness.scoring.metrics under `protocol`, fg_ratio, the reference-consistency
+    gaps (harness/scoring/consistency.py), `source`, and the BREAKDOWNS the sample has. `pred` is H×W×3, float
+    in [0, 1] or uint8; the peer protocols need its 8-bit values (float predictions are rounded to 8 bits, as a
+    saved file would be)."""
+    from harness.data.io import to_uint8
+
+    resolution = check_protocol(protocol, resolution)
     where = where or sample.id
     if sample.real is None:
         raise InputError(sample.meta.get("path", sample.id), "no ground truth (real/) to score against")
-    if pred.shape != sample.composite.shape:
-        raise InputError(where, f"prediction is {pred.shape[1]}×{pred.shape[0]} but the sample is "
-                                f"{sample.size[1]}×{sample.size[0]}")
-    real, mask, full_pred = sample.real, sample.fg_mask, pred
-    if resolution == "256":
-        pred, real, mask = resize_image(pred, 256), resize_image(real, 256), resize_mask(mask, 256)
-    from harness.scoring.consistency import reference_gaps
-
-    row: dict[str, Any] = {"id": sample.id}
-    row.update(score_image(pred, real, mask))
-    # against the reference region, at the sample's own resolution (no ground truth needed)
-    row.update(reference_gaps(full_pred, sample.fg_mask, sample.ref_mask))
+    pred = np.asarray(pred)
+    if pred.ndim != 3 or pred.shape[2] != 3:
+        raise InputError(where, f"prediction must be H×W×3 RGB, got shape {pred.shape}")
+    check_prediction_size(pred.shape[:2], sample, protocol, resolution, where)
+    if protocol == "harness":
+        row = _score_harness(pred, sample, resolution)
+    else:
+        row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample)
+    row = {"id": sample.id, **row}
+    row.update(_gaps(pred, sample))
     row["source"] = sample.source  # every record says where its data came from (bundled vs real)
     for key in BREAKDOWNS:  # what results can be broken down by, when the suite says
         if key in sample.meta:
             row[key] = sample.meta[key]
+    return row
+
+
+def _gaps(pred: np.ndarray, sample: Sample) -> dict[str, float]:
+    """The reference-consistency gaps (harness/scoring/consistency.py) of the prediction as given: at the
+    sample's size, or — a 256² file — with the regions resized to it. No ground truth needed."""
+    from harness.data.resize import resize_mask
+    from harness.scoring.consistency import reference_gaps
+
+    img = pred.astype(np.float32) / 255.0 if pred.dtype == np.uint8 else pred
+    fg, ref = sample.fg_mask, sample.ref_mask
+    if img.shape[:2] != fg.shape:
+        fg, ref = resize_mask(fg, img.shape[:2]), resize_mask(ref, img.shape[:2])
+        if not (fg > 0.5).any() or not (ref > 0.5).any():
+            return {}
+    return reference_gaps(img, fg, ref)
+
+
+def _score_harness(pred: np.ndarray, sample: Sample, resolution: str) -> dict[str, float]:
+    from harness.data.resize import resize_image, resize_mask
+    from harness.scoring.metrics import score_image
+
+    pred = pred.astype(np.float32) / 255.0 if pred.dtype == np.uint8 else pred
+    real, mask = sample.real, sample.fg_mask
+    if resolution == "256":
+        work = (PEER_SIZE, PEER_SIZE)
+        # a 256² prediction is used as it is: resizing it up and down again would change the numbers
+        pred = pred if pred.shape[:2] == work else resize_image(pred, PEER_SIZE)
+        real, mask = resize_image(real, PEER_SIZE), resize_mask(mask, PEER_SIZE)
+    return score_image(pred, real, mask)
+
+
+def _score_peer(protocol: str, pred8: np.ndarray, sample: Sample) -> dict[str, float]:
+    from harness.data.io import to_uint8
+    from harness.scoring.metrics import PEAK, score_image
+    from harness.scoring.peers import INPUTS, SCORES
+
+    p, q, m = INPUTS[protocol](pred8, to_uint8(sample.real), sample.fg_mask_8bit)
+    row = score_image(p / np.float32(255.0), q / np.float32(255.0), m.astype(np.float32))
+    peer = SCORES[protocol](p, q, m)
+    row.update(peer)
+    with np.errstate(divide="ignore", invalid="ignore"):  # fmse 0 → inf, NaN stays NaN (as metrics._psnr)
+        row["fpsnr"] = float(10.0 * np.log10(PEAK**2 / np.float64(peer["fmse"])))
     return row

@@ -71,6 +71,33 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str], by: str = "method", n_bo
     return pd.DataFrame(out, columns=[by, "metric", "n", "mean", "ci_lo", "ci_hi"])
 
 
+ALL = "All"  # the all-images row of per-value tables (what the iHarmony4 papers call "All")
+
+
+def summarize_per_value(df: pd.DataFrame, metrics: Sequence[str], column: str, by: str | None = "method",
+                        n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                        all_label: str = ALL) -> pd.DataFrame:
+    """Means and bootstrap CIs per value of any row column (`subset` of iHarmony4, an augmentation, …):
+    long table [column, by, metric, n, mean, ci_lo, ci_hi], one block per value of `column` in order of
+    first appearance, then the all-images block `all_label` (every row, those without a value included).
+    `by=None` summarises all rows as one group (the column `by` is then absent). Empty when `df` has no
+    such column or no row has a value — a suite without subsets has no per-subset table."""
+    key = by or "_group"
+    cols = [column, *([by] if by else []), "metric", "n", "mean", "ci_lo", "ci_hi"]
+    if column not in df or not df[column].notna().any():
+        return pd.DataFrame(columns=cols)
+    values = list(dict.fromkeys(df[column].dropna()))
+    if all_label in values:
+        raise ValueError(f"column '{column}' has a value '{all_label}', the name of the all-images row")
+    data = df if by else df.assign(_group="")
+    parts = []
+    for value, rows in [*((v, data[data[column] == v]) for v in values), (all_label, data)]:
+        part = summarize(rows, metrics, by=key, n_boot=n_boot, seed=seed, level=level)
+        parts.append(part.assign(**{column: value}))
+    out = pd.concat(parts, ignore_index=True)
+    return out[cols].reset_index(drop=True)
+
+
 def fg_ratio_bucket(ratio: float) -> str:
     """'0-5%' for ratio < 0.05, '5-15%' for < 0.15, else '15-100%' (the buckets users of the published
     iHarmony4 code report)."""

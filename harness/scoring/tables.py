@@ -79,12 +79,50 @@ def format_means(means: Mapping[str, Mapping[str, float]]) -> str:
 
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
+PER_VALUE_METRICS = ("mse", "psnr", "fmse")  # what the iHarmony4 papers' per-subset tables report
+
+
+def per_value_json(long, column: str, by: str | None = "method") -> dict[str, Any]:
+    """`summarize_per_value`'s long table as JSON: {value: {group: {"n", "mean": {metric: …}, "ci95":
+    {metric: [lo, hi]}}}} (value order kept, the all-images row last); without `by`, {value: {"n", "mean",
+    "ci95"}}. "n" counts the images of that value (per-metric counts, after NaNs, are in the table)."""
+    out: dict[str, Any] = {}
+    for value, rows in long.groupby(column, sort=False):
+        groups = rows.groupby(by, sort=False) if by else [(None, rows)]
+        entry = {}
+        for group, g in groups:
+            cell = {"n": int(g["n"].max()), "mean": {r.metric: r.mean for r in g.itertuples()},
+                    "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
+            if by:
+                entry[str(group)] = cell
+            else:
+                entry = cell
+        out[str(value)] = entry
+    return out
+
+
+def per_value_text(long, column: str, by: str | None = "method", metrics=PER_VALUE_METRICS) -> str:
+    """A terminal table of `summarize_per_value`'s output: one column per value of `column` (the all-images
+    row last), one row per metric × group, cells "mean [95% CI]"."""
+    values = list(dict.fromkeys(long[column]))
+    n = {v: int(long.loc[long[column] == v, "n"].max()) for v in values}
+    groups = list(dict.fromkeys(long[by])) if by else [None]
+    cell = {(r[column], r[by] if by else None, r["metric"]): r for r in long.to_dict(orient="records")}
+    rows = []
+    for metric in metrics:
+        for i, group in enumerate(groups):
+            row = [metric if i == 0 else ""] + ([group] if by else [])
+            for v in values:
+                r = cell.get((v, group, metric))
+                row.append(f"{sig(r['mean'])} [{sig(r['ci_lo'])}, {sig(r['ci_hi'])}]" if r else "-")
+            rows.append(row)
+    return table(["metric", *([by] if by else []), *[f"{v} (n={n[v]})" for v in values]], rows)
 
 
 def summary_text(result) -> str:
     """The run-benchmark report: means with 95% bootstrap CIs, fg-ratio buckets, significant pairs."""
     lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} images × "
-             f"{result.rows['method'].nunique()} methods, protocol {result.resolution}"
+             f"{result.rows['method'].nunique()} methods, protocol {result.protocol}"
              f" ({result.computed} computed, {result.cached} from cache)"]
     if result.notice:
         lines.append(f"NOTE: {result.notice}")
@@ -113,6 +151,12 @@ def summary_text(result) -> str:
         lines.append(table(["method", *buckets], [
             [m] + [f"{sig(bcell[m, k]['fmse'])} ({bcell[m, k]['n']})" if (m, k) in bcell else "-" for k in buckets]
             for m in methods]))
+    if getattr(result, "subsets", None) is not None and len(result.subsets):
+        lines += ["", "per subset, as the iHarmony4 papers tabulate them: mean [95% bootstrap CI] (every metric in "
+                      "--json and MLflow)", per_value_text(result.subsets, "subset")]
+    if getattr(result, "augmentations", None) is not None and len(result.augmentations):
+        lines += ["", "per augmentation family (how the foreground was made to disagree): mean [95% bootstrap CI]",
+                  per_value_text(result.augmentations, "augmentation")]
     p = result.pairs
     if len(p) and len(methods) > 1:
         shown = ("fmse", "fde2000", "fpsnr")

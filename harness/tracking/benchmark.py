@@ -1,6 +1,7 @@
 """run-benchmark in MLflow: one parent run per invocation (config, cluster, summary tables, the full result,
-the log of Ray's and MLflow's messages), one child run per method (metrics with CIs, fg-ratio buckets, the
-per-image table, an image grid). The experiment is named after the suite."""
+the log of Ray's and MLflow's messages, `per_subset.csv`), one child run per method (metrics with CIs,
+fg-ratio buckets, per-subset metrics `fmse/HCOCO` … `fmse/All` with their CIs, the per-image table, an image
+grid). The experiment is named after the suite; the protocol is a tag of every run."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class BenchmarkTracker:
         self.exp_id = get_or_create_experiment(self.suite.name, self.uri)
         tags = {"harness.command": "run-benchmark", "git_sha": git_sha(), "harness_version": harness_version(),
                 "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
-                "resolution": self.cfg.resolution, "reference": self.cfg.reference,
+                "protocol": self.cfg.protocol_key, "resolution": self.cfg.resolution,
+                "reference": self.cfg.reference,
                 "ray_address": str(cluster.get("address")), "ray_nodes": str(cluster.get("nodes")),
                 "ray_cpus": str(cluster.get("cpus")), "ray_gpus": str(cluster.get("gpus"))}
         if self.suite.notice:
@@ -51,7 +53,8 @@ class BenchmarkTracker:
                 continue
             cid = c.create_run(self.exp_id, run_name=m.label, tags={
                 "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name,
-                "suite_source": self.suite.source, "resolution": self.cfg.resolution}).info.run_id
+                "suite_source": self.suite.source, "protocol": self.cfg.protocol_key,
+                "resolution": self.cfg.resolution}).info.run_id
             self.run_ids.append(cid)
             c.log_param(cid, "method", m.label[:500])
             c.log_param(cid, "method_fingerprint", result.fingerprints.get(m.label, ""))
@@ -64,6 +67,8 @@ class BenchmarkTracker:
                 for metric in ("fmse", "fpsnr", "fde2000"):
                     if metric in r:
                         c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
+            self._log_per_value(cid, result.subsets, "subset", m.label)
+            self._log_per_value(cid, result.augmentations, "augmentation", m.label)
             cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
             table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
             c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
@@ -73,6 +78,10 @@ class BenchmarkTracker:
             c.set_terminated(cid, "FINISHED")
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
+        if len(result.subsets):
+            c.log_text(self.parent, result.subsets.to_csv(index=False), "per_subset.csv")
+        if len(result.augmentations):
+            c.log_text(self.parent, result.augmentations.to_csv(index=False), "per_augmentation.csv")
         c.log_table(self.parent, data=result.summary.replace([float("inf")], 1e308), artifact_file="summary.json")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
@@ -81,6 +90,21 @@ class BenchmarkTracker:
         log_file(c, self.parent, self.log_path)
         c.set_terminated(self.parent, "FINISHED")
         return self.parent
+
+    def _log_per_value(self, run_id: str, long, column: str, label: str) -> None:
+        """Per-value means and CIs of one method (per subset: `fmse/HCOCO`, `fmse/HCOCO_ci95_lo`, …, `fmse/All`;
+        per augmentation the same), in batches (5 subsets × 10 metrics × 3 values: one call, not 150)."""
+        from mlflow.entities import Metric
+
+        if not len(long):
+            return
+        now = int(time.time() * 1000)
+        metrics = []
+        for r in long[long["method"] == label].to_dict(orient="records"):
+            for suffix, value in (("", r["mean"]), ("_ci95_lo", r["ci_lo"]), ("_ci95_hi", r["ci_hi"])):
+                metrics.append(Metric(metric_key(f"{r['metric']}/{r[column]}{suffix}"), float(value), now, 0))
+        for i in range(0, len(metrics), 1000):  # MLflow's batch limit
+            self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
 
     def fail(self, err: BaseException) -> None:
         if self.parent:

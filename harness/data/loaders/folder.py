@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.io import IMAGE_EXTENSIONS, find_image, read_mask, read_mask_channels, read_rgb
+from harness.data.io import IMAGE_EXTENSIONS, find_image, read_mask, read_mask_8bit, read_mask_channels, read_rgb
 from harness.data.sample import Sample
 from harness.data.specs import SampleSpec, Suite, files_hash
 from harness.errors import HarnessError, InputError
@@ -52,7 +52,7 @@ def load(spec: SampleSpec) -> Sample:
     a = spec.args
     composite = read_rgb(a["composite"])
     if a["reference"]:
-        fg = read_mask(a["mask"])
+        fg8 = read_mask_8bit(a["mask"])
         ref = read_mask(a["reference"])
     else:
         channels = read_mask_channels(a["mask"])
@@ -60,8 +60,9 @@ def load(spec: SampleSpec) -> Sample:
             raise InputError(a["mask"], "single-channel mask and no reference/ file: cannot tell the reference "
                                         "region (give reference/<id>.png, or an RGB mask with red = foreground, "
                                         "blue = reference)")
-        fg = (channels[..., 0] > 127).astype(np.float32)
+        fg8 = np.ascontiguousarray(channels[..., 0])
         ref = (channels[..., 2] > 127).astype(np.float32)
+    fg = (fg8 > 127).astype(np.float32)
     real = read_rgb(a["real"]) if a["real"] else None
     # Name the offending file in size errors (Sample's own message names only the sample).
     h, w = composite.shape[:2]
@@ -70,7 +71,8 @@ def load(spec: SampleSpec) -> Sample:
             raise InputError(a[key] or a["mask"], f"is {arr.shape[1]}×{arr.shape[0]} but the composite "
                                                   f"{Path(a['composite']).name} is {w}×{h}")
     meta = {"source": a.get("source", "folder"), "path": a["composite"], **a.get("meta", {})}
-    return Sample(spec.id, composite, fg, ref, real, meta)
+    # the foreground file's own values (soft edges included), for the peer protocols (harness/data/sample.py)
+    return Sample(spec.id, composite, fg, ref, real, meta, fg_mask_file=fg8)
 
 
 def content_hash(spec: SampleSpec) -> str:

@@ -1,7 +1,8 @@
 """iHarmony4 in its official layout (Cong et al., CVPR 2020):
 
     ROOT/<Subset>/composite_images/<id>_<maskid>_<k>.jpg
-    ROOT/<Subset>/masks/<id>_<maskid>.png          (3-channel PNGs: channel 0 is used, > 127 inside)
+    ROOT/<Subset>/masks/<id>_<maskid>.png          (3-channel PNGs: channel 0 is used, > 127 inside; the
+                                                    file's own values are kept for the peer protocols)
     ROOT/<Subset>/real_images/<id>.jpg
     ROOT/<Subset>/<Subset>_test.txt                lines naming composite images (with or without a path)
 
@@ -62,7 +63,7 @@ def load(spec: SampleSpec) -> Sample:
         raise InputError(a["mask"], f"is {fg.shape[1]}×{fg.shape[0]} but the composite is "
                                     f"{composite.shape[1]}×{composite.shape[0]}")
     return Sample(spec.id, composite, fg, 1.0 - fg, real,
-                  {"source": "iharmony4", "subset": a["subset"], "path": a["composite"]})
+                  {"source": "iharmony4", "subset": a["subset"], "path": a["composite"]}, fg_mask_file=channels)
 
 
 def content_hash(spec: SampleSpec) -> str:

@@ -1,0 +1,90 @@
+"""Independent ports of the peers' evaluation scripts, written from their public source for the tests. They
+share no code with harness/: they read the *files* the way each script does and apply each script's formulas
+with the libraries each script calls.
+
+bcmi — bcmi/Image-Harmonization-Dataset-iHarmony4, evaluation.py:
+    PIL Image.open; .resize(256×256, BICUBIC) on the composite (here: the prediction) and the real image,
+    np.array(float32); mask: Image.open(...).convert('1').resize(256×256, BICUBIC), np.array(uint8);
+    fore_area = Σ mask; MSE = skimage compare_mse(pred, real);
+    PSNR = skimage compare_psnr(real, pred, data_range = pred.max() − pred.min());
+    fMSE = compare_mse(pred·mask, real·mask) · 256 · 256 / fore_area.
+    (skimage ≥ 0.16 renamed compare_mse / compare_psnr to skimage.metrics.mean_squared_error /
+    peak_signal_noise_ratio, same formulas.)
+
+iDIH — saic-vul/image_harmonization (GitHub mirror SamsungLabs/image_harmonization):
+    iharm/data/hdataset.py (HDataset.get_sample): cv2.imread + cv2.cvtColor(BGR2RGB) for the images;
+        object_mask = cv2.imread(mask)[:, :, 0].astype(float32) / 255.
+    scripts/evaluate_model.py: --resize-strategy Fixed256 (default) = albumentations Resize(256, 256), whose
+        default interpolation is cv2.INTER_LINEAR and which calls cv2.resize; iharm/data/transforms.py
+        (HCompose, no_nearest_for_masks=True) makes the mask an 'image' target, so it is resized the same way.
+    iharm/inference/evaluation.py: target_image and mask as torch float32; the prediction is the model's.
+    iharm/inference/metrics.py: MSE = ((pred − target)²).mean(); fMSE = Σ(mask·(pred − target)²) /
+        (C·Σmask + 1e-6); PSNR = 10·log10(target.max()² / (MSE + 1e-6)).
+    The script never reads a prediction file (it runs the model); a saved prediction stands in for the
+    model's output: at 256² as is, otherwise resized like the composite the model would have been given.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SIZE = (256, 256)
+
+
+def bcmi_evaluation(pred_path, real_path, mask_path) -> dict[str, float]:
+    from PIL import Image
+    from skimage.metrics import mean_squared_error, peak_signal_noise_ratio
+
+    comp = np.array(Image.open(pred_path).resize(SIZE, Image.BICUBIC), dtype=np.float32)
+    real = np.array(Image.open(real_path).resize(SIZE, Image.BICUBIC), dtype=np.float32)
+    mask = Image.open(mask_path).convert("1").resize(SIZE, Image.BICUBIC)
+    mask = np.array(mask, dtype=np.uint8)
+    fore_area = np.sum(np.sum(mask, axis=0), axis=0)
+    mask = mask[..., np.newaxis]
+    mse = mean_squared_error(comp, real)
+    psnr = peak_signal_noise_ratio(real, comp, data_range=comp.max() - comp.min())
+    fmse = mean_squared_error(comp * mask, real * mask) * 256 * 256 / fore_area
+    return {"mse": float(mse), "psnr": float(psnr), "fmse": float(fmse)}
+
+
+def _cv2_rgb(path):
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def _albumentations_resize(img):
+    import cv2
+
+    if img.shape[:2] == SIZE:  # albumentations' resize returns the input when it already has the size
+        return img
+    return cv2.resize(img, (SIZE[1], SIZE[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def idih_evaluation(pred_path, real_path, mask_path) -> dict[str, float]:
+    import cv2
+    import torch
+
+    target = _albumentations_resize(_cv2_rgb(real_path))
+    object_mask = cv2.imread(str(mask_path))[:, :, 0].astype(np.float32) / 255.
+    object_mask = _albumentations_resize(object_mask)
+    pred = torch.as_tensor(_albumentations_resize(_cv2_rgb(pred_path)), dtype=torch.float32)
+    target = torch.as_tensor(target, dtype=torch.float32)
+    mask = torch.as_tensor(object_mask, dtype=torch.float32)
+
+    mse = ((pred - target) ** 2).mean().item()
+    diff = mask.unsqueeze(2) * ((pred - target) ** 2)
+    fmse = (diff.sum() / (diff.size(2) * mask.sum() + 1e-6)).item()
+    psnr = 10 * math.log10(target.max().item() ** 2 / (mse + 1e-6))
+    return {"mse": mse, "fmse": fmse, "psnr": psnr}
+
+
+def idih_arrays(real_path, mask_path) -> tuple[np.ndarray, np.ndarray]:
+    """The 256² target (uint8) and soft mask (float32) iDIH's dataset produces: for hand-checks."""
+    import cv2
+
+    target = _albumentations_resize(_cv2_rgb(real_path))
+    mask = _albumentations_resize(cv2.imread(str(mask_path))[:, :, 0].astype(np.float32) / 255.)
+    return target, mask
