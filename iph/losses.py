@@ -16,6 +16,8 @@
              satisfies it trivially (the first shipped IPH's codes collapsed that way).
 - L_t1     = triplet(anchor h = φ(harmonized fg), positive b = φ(reference), negative c = φ(composite fg)).
 - L_t2     = triplet(anchor h, positive r = φ(real fg), negative c): max(0, ‖h−p‖₂ − ‖h−n‖₂ + m), batch mean.
+             L_consis and both triplets compare L2-normalised codes: the codes' scale is free (AdaIN's affine
+             maps absorb it), and left free these terms trade it against each other and grow it without end.
 
 The paper's weights were not published; the defaults below are ours (Bargain-Net's triplet weight 0.01 and
 margin 0.1 for β and m). Every term has a switch so the ablations (H-Net alone, + style encoder, + each
@@ -135,25 +137,28 @@ def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, r
     if need_consis or need_triplet:
         if model.style_encoder is None:
             raise ValueError("L_consis and the triplet losses need the style encoder (use_style_encoder=True)")
-        h = model.style_code(harmonized, fg_mask)
+        h = F.normalize(model.style_code(harmonized, fg_mask), dim=1)
+        b = F.normalize(style_b, dim=1)
         if need_consis:
-            target = style_b.detach() if cfg.consistency_stop_grad else style_b
+            target = b.detach() if cfg.consistency_stop_grad else b
             terms["consistency"] = (h - target).abs().mean()
             total = total + cfg.lam * terms["consistency"]
         if need_triplet:
-            c = model.style_code(composite, fg_mask)
+            c = F.normalize(model.style_code(composite, fg_mask), dim=1)
             trip = harmonized.new_zeros(())
             if cfg.triplet_reference:
-                terms["triplet_reference"] = _triplet(h, style_b, c, cfg.margin)
+                terms["triplet_reference"] = _triplet(h, b, c, cfg.margin)
                 trip = trip + terms["triplet_reference"]
             if cfg.triplet_real:
-                terms["triplet_real"] = _triplet(h, model.style_code(real, fg_mask), c, cfg.margin)
+                r = F.normalize(model.style_code(real, fg_mask), dim=1)
+                terms["triplet_real"] = _triplet(h, r, c, cfg.margin)
                 trip = trip + terms["triplet_real"]
             total = total + cfg.beta * trip
 
     logged = {k: float(v.detach()) for k, v in terms.items()}
     logged["total"] = float(total.detach())
-    logged["code_spread"] = code_spread(style_b)
+    if model.style_encoder is not None:  # a diagnostic, not a loss term: the codes must tell regions apart
+        logged["code_spread"] = code_spread(style_b)
     return total, logged
 
 

@@ -20,8 +20,8 @@ shared notes harmonization-facts.md §1.1), with the closest public designs fill
 3. **Output** — the harmonized foreground in [0, 1], composited over the composite with the fg mask, so pixels
    outside the foreground (mask ≤ 0.5) are returned bit-for-bit unchanged.
 
-Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 32 are padded
-(replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
+Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 2^scales (32
+for `full`) are padded (replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ from torch import nn
 from iph.layers import AdaINResBlock, PartialConv2d, ResBlock
 
 INSIDE = 0.5  # mask values above this are inside a region (project-wide convention)
-SCALES = 5  # stride-2 steps: the harmonizer works at H/2 … H/32
 
 
 @dataclass(frozen=True)
 class IPHConfig:
     """Everything that decides IPH's architecture. `full` ≈ 27M parameters, the paper's reported size."""
 
-    # Harmonizer widths at H/2, H/4, H/8, H/16, H/32 (the stem's, then after each strided conv).
+    # Harmonizer widths at H/2, H/4, H/8, H/16, H/32 (the stem's, then after each strided conv); one entry
+    # per scale, so the number of entries sets the depth (the bottleneck is at H/2^len).
     channels: tuple[int, ...] = (32, 64, 128, 256, 512)
-    enc_res_blocks: tuple[int, ...] = (0, 0, 1, 1, 1)  # plain residual blocks after each strided conv
-    mid_blocks: int = 3  # AdaIN residual blocks at H/32, where the style does most of its work
-    dec_res_blocks: tuple[int, ...] = (0, 1, 1, 1)  # AdaIN residual blocks at H/2 … H/16 on the way up
+    enc_res_blocks: tuple[int, ...] = (0, 0, 1, 1, 1)  # plain residual blocks at each scale
+    mid_blocks: int = 3  # AdaIN residual blocks at the bottleneck, where the style does most of its work
+    dec_res_blocks: tuple[int, ...] = (0, 1, 1, 1)  # AdaIN residual blocks at each scale above it, on the way up
     skips: bool = True  # add the encoder's features at each scale into the decoder (U-Net style, additive)
     # Style encoder: one stride-2 partial conv per entry (Fig. 2 draws 5 blocks), then masked avg-pool → D.
     style_channels: tuple[int, ...] = (64, 128, 256, 256, 256)
@@ -61,9 +61,9 @@ class IPHConfig:
 
 SIZES: dict[str, IPHConfig] = {
     "full": IPHConfig(),  # 28.9M parameters (harmonizer 27.3M + style encoder 1.6M), 10.8 GFLOP per 256² forward
-    # tests: a forward+backward at 64×64 takes milliseconds on one CPU core
-    "tiny": IPHConfig(channels=(8, 8, 16, 32, 32), enc_res_blocks=(0, 0, 0, 1, 1), mid_blocks=1,
-                      dec_res_blocks=(0, 0, 1, 1), style_channels=(8, 16, 16, 32, 32), style_dim=16),
+    # tests: a forward+backward at 64×64 takes milliseconds on one CPU core; 4 scales (a 4×4 bottleneck there)
+    "tiny": IPHConfig(channels=(8, 16, 16, 32), enc_res_blocks=(0, 0, 1, 1), mid_blocks=1,
+                      dec_res_blocks=(0, 1, 1), style_channels=(8, 16, 16, 32, 32), style_dim=16),
     # the shipped CPU-trained checkpoint (docs/checkpoints.md)
     "small": IPHConfig(channels=(16, 24, 48, 96, 128), enc_res_blocks=(0, 0, 1, 1, 1), mid_blocks=1,
                        dec_res_blocks=(0, 1, 1, 1), style_channels=(16, 32, 64, 64, 64), style_dim=32),
@@ -87,9 +87,12 @@ def config_for(size: str = "tiny", **overrides) -> IPHConfig:
     # Lists (from JSON or a CLI) become tuples, so configs stay hashable and compare equal.
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     cfg = dataclasses.replace(SIZES[size], **overrides)
-    for name, n in (("channels", SCALES), ("enc_res_blocks", SCALES), ("dec_res_blocks", SCALES - 1)):
+    scales = len(cfg.channels)
+    if scales < 2:
+        raise ValueError(f"channels needs at least 2 widths (one per scale), got {cfg.channels}")
+    for name, n in (("enc_res_blocks", scales), ("dec_res_blocks", scales - 1)):
         if len(getattr(cfg, name)) != n:
-            raise ValueError(f"{name} needs {n} entries (one per scale), got {getattr(cfg, name)}")
+            raise ValueError(f"{name} needs {n} entries (one per scale of channels), got {getattr(cfg, name)}")
     if not cfg.style_channels:
         raise ValueError("style_channels needs at least one width")
     return cfg
@@ -129,20 +132,21 @@ class Harmonizer(nn.Module):
     def __init__(self, cfg: IPHConfig) -> None:
         super().__init__()
         c = cfg.channels
+        self.scales = len(c)
         self.skips = cfg.skips
         self.stem = nn.Conv2d(3 + 1, c[0], 4, stride=2, padding=1)
         self.stem_style = nn.Linear(cfg.style_dim, c[0], bias=False)  # the concatenated code's share of the stem
         self.enc = nn.ModuleList(
             nn.Sequential(*([] if i == 0 else [_down(c[i - 1], c[i])]),
                           *(ResBlock(c[i]) for _ in range(cfg.enc_res_blocks[i])))
-            for i in range(SCALES)
+            for i in range(self.scales)
         )
         self.mid = nn.ModuleList(AdaINResBlock(c[-1], cfg.style_dim) for _ in range(cfg.mid_blocks))
         # Decoder step j goes from scale 4-j to 3-j (widths c[4-j] -> c[3-j]).
-        self.up = nn.ModuleList(nn.Conv2d(c[i + 1], c[i], 3, padding=1) for i in reversed(range(SCALES - 1)))
+        self.up = nn.ModuleList(nn.Conv2d(c[i + 1], c[i], 3, padding=1) for i in reversed(range(self.scales - 1)))
         self.dec = nn.ModuleList(
             nn.ModuleList(AdaINResBlock(c[i], cfg.style_dim) for _ in range(cfg.dec_res_blocks[i]))
-            for i in reversed(range(SCALES - 1))
+            for i in reversed(range(self.scales - 1))
         )
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c[0], 3, 3, padding=1))
 
@@ -157,7 +161,7 @@ class Harmonizer(nn.Module):
         for j, (up, blocks) in enumerate(zip(self.up, self.dec)):
             h = up(F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False))
             if self.skips:
-                h = h + feats[SCALES - 2 - j]
+                h = h + feats[self.scales - 2 - j]
             for block in blocks:
                 h = block(h, style)
         h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
@@ -174,10 +178,10 @@ def _check(composite: torch.Tensor, *masks: torch.Tensor) -> None:
             raise ValueError(f"masks must be N×1×H×W = {(n, 1, h, w)}, got {tuple(m.shape)}")
 
 
-def _pad(t: torch.Tensor, mode: str) -> torch.Tensor:
-    """Pad bottom/right to a multiple of 2^SCALES (at least twice that, so H/32 keeps >1 pixel for instance
-    norm)."""
-    m = 2 ** SCALES
+def _pad(t: torch.Tensor, mode: str, scales: int) -> torch.Tensor:
+    """Pad bottom/right to a multiple of 2^scales (at least twice that, so the bottleneck keeps >1 pixel for
+    instance norm)."""
+    m = 2 ** scales
     h, w = t.shape[-2:]
     ph, pw = max(2 * m, -(-h // m) * m) - h, max(2 * m, -(-w // m) * m) - w
     if ph == 0 and pw == 0:
@@ -223,8 +227,8 @@ class IPH(nn.Module):
             raise ValueError(f"style must be N×D = {(composite.shape[0], self.cfg.style_dim)}, "
                              f"got {tuple(style.shape)}")
         h, w = composite.shape[-2:]
-        comp = _pad(composite, "replicate")
-        fg = _pad(fg_mask, "constant")
+        comp = _pad(composite, "replicate", len(self.cfg.channels))
+        fg = _pad(fg_mask, "constant", len(self.cfg.channels))
         x = torch.cat([(comp * 2.0 - 1.0) * fg, fg], dim=1)  # the style code joins inside (Harmonizer.stem_style)
         residual = self.harmonizer(x, style)
         foreground = (comp + residual).clamp(0.0, 1.0)[..., :h, :w]
