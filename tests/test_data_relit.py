@@ -95,3 +95,23 @@ def test_training_pairs_share_the_composite_and_need_the_reference():
     assert differ >= 5  # the truth depends on the reference: the foreground alone cannot predict it
     again = RelitDataset(64, stage=2, seed=3)[5]
     assert all((again[k] == ds[5][k]).all() for k in again)  # a pure function of (seed, index)
+
+
+def test_named_regions_and_their_truths_travel_through_the_folder_layout(tmp_path, relit_sample):
+    """export-suite writes references/<id>/<name>.png and references_real/<id>/<name>.png; the folder suite
+    reads them back (8-bit: within half a level)."""
+    from harness.cli import main
+
+    assert main(["export-suite", "--suite", "relit", "--limit", "1", "--out", str(tmp_path)]) == 0
+    back = load_spec(open_suite("folder", str(tmp_path)).specs[0])
+    want = {r.name: r for r in relit_sample.references}
+    assert sorted(r.name for r in back.references) == sorted(want)
+    for r in back.references:
+        np.testing.assert_array_equal(r.mask > 0.5, want[r.name].mask > 0.5)
+        assert np.abs(r.real - want[r.name].real).max() <= 0.5 / 255 + 1e-6
+
+
+def test_the_bundled_suite_offers_its_hand_drawn_regions():
+    s = load_spec(open_suite("sample").specs[0])  # astronaut, person foreground
+    assert [r.name for r in s.references] == ["flag", "shuttle"]
+    assert all(r.real is None and not ((r.mask > 0.5) & s.fg).any() for r in s.references)

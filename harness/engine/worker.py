@@ -76,8 +76,10 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
     returns the built method. `options`: `protocol` (a protocol key, "harness:full", "bcmi:256", …:
     harness/config.py), `reference` ("given" or "auto"), and for the robustness sweep `candidates` (reference
-    kinds, harness/data/references.py), where every method runs once per candidate region. Returns one {key, row, png} per item; in a sweep `row` is a list (one row per
-    candidate) and `png` a dict by candidate."""
+    kinds, harness/data/references.py), where every method runs once per candidate region. Returns one
+    {key, row, png} per item; in a sweep `row` is a list (one row per candidate) and `png` a dict by
+    candidate."""
+    from harness.data.io import png_bytes
     from harness.data.suites import load_spec
 
     _maybe_die()
@@ -107,8 +109,6 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
                 row.update(_sweep_columns(name, s, out8, truths, apart))
             rows.append(row)
             if want_png:
-                from harness.data.io import png_bytes
-
                 pngs[name] = png_bytes(out8)
         if sweep:
             results.append({"key": key, "row": rows, "png": pngs or None})

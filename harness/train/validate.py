@@ -4,7 +4,8 @@ training photos with a seed of their own (VALIDATION_SEED), so the objective can
 
 For each pair (one composite, two reference regions, a truth under each) the model harmonizes the composite
 towards each region; reported: reference accuracy (the output under region A closer to truth A than to truth
-B, foreground mean ΔE2000, both orders; chance is 50 %), the output's and the composite's foreground ΔE2000 to
+B, foreground mean ΔE2000, both orders, over pairs whose truths differ by MIN_TRUTH_GAP or more, as the sweep
+counts them — harness/scoring/robustness.py; chance is 50 %), the output's and the composite's foreground ΔE2000 to
 the truth, and the spread of the style codes (iph.losses.code_spread).
 """
 
@@ -21,6 +22,7 @@ def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEE
     import torch
 
     from harness.scoring.metrics import delta_e2000, srgb_to_lab
+    from harness.scoring.robustness import MIN_TRUTH_GAP
     from harness.train.relit import RelitDataset
 
     ds = RelitDataset(size, stage=2, seed=seed)
@@ -42,8 +44,8 @@ def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEE
             if hasattr(model, "style_code"):
                 codes.append(model.style_code(batch["composite"], batch["ref_mask"]).cpu())
             real, comp, fg = batch["real"].cpu(), batch["composite"].cpu(), batch["fg_mask"].cpu()
-            if torch.equal(real[0], real[1]):
-                continue  # the two regions imply the same truth: nothing to tell apart
+            if fde(real[0], real[1], fg[0]) < MIN_TRUTH_GAP:
+                continue  # the two regions imply nearly the same truth: nothing to tell apart
             for i, j in ((0, 1), (1, 0)):
                 wins += int(fde(out[i], real[i], fg[i]) < fde(out[i], real[j], fg[i]))
                 total += 1
@@ -51,7 +53,7 @@ def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEE
                 comp_de.append(fde(comp[i], real[i], fg[i]))
     if was_training:
         model.train()
-    result = {"val/reference_accuracy": wins / total if total else float("nan"),
+    result = {"val/reference_accuracy": wins / total if total else float("nan"), "val/pairs": total / 2,
               "val/fde2000": float(np.mean(out_de)), "val/fde2000_composite": float(np.mean(comp_de))}
     if codes:
         from iph.losses import code_spread
