@@ -305,6 +305,7 @@ class TrainConfig:
     suite: str | None = None               # None = a self-supervised generator (`data`)
     data_root: str | None = None
     data: str = "relit"                    # the generator: "relit" (harness/train/relit.py) or "perturb"
+    pairs: str = "both"                    # relit pairs: "regions", "lights" or "both" (harness/train/relit.py)
     ray_address: str | None = None
     export: str | None = None              # also write the final checkpoint here (e.g. iph/checkpoints/iph)
     overrides: dict[str, Any] = field(default_factory=dict)  # model config fields
@@ -321,6 +322,7 @@ class TrainConfig:
         if self.data_root and not self.suite:
             raise HarnessError("--data-root needs --suite (e.g. --suite folder)")
         check_choice("--data", self.data, ("relit", "perturb"))
+        check_choice("--pairs", self.pairs, ("regions", "lights", "both"))
 
     @property
     def learning_rate(self) -> float:

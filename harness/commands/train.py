@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--data", choices=("relit", "perturb"), default=d("data"),
                    help="the generator: relit scenes where the reference is the only source of the target light "
                         "(harness/train/relit.py), or perturbed foregrounds (default: %(default)s)")
+    g.add_argument("--pairs", choices=("regions", "lights", "both"), default=d("pairs"),
+                   help="relit pairs: two regions of one composite, one region under two lights, or both "
+                        "alternately (default: %(default)s)")
     g.add_argument("--data-root", help="where the suite's data lives")
     g.add_argument("--train-size", type=int, default=d("train_size"),
                    help="training crop size in pixels (default: %(default)s)")
@@ -75,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        batch_size=args.batch_size, train_size=args.train_size, lr=args.lr, workers=args.workers,
                        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
                        checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                       validate_every=args.validate_every, data=args.data, init=args.init,
+                       validate_every=args.validate_every, data=args.data, pairs=args.pairs, init=args.init,
                        resume=args.resume, out=args.out or f"runs/{args.method}-stage{args.stage}",
                        tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed, loss=args.loss,
                        loss_options=_pairs(args.loss_option), suite=args.suite, data_root=args.data_root,

@@ -12,9 +12,10 @@ The model, in linear RGB (the stored sRGB values decoded with the IEC 61966-2-1 
 - the *composite*: the scene, with the foreground lit by a third light g_C — pasted in from elsewhere.
 
 So the foreground alone never tells what the truth is: only the chosen reference does. Lights are drawn with
-intensity log-uniform in [0.55, 1.7] and a colour from warm to cool, (1 + 0.3t, 1, 1 − 0.3t) with t uniform in
+intensity log-uniform in [0.45, 2.0] and a colour from warm to cool, (1 + 0.4t, 1, 1 − 0.4t) with t uniform in
 [−1, 1], times a green–magenta tint (1, 1 + 0.08u, 1), u in [−1, 1]; the two scene lights and the composite's
-are redrawn until each pair is at least MIN_APART apart (CIE ΔE76 between a mid-grey lit by each).
+are redrawn until each pair is at least MIN_APART apart (CIE ΔE76 between a mid-grey lit by each): lights
+as different as sun and shade, so that which region is picked matters more than what it is made of.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import math
 
 import numpy as np
 
-MIN_APART = 12.0  # ΔE76 between a mid-grey (sRGB 0.5) lit by two lights that must look different
+MIN_APART = 16.0  # ΔE76 between a mid-grey (sRGB 0.5) lit by two lights that must look different
 RAMP = 0.04  # τ as a fraction of the image diagonal
 
 
@@ -38,9 +39,9 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
 
 
 def draw_light(rng: np.random.Generator) -> np.ndarray:
-    intensity = math.exp(rng.uniform(math.log(0.55), math.log(1.7)))
+    intensity = math.exp(rng.uniform(math.log(0.45), math.log(2.0)))
     t, u = rng.uniform(-1, 1, 2)
-    return intensity * np.array([1 + 0.3 * t, 1 + 0.08 * u, 1 - 0.3 * t])
+    return intensity * np.array([1 + 0.4 * t, 1 + 0.08 * u, 1 - 0.4 * t])
 
 
 def light_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,13 +54,17 @@ def light_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def draw_lights(rng: np.random.Generator, n: int = 3) -> list[np.ndarray]:
-    """`n` lights, each pair at least MIN_APART apart."""
-    lights: list[np.ndarray] = []
-    while len(lights) < n:
-        g = draw_light(rng)
-        if all(light_distance(g, other) >= MIN_APART for other in lights):
-            lights.append(g)
-    return lights
+    """`n` lights, each pair at least MIN_APART apart (whole sets are redrawn: a greedy draw can paint itself
+    into a corner where no further light fits)."""
+    for _ in range(10_000):
+        lights: list[np.ndarray] = []
+        for _ in range(20 * n):
+            g = draw_light(rng)
+            if all(light_distance(g, other) >= MIN_APART for other in lights):
+                lights.append(g)
+                if len(lights) == n:
+                    return lights
+    raise RuntimeError(f"no {n} lights {MIN_APART} apart in the drawing ranges")
 
 
 def ramp(shape: tuple[int, int], centre: tuple[float, float], direction: tuple[float, float]) -> np.ndarray:

@@ -53,7 +53,7 @@ def make_dataset(cfg: TrainConfig):
     if cfg.suite:
         return SuiteDataset(cfg.suite, cfg.data_root, cfg.train_size, cfg.stage)
     if cfg.data == "relit":
-        return RelitDataset(cfg.train_size, cfg.stage, cfg.seed)
+        return RelitDataset(cfg.train_size, cfg.stage, cfg.seed, pairs=cfg.pairs)
     return SyntheticDataset(cfg.train_size, cfg.stage, cfg.seed)
 
 

@@ -14,9 +14,12 @@ whole scene is relit (harness/data/relight.py) and the truth depends on the refe
 4. the composite: the scene with the foreground under C; the truth under reference R: the scene with the
    foreground under R's light.
 
-Items come in **pairs** that share the composite and differ in the reference (index 2k: the first region,
-2k + 1: the second), so a batch of consecutive indices always holds both: a network that ignores the
-reference cannot fit both truths. Item i depends only on (seed, i // 2): the same on every machine, in every
+Items come in **pairs** (index 2k and 2k + 1), so a batch of consecutive indices always holds both and a
+network that ignores the reference cannot fit both truths:
+- `regions` pairs share the composite and take two reference regions, each under its own light;
+- `lights` pairs take one reference region under light A in one item and light B in the other (everything
+  else identical): the cleanest lesson — the foreground must follow the region's light;
+- `both` (the default) alternates them scene by scene. Item i depends only on (seed, i // 2): the same on every machine, in every
 worker and after a resume.
 """
 
@@ -32,12 +35,18 @@ from harness.errors import HarnessError
 from harness.train.synthetic import CROP, FG_AREA, FG_SHAPES, REF_SHAPES, REF_MIN_AREA, _to_item, random_region
 
 
+PAIRS = ("regions", "lights", "both")
+
+
 class RelitDataset(Dataset):
     def __init__(self, size: int = 128, stage: int = 2, seed: int = 0, length: int = 1_000_000,
-                 photos: tuple[str, ...] | None = None) -> None:
+                 photos: tuple[str, ...] | None = None, pairs: str = "both") -> None:
         if stage not in (1, 2, 3):
             raise HarnessError(f"stage must be 1, 2 or 3, got {stage}")
         self.size, self.stage, self.seed, self.length = int(size), int(stage), int(seed), int(length)
+        if pairs not in PAIRS:
+            raise HarnessError(f"pairs must be one of {', '.join(PAIRS)}, not '{pairs}'")
+        self.pairs = pairs
         self.photos = tuple(photos) if photos is not None else available_train_photos()
         held_out = sorted(set(self.photos) & set(EVAL_PHOTOS))
         if held_out:
@@ -49,7 +58,7 @@ class RelitDataset(Dataset):
 
     def describe(self) -> dict:
         return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS), "size": self.size,
-                "stage": self.stage, "seed": self.seed, "pairs": self.stage > 1}
+                "stage": self.stage, "seed": self.seed, "pairs": self.pairs if self.stage > 1 else None}
 
     def _crop(self, rng: np.random.Generator) -> np.ndarray:
         from harness.data.resize import resize_image
@@ -96,9 +105,18 @@ class RelitDataset(Dataset):
             angle = rng.uniform(0, 2 * np.pi)
             direction = (float(np.sin(angle)), float(np.cos(angle)))
         field = relight.gain_field(relight.ramp(fg.shape, centre, direction), light_a, light_b)
-        composite = relight.relight(photo, field, fg, light_c)
-        truths = [relight.relight(photo, field, fg, relight.region_light(field, r)) for r in regions]
-        out = {"composite": composite, "fg": fg, "regions": regions, "truths": truths}
+        if self.pairs == "lights" or (self.pairs == "both" and pair % 2 and self.stage > 1):
+            # one region, under light A in one item and light B in the other; all else shared
+            region = regions[0]
+            fields = [field.copy(), field.copy()]
+            fields[0][region], fields[1][region] = light_a, light_b
+            composites = [relight.relight(photo, f, fg, light_c) for f in fields]
+            truths = [relight.relight(photo, f, fg, light) for f, light in zip(fields, (light_a, light_b))]
+            out = {"composites": composites, "fg": fg, "regions": [region, region], "truths": truths}
+        else:
+            composite = relight.relight(photo, field, fg, light_c)
+            truths = [relight.relight(photo, field, fg, relight.region_light(field, r)) for r in regions]
+            out = {"composites": [composite] * len(regions), "fg": fg, "regions": regions, "truths": truths}
         self._recent = {**dict(list(self._recent.items())[-3:]), pair: out}
         return out
 
@@ -108,5 +126,5 @@ class RelitDataset(Dataset):
             raise IndexError(index)
         s = self.scene(index // 2)
         k = (index % 2) % len(s["regions"])
-        return _to_item(s["composite"].astype(np.float32), s["truths"][k].astype(np.float32), s["fg"],
+        return _to_item(s["composites"][k].astype(np.float32), s["truths"][k].astype(np.float32), s["fg"],
                         s["regions"][k])

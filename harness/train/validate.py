@@ -25,7 +25,7 @@ def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEE
     from harness.scoring.robustness import MIN_TRUTH_GAP
     from harness.train.relit import RelitDataset
 
-    ds = RelitDataset(size, stage=2, seed=seed)
+    ds = RelitDataset(size, stage=2, seed=seed, pairs="regions")  # two regions of one composite, as in `relit`
     was_training = model.training
     model.eval()
 
