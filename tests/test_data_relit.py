@@ -77,11 +77,11 @@ def test_relit_is_held_out_of_training():
         SuiteDataset("relit", None)
 
 
-def test_training_pairs_share_the_composite_and_need_the_reference():
+def test_region_pairs_share_the_composite_and_need_the_reference():
     from harness.data.photos import EVAL_PHOTOS
     from harness.train.relit import RelitDataset
 
-    ds = RelitDataset(64, stage=2, seed=3)
+    ds = RelitDataset(64, stage=2, seed=3, pairs="regions")
     assert not set(ds.photos) & set(EVAL_PHOTOS)
     differ = 0
     for k in range(6):
@@ -93,8 +93,27 @@ def test_training_pairs_share_the_composite_and_need_the_reference():
         assert (a["real"][outside] == a["composite"][outside]).all()
         differ += int((a["real"] - b["real"]).abs().mean() > 1e-3)
     assert differ >= 5  # the truth depends on the reference: the foreground alone cannot predict it
-    again = RelitDataset(64, stage=2, seed=3)[5]
+    again = RelitDataset(64, stage=2, seed=3, pairs="regions")[5]
     assert all((again[k] == ds[5][k]).all() for k in again)  # a pure function of (seed, index)
+
+
+def test_light_pairs_differ_only_in_the_reference_region_and_the_truth():
+    """`lights` pairs: one region, two lights; the composites agree outside that region, the foreground
+    input is identical, and the truths differ — only the region can tell the network which one is wanted."""
+    from harness.train.relit import RelitDataset
+
+    ds = RelitDataset(64, stage=2, seed=4, pairs="lights")
+    for k in range(5):
+        a, b = ds[2 * k], ds[2 * k + 1]
+        assert (a["fg_mask"] == b["fg_mask"]).all() and (a["ref_mask"] == b["ref_mask"]).all()
+        region = (a["ref_mask"] > 0.5).expand_as(a["composite"])
+        fg = (a["fg_mask"] > 0.5).expand_as(a["composite"])
+        assert (a["composite"][~region] == b["composite"][~region]).all()
+        assert (a["composite"][region] - b["composite"][region]).abs().mean() > 1e-2
+        assert (a["real"][fg] - b["real"][fg]).abs().mean() > 1e-2
+    both = RelitDataset(64, stage=2, seed=4, pairs="both")
+    kinds = {bool((both[2 * k]["composite"] == both[2 * k + 1]["composite"]).all()) for k in range(4)}
+    assert kinds == {True, False}  # `both` alternates regions pairs and lights pairs
 
 
 def test_named_regions_and_their_truths_travel_through_the_folder_layout(tmp_path, relit_sample):
