@@ -108,16 +108,22 @@ class BargainNet(nn.Module):
     def __init__(self, cfg: BargainNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.uses_reference = cfg.use_reference
+        # "reference" on a Bargain-Net trained with the background: the IPH paper's guide-mask protocol (the
+        # same weights, the reference region in place of the background); set by `bargainnet:guide=reference`
+        self.guide = "reference" if cfg.use_reference else "background"
         self.generator = CodeConditionedUNet(UNetConfig(input_nc=4 + cfg.style_dim, num_downs=cfg.num_downs,
                                                         ngf=cfg.ngf, use_dropout=cfg.use_dropout))
         self.extractor = DomainCodeExtractor(cfg.ndf, cfg.style_dim)
         init_weights(self.generator)
         init_weights(self.extractor)
 
+    @property
+    def uses_reference(self) -> bool:
+        return self.guide == "reference"
+
     def region(self, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         """The region whose domain code conditions the generator."""
-        return ref_mask if self.uses_reference else 1.0 - fg_mask
+        return ref_mask if self.guide == "reference" else 1.0 - fg_mask
 
     def domain_code(self, image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
         """The code of `image` (in [0, 1]) inside `region`."""

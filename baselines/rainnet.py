@@ -95,9 +95,12 @@ class RAIN(nn.Module):
         var = ((x - mean) * region).square().sum(dim=(2, 3), keepdim=True) / count
         return mean, (var + self.eps).sqrt()
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """`guide` (optional) replaces the background as the region whose statistics the foreground is
+        normalised to — the IPH paper's guide-mask protocol; None = the background (1 − mask), as trained."""
         m = F.interpolate(mask.detach(), size=x.shape[2:], mode="nearest")
-        mu_b, sd_b = self._stats(x, 1.0 - m)
+        region = 1.0 - m if guide is None else F.interpolate(guide.detach(), size=x.shape[2:], mode="nearest")
+        mu_b, sd_b = self._stats(x, region)
         mu_f, sd_f = self._stats(x, m)
         view = (1, -1, 1, 1)
         bg = (x - mu_b) / sd_b * (1 + self.background_gamma.view(view)) + self.background_beta.view(view)
@@ -127,12 +130,12 @@ class CodecBlock(nn.Module):
         self.upnorm = RAIN(channels)
         self.dropout = nn.Dropout(0.5) if use_dropout and not self.innermost else None
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         if self.innermost:
-            y = self.upnorm(self.up(x), mask)
+            y = self.upnorm(self.up(x), mask, guide)
         else:
-            y = self.submodule(self.downnorm(self.down(x)), mask)
-            y = self.upnorm(self.up(y), mask)
+            y = self.submodule(self.downnorm(self.down(x)), mask, guide)
+            y = self.upnorm(self.up(y), mask, guide)
             if self.dropout is not None:
                 y = self.dropout(y)
         return torch.cat([x, y], 1)
@@ -164,14 +167,14 @@ class RainNetGenerator(nn.Module):
             self.model_layer13att = _attention(ngf * 2)
         self.model_out = nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(ngf * 2, 3, 4, 2, 1), nn.Tanh())
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         x0 = self.model_layer0(x)
         x1 = self.model_layer1norm(self.model_layer1(x0))
         x2 = self.model_layer2norm(self.model_layer2(x1))
         x3 = self.model_layer3norm(self.model_layer3(x2))
-        y = self.unet_block(x3, mask)
+        y = self.unet_block(x3, mask, guide)
         for skip, i in ((x2, 1), (x1, 2), (x0, 3)):
-            y = getattr(self, f"model_layer1{i}norm")(getattr(self, f"model_layer1{i}")(y), mask)
+            y = getattr(self, f"model_layer1{i}norm")(getattr(self, f"model_layer1{i}")(y), mask, guide)
             y = torch.cat([skip, y], 1)
             if self.use_attention:
                 y = getattr(self, f"model_layer1{i}att")(y) * y
@@ -179,22 +182,28 @@ class RainNetGenerator(nn.Module):
 
 
 class RainNet(nn.Module):
-    """Harmonizer: `forward(composite, fg_mask, ref_mask)` (ref_mask unused: RAIN normalises the foreground to
-    the whole background's statistics)."""
+    """Harmonizer: `forward(composite, fg_mask, ref_mask)`. RAIN normalises the foreground to the whole
+    background's statistics and ref_mask is unused — unless `guide = "reference"`, the IPH paper's guide-mask
+    protocol: the same weights, the reference region's statistics in place of the background's."""
 
-    uses_reference = False
     resolution = 256
 
     def __init__(self, cfg: RainNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.guide = "background"  # or "reference" (set by the harness's `rainnet:guide=reference`)
         self.generator = RainNetGenerator(cfg)
         init_weights(self.generator)
+
+    @property
+    def uses_reference(self) -> bool:
+        return self.guide == "reference"
 
     def generate(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         """The raw full-image output in [0, 1] (the official trainer's L1 and GAN losses use it)."""
         check_inputs(composite, fg_mask, ref_mask, 2 ** (4 + self.cfg.n_codec))
-        return from_pm1(self.generator(to_pm1(composite), fg_mask))
+        guide = ref_mask if self.guide == "reference" else None
+        return from_pm1(self.generator(to_pm1(composite), fg_mask, guide))
 
     def forward(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         return composite_over(self.generate(composite, fg_mask, ref_mask), composite, fg_mask)

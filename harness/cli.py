@@ -17,6 +17,8 @@ import sys
 # name → (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run-benchmark": ("harness.commands.run_benchmark", "run methods on a suite (Ray), score, log to MLflow"),
+    "run-robustness": ("harness.commands.run_robustness", "every method × every reference region: does the "
+                                                          "output follow the region?"),
     "score": ("harness.commands.score", "score saved predictions against a suite (harness, bcmi or idih protocol)"),
     "list": ("harness.commands.list_", "list suites, methods or metrics"),
     "export-suite": ("harness.commands.export_suite", "write any suite in the folder layout"),
@@ -28,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "train", "analyze-votes", "build-intharmony"}
+CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent

@@ -15,7 +15,7 @@ import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UnknownNameError
 
 # Evaluation protocols (harness/scoring/score.py, README "Which protocol"): the harness's own, and exact
 # reproductions of the two scripts that published iHarmony4 numbers come from.
@@ -106,6 +106,26 @@ def parse_limit(text: str) -> int | float:
     return check_limit(value)
 
 
+CANDIDATE_KINDS = ("suite", "background", "auto", "boxes")
+
+
+def parse_candidates(text: str) -> list[str]:
+    """`--references suite,background,auto,boxes:K` → the list, checked (unknown kinds: did-you-mean)."""
+    out = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        kind, _, arg = item.partition(":")
+        if kind not in CANDIDATE_KINDS:
+            raise UnknownNameError("reference candidate", kind, list(CANDIDATE_KINDS))
+        if kind == "boxes" and not (arg.isdigit() and 1 <= int(arg) <= 64):
+            raise HarnessError(f"--references {item}: boxes takes a count, e.g. boxes:4")
+        if kind != "boxes" and arg:
+            raise HarnessError(f"--references {item}: '{kind}' takes no argument")
+        out.append(item)
+    if not out:
+        raise HarnessError("--references: no candidate given")
+    return out
+
+
 def check_positive(option: str, value: int, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise HarnessError(f"{option} must be an integer ≥ {minimum}, not {value!r}")
@@ -148,6 +168,41 @@ class BenchmarkConfig(ProtocolOptions):
             check_positive("--num-cpus", self.num_cpus)
         if self.methods is not None and not self.methods:
             raise HarnessError("--methods: no methods given")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RobustnessConfig(ProtocolOptions):
+    """`harness run-robustness`: every method with every candidate reference region of every sample."""
+
+    suite: str = "relit"
+    data_root: str | None = None
+    methods: list[str] | None = None
+    references: str = "suite,background,auto,boxes:4"  # candidate regions (harness/data/references.py)
+    limit: int | float | None = None
+    resume: bool = False
+    ray_address: str | None = None
+    num_cpus: int | None = None
+    tracking_uri: str | None = None
+    mlflow: bool = True
+    seed: int = 0
+    n_boot: int = 2000
+    cache_dir: str = field(default_factory=cache_dir_default)
+    grid_samples: int = 3                  # samples shown as a figure (outputs side by side per region)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        self.check_protocol_options()
+        self.limit = check_limit(self.limit)
+        check_positive("--bootstrap", self.n_boot)
+        parse_candidates(self.references)
+        if self.num_cpus is not None:
+            check_positive("--num-cpus", self.num_cpus)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,6 +344,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 2              # periodic checkpoints kept on disk (the final one is always kept)
     log_every: int = 10
+    validate_every: int = 0                # validate on held-out relit pairs every N steps (0: only at the end)
     init: str | None = None                # previous stage's checkpoint: a path or models:/NAME@ALIAS
     resume: bool = False
     out: str = "runs/train"
@@ -297,8 +353,10 @@ class TrainConfig:
     seed: int = 0
     loss: str = "full"                     # IPH loss preset (iph.losses.LOSS_PRESETS), for ablations
     loss_options: dict[str, Any] = field(default_factory=dict)  # LossConfig fields replaced on the preset
-    suite: str | None = None               # None = the self-supervised generator
+    suite: str | None = None               # None = a self-supervised generator (`data`)
     data_root: str | None = None
+    data: str = "relit"                    # the generator: "relit" (harness/train/relit.py) or "perturb"
+    pairs: str = "both"                    # relit pairs: "regions", "lights" or "both" (harness/train/relit.py)
     ray_address: str | None = None
     export: str | None = None              # also write the final checkpoint here (e.g. iph/checkpoints/iph)
     overrides: dict[str, Any] = field(default_factory=dict)  # model config fields
@@ -314,6 +372,8 @@ class TrainConfig:
             raise HarnessError("--gpus-per-worker must be ≥ 0 and --lr > 0")
         if self.data_root and not self.suite:
             raise HarnessError("--data-root needs --suite (e.g. --suite folder)")
+        check_choice("--data", self.data, ("relit", "perturb"))
+        check_choice("--pairs", self.pairs, ("regions", "lights", "both"))
 
     @property
     def learning_rate(self) -> float:

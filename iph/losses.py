@@ -10,9 +10,14 @@
              Y' = 0.2126 R' + 0.7152 G' + 0.0722 B' — what an eyedropper on the image reads, as in the paper's
              highlight/mid-tone/shadow picture. Percentiles use linear interpolation between order statistics
              (numpy's default), over the pixels with mask > 0.5; `torch.quantile` keeps them differentiable.
-- L_consis = mean |φ(harmonized fg) − φ(reference)| with φ the model's own style encoder.
+- L_consis = mean |φ(harmonized fg) − sg(φ(reference))| with φ the model's own style encoder; the reference's
+             code is held fixed (stop-gradient, `consistency_stop_grad`), so the term pulls the harmonized
+             foreground towards the reference's style and not the encoder towards one constant code — which
+             satisfies it trivially (the first shipped IPH's codes collapsed that way).
 - L_t1     = triplet(anchor h = φ(harmonized fg), positive b = φ(reference), negative c = φ(composite fg)).
 - L_t2     = triplet(anchor h, positive r = φ(real fg), negative c): max(0, ‖h−p‖₂ − ‖h−n‖₂ + m), batch mean.
+             L_consis and both triplets compare L2-normalised codes: the codes' scale is free (AdaIN's affine
+             maps absorb it), and left free these terms trade it against each other and grow it without end.
 
 The paper's weights were not published; the defaults below are ours (Bargain-Net's triplet weight 0.01 and
 margin 0.1 for β and m). Every term has a switch so the ablations (H-Net alone, + style encoder, + each
@@ -46,6 +51,7 @@ class LossConfig:
     shadow_q: float = 0.1  # the shadow percentile, as a fraction
     lam: float = 0.1  # λ, weight of L_consis
     consistency: bool = True
+    consistency_stop_grad: bool = True  # hold φ(reference) fixed in L_consis (a guard against code collapse)
     beta: float = 0.01  # β, weight of the two triplet losses
     triplet_reference: bool = True  # L_t1 (h, b, c)
     triplet_real: bool = True  # L_t2 (h, r, c)
@@ -131,24 +137,38 @@ def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, r
     if need_consis or need_triplet:
         if model.style_encoder is None:
             raise ValueError("L_consis and the triplet losses need the style encoder (use_style_encoder=True)")
-        h = model.style_code(harmonized, fg_mask)
+        h = F.normalize(model.style_code(harmonized, fg_mask), dim=1)
+        b = F.normalize(style_b, dim=1)
         if need_consis:
-            terms["consistency"] = (h - style_b).abs().mean()
+            target = b.detach() if cfg.consistency_stop_grad else b
+            terms["consistency"] = (h - target).abs().mean()
             total = total + cfg.lam * terms["consistency"]
         if need_triplet:
-            c = model.style_code(composite, fg_mask)
+            c = F.normalize(model.style_code(composite, fg_mask), dim=1)
             trip = harmonized.new_zeros(())
             if cfg.triplet_reference:
-                terms["triplet_reference"] = _triplet(h, style_b, c, cfg.margin)
+                terms["triplet_reference"] = _triplet(h, b, c, cfg.margin)
                 trip = trip + terms["triplet_reference"]
             if cfg.triplet_real:
-                terms["triplet_real"] = _triplet(h, model.style_code(real, fg_mask), c, cfg.margin)
+                r = F.normalize(model.style_code(real, fg_mask), dim=1)
+                terms["triplet_real"] = _triplet(h, r, c, cfg.margin)
                 trip = trip + terms["triplet_real"]
             total = total + cfg.beta * trip
 
     logged = {k: float(v.detach()) for k, v in terms.items()}
     logged["total"] = float(total.detach())
+    if model.style_encoder is not None:  # a diagnostic, not a loss term: the codes must tell regions apart
+        logged["code_spread"] = code_spread(style_b)
     return total, logged
+
+
+def code_spread(codes: torch.Tensor) -> float:
+    """How different a batch's style codes are: the mean per-dimension standard deviation across the batch
+    over the mean code norm (0 = every region gets the same code: collapse)."""
+    codes = codes.detach().float()
+    if codes.shape[0] < 2:
+        return float("nan")
+    return float(codes.std(dim=0).mean() / codes.norm(dim=1).mean().clamp_min(1e-8))
 
 
 class Objective(nn.Module):

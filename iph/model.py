@@ -7,17 +7,21 @@ shared notes harmonization-facts.md §1.1), with the closest public designs fill
    so no pixel outside the region is ever seen, then a *masked* average pool and a linear map to a 1×D style
    code (as Bargain-Net's domain-code extractor, with the pooling restricted to the region). No normalisation
    layers: instance norm would erase the very colour statistics the code must carry.
-2. **Harmonizer** — input = the masked-out foreground (composite × fg mask) + the fg mask + the style code tiled
-   over the image ("resized and concatenated with the input"). Only the foreground goes in: the paper found
-   the style leaks into the background otherwise. Encoder: a stem, then 4 blocks of (strided conv raising
-   the channels + residual blocks) down to H/16. Decoder: 4 blocks of (×2 upsampling + conv + residual blocks
-   with AdaIN driven by the style code), with additive skips from the encoder at each scale so detail
-   survives. The head predicts a colour *residual* that is added to the composite foreground.
+2. **Harmonizer** — input = the masked-out foreground (composite × fg mask) + the fg mask + the style code
+   "resized and concatenated with the input". Only the foreground goes in: the paper found the style leaks into
+   the background otherwise. The concatenated code is a constant map, so its share of the first convolution is
+   a style-dependent bias; it is computed as one (exactly equal away from the zero-padded border) instead of
+   convolving D constant channels at full resolution. Encoder: a 4×4 stride-2 stem, then 4 blocks of (4×4
+   stride-2 conv + residual blocks) down to H/32; a bottleneck of AdaIN residual blocks driven by the style
+   code; decoder: 4 blocks of (×2 upsampling + conv + AdaIN residual blocks) with additive skips from the
+   encoder, then ×2 to full size. Narrow where the image is large, wide where it is small: the full model has
+   the paper's ≈27M parameters at about a twentieth of the compute of full-resolution residual blocks
+   (benchmarks/bench_models.py). The head predicts a colour *residual* added to the composite foreground.
 3. **Output** — the harmonized foreground in [0, 1], composited over the composite with the fg mask, so pixels
    outside the foreground (mask ≤ 0.5) are returned bit-for-bit unchanged.
 
-Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 16 are padded
-(replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
+Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 2^scales (32
+for `full`) are padded (replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
 """
 
 from __future__ import annotations
@@ -37,15 +41,14 @@ INSIDE = 0.5  # mask values above this are inside a region (project-wide convent
 
 @dataclass(frozen=True)
 class IPHConfig:
-    """Everything that decides IPH's architecture. `full` ≈ 27M parameters, the paper's reported size.
+    """Everything that decides IPH's architecture. `full` ≈ 27M parameters, the paper's reported size."""
 
-    Every conv is 3×3; strided ones use stride 2, padding 1 (as Bargain-Net's and SSH's style encoders).
-    """
-
-    # Harmonizer widths: the stem's, then after each of the 4 strided blocks (at H/2, H/4, H/8, H/16).
-    channels: tuple[int, ...] = (64, 128, 256, 512, 512)
-    enc_res_blocks: int = 1  # plain residual blocks after each strided conv
-    dec_res_blocks: int = 1  # AdaIN residual blocks after each upsampling
+    # Harmonizer widths at H/2, H/4, H/8, H/16, H/32 (the stem's, then after each strided conv); one entry
+    # per scale, so the number of entries sets the depth (the bottleneck is at H/2^len).
+    channels: tuple[int, ...] = (32, 64, 128, 256, 512)
+    enc_res_blocks: tuple[int, ...] = (0, 0, 1, 1, 1)  # plain residual blocks at each scale
+    mid_blocks: int = 3  # AdaIN residual blocks at the bottleneck, where the style does most of its work
+    dec_res_blocks: tuple[int, ...] = (0, 1, 1, 1)  # AdaIN residual blocks at each scale above it, on the way up
     skips: bool = True  # add the encoder's features at each scale into the decoder (U-Net style, additive)
     # Style encoder: one stride-2 partial conv per entry (Fig. 2 draws 5 blocks), then masked avg-pool → D.
     style_channels: tuple[int, ...] = (64, 128, 256, 256, 256)
@@ -57,11 +60,13 @@ class IPHConfig:
 
 
 SIZES: dict[str, IPHConfig] = {
-    "full": IPHConfig(),  # 27.16M parameters: harmonizer 25.57M + style encoder 1.58M
-    # 135k parameters: a forward+backward at 64×64 takes tens of milliseconds on one CPU core.
-    "tiny": IPHConfig(channels=(8, 16, 16, 32, 32), style_channels=(8, 16, 16, 32, 32), style_dim=16),
-    # 1.14M parameters (4.6 MB float32): the shipped CPU-trained checkpoint (docs/checkpoints.md).
-    "small": IPHConfig(channels=(16, 32, 64, 96, 96), style_channels=(16, 32, 64, 64, 64), style_dim=32),
+    "full": IPHConfig(),  # 28.9M parameters (harmonizer 27.3M + style encoder 1.6M), 10.8 GFLOP per 256² forward
+    # tests: a forward+backward at 64×64 takes milliseconds on one CPU core; 4 scales (a 4×4 bottleneck there)
+    "tiny": IPHConfig(channels=(8, 16, 16, 32), enc_res_blocks=(0, 0, 1, 1), mid_blocks=1,
+                      dec_res_blocks=(0, 1, 1), style_channels=(8, 16, 16, 32, 32), style_dim=16),
+    # the shipped CPU-trained checkpoint (docs/checkpoints.md)
+    "small": IPHConfig(channels=(16, 24, 48, 96, 128), enc_res_blocks=(0, 0, 1, 1, 1), mid_blocks=1,
+                       dec_res_blocks=(0, 1, 1, 1), style_channels=(16, 32, 64, 64, 64), style_dim=32),
 }
 
 
@@ -82,8 +87,12 @@ def config_for(size: str = "tiny", **overrides) -> IPHConfig:
     # Lists (from JSON or a CLI) become tuples, so configs stay hashable and compare equal.
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     cfg = dataclasses.replace(SIZES[size], **overrides)
-    if len(cfg.channels) != 5:
-        raise ValueError(f"channels needs 5 widths (stem + 4 strided blocks), got {cfg.channels}")
+    scales = len(cfg.channels)
+    if scales < 2:
+        raise ValueError(f"channels needs at least 2 widths (one per scale), got {cfg.channels}")
+    for name, n in (("enc_res_blocks", scales), ("dec_res_blocks", scales - 1)):
+        if len(getattr(cfg, name)) != n:
+            raise ValueError(f"{name} needs {n} entries (one per scale of channels), got {getattr(cfg, name)}")
     if not cfg.style_channels:
         raise ValueError("style_channels needs at least one width")
     return cfg
@@ -113,40 +122,49 @@ class StyleEncoder(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------ harmonizer
+def _down(cin: int, cout: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, stride=2, padding=1), nn.LeakyReLU(0.2))
+
+
 class Harmonizer(nn.Module):
-    """(masked foreground, fg mask, tiled style, style) -> N×3×H×W colour residual for the foreground."""
+    """(masked foreground and fg mask, style) -> N×3×H×W colour residual for the foreground."""
 
     def __init__(self, cfg: IPHConfig) -> None:
         super().__init__()
         c = cfg.channels
+        self.scales = len(c)
         self.skips = cfg.skips
-        self.stem = nn.Conv2d(3 + 1 + cfg.style_dim, c[0], 3, padding=1)
-        self.down = nn.ModuleList(
-            nn.Sequential(
-                nn.Conv2d(c[i], c[i + 1], 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-                *(ResBlock(c[i + 1]) for _ in range(cfg.enc_res_blocks)),
-            )
-            for i in range(4)
+        self.stem = nn.Conv2d(3 + 1, c[0], 4, stride=2, padding=1)
+        self.stem_style = nn.Linear(cfg.style_dim, c[0], bias=False)  # the concatenated code's share of the stem
+        self.enc = nn.ModuleList(
+            nn.Sequential(*([] if i == 0 else [_down(c[i - 1], c[i])]),
+                          *(ResBlock(c[i]) for _ in range(cfg.enc_res_blocks[i])))
+            for i in range(self.scales)
         )
-        # Decoder block j goes from scale 4-j to 3-j: widths c[4-j] -> c[3-j].
-        self.up = nn.ModuleList(nn.Conv2d(c[4 - j], c[3 - j], 3, padding=1) for j in range(4))
+        self.mid = nn.ModuleList(AdaINResBlock(c[-1], cfg.style_dim) for _ in range(cfg.mid_blocks))
+        # Decoder step j goes from scale 4-j to 3-j (widths c[4-j] -> c[3-j]).
+        self.up = nn.ModuleList(nn.Conv2d(c[i + 1], c[i], 3, padding=1) for i in reversed(range(self.scales - 1)))
         self.dec = nn.ModuleList(
-            nn.ModuleList(AdaINResBlock(c[3 - j], cfg.style_dim) for _ in range(cfg.dec_res_blocks))
-            for j in range(4)
+            nn.ModuleList(AdaINResBlock(c[i], cfg.style_dim) for _ in range(cfg.dec_res_blocks[i]))
+            for i in reversed(range(self.scales - 1))
         )
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c[0], 3, 3, padding=1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        feats = [self.stem(x)]
-        for block in self.down:
-            feats.append(block(feats[-1]))
-        h = feats[-1]
+        h = F.leaky_relu(self.stem(x) + self.stem_style(style)[:, :, None, None], 0.2)
+        feats = []
+        for block in self.enc:
+            h = block(h)
+            feats.append(h)
+        for block in self.mid:
+            h = block(h, style)
         for j, (up, blocks) in enumerate(zip(self.up, self.dec)):
             h = up(F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False))
             if self.skips:
-                h = h + feats[3 - j]
+                h = h + feats[self.scales - 2 - j]
             for block in blocks:
                 h = block(h, style)
+        h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.head(h)
 
 
@@ -160,10 +178,12 @@ def _check(composite: torch.Tensor, *masks: torch.Tensor) -> None:
             raise ValueError(f"masks must be N×1×H×W = {(n, 1, h, w)}, got {tuple(m.shape)}")
 
 
-def _pad16(t: torch.Tensor, mode: str) -> torch.Tensor:
-    """Pad bottom/right to a multiple of 16 (at least 32, so H/16 keeps >1 pixel for instance norm)."""
+def _pad(t: torch.Tensor, mode: str, scales: int) -> torch.Tensor:
+    """Pad bottom/right to a multiple of 2^scales (at least twice that, so the bottleneck keeps >1 pixel for
+    instance norm)."""
+    m = 2 ** scales
     h, w = t.shape[-2:]
-    ph, pw = max(32, -(-h // 16) * 16) - h, max(32, -(-w // 16) * 16) - w
+    ph, pw = max(2 * m, -(-h // m) * m) - h, max(2 * m, -(-w // m) * m) - w
     if ph == 0 and pw == 0:
         return t
     return F.pad(t, (0, pw, 0, ph), mode=mode) if mode != "constant" else F.pad(t, (0, pw, 0, ph))
@@ -207,10 +227,9 @@ class IPH(nn.Module):
             raise ValueError(f"style must be N×D = {(composite.shape[0], self.cfg.style_dim)}, "
                              f"got {tuple(style.shape)}")
         h, w = composite.shape[-2:]
-        comp = _pad16(composite, "replicate")
-        fg = _pad16(fg_mask, "constant")
-        tiled = style[:, :, None, None].expand(-1, -1, *comp.shape[-2:])
-        x = torch.cat([(comp * 2.0 - 1.0) * fg, fg, tiled], dim=1)
+        comp = _pad(composite, "replicate", len(self.cfg.channels))
+        fg = _pad(fg_mask, "constant", len(self.cfg.channels))
+        x = torch.cat([(comp * 2.0 - 1.0) * fg, fg], dim=1)  # the style code joins inside (Harmonizer.stem_style)
         residual = self.harmonizer(x, style)
         foreground = (comp + residual).clamp(0.0, 1.0)[..., :h, :w]
         # Composite with the soft mask inside; pixels outside (≤ 0.5) are copied, not blended, so they stay exact.

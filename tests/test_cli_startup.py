@@ -36,6 +36,6 @@ def test_listing_imports_no_torch_ray_or_mlflow(what):
     assert res["code"] == 0 and not {"torch", "ray", "mlflow"} & set(res["heavy"]), res["heavy"]
     if what == "methods":
         rows = {r["name"]: r for r in json.loads(res["out"])["methods"]}
-        assert rows["iph"]["params_full"] == 27_157_955 and rows["iph"]["available"]
+        assert rows["iph"]["params_full"] == 28_871_075 and rows["iph"]["available"]
         assert rows["iph"]["params"] == json.load(open(rows["iph"]["checkpoint"].replace(".safetensors", ".json")))[
             "parameters"]

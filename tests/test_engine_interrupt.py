@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.run import INTERRUPT_ENV
+from harness.engine.dispatch import INTERRUPT_ENV
 
 pytestmark = pytest.mark.slow
 

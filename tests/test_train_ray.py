@@ -54,8 +54,8 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     uninterrupted = _tensors(final)
     model, meta = load_checkpoint(final)
     assert (meta["model"], meta["stage"], meta["step"]) == ("iph", 1, 4)
-    assert meta["data"]["kind"] == "synthetic"
-    assert meta["overrides"]["channels"] == [8, 16, 16, 32, 32]  # the whole tiny IPHConfig is recorded
+    assert meta["data"]["kind"] == "relit"  # the default generator
+    assert meta["overrides"]["channels"] == [8, 16, 16, 32]  # the whole tiny IPHConfig is recorded
     ckpts = out / "checkpoints"
     assert (ckpts / "step_0000002.state.safetensors").is_file()
 

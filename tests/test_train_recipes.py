@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -71,10 +72,14 @@ def test_iph_recipe_reports_its_objective_terms():
     batch = _batch()
     with torch.no_grad():
         out = model(batch["composite"], batch["fg_mask"], batch["ref_mask"])
+        codes = model.style_code(batch["composite"], batch["ref_mask"]).flatten(1).double().numpy()
     terms = recipe.step(batch)
     assert set(terms) == {"harmonization", "highlight", "midtone", "shadow", "lm", "consistency",
-                          "triplet_reference", "triplet_real", "total"}
+                          "triplet_reference", "triplet_real", "total", "code_spread"}
     assert terms["harmonization"] == pytest.approx(F.l1_loss(out, batch["real"]).item(), rel=1e-5)
+    # code_spread, a diagnostic: per-dimension std across the batch over the mean norm, here by numpy
+    want = codes.std(axis=0, ddof=1).mean() / np.linalg.norm(codes, axis=1).mean()
+    assert terms["code_spread"] == pytest.approx(want, rel=1e-4)
 
 
 @pytest.mark.parametrize("name, raw", [("dovenet", True), ("rainnet", False)])

@@ -36,7 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="IPH: replace one LossConfig field of the preset, e.g. harm_per_foreground=true (repeatable)")
     g.add_argument("--init", help="start from this checkpoint (a path or models:/NAME@stageK)")
     g = p.add_argument_group("data")
-    g.add_argument("--suite", help="train on this suite's samples instead of the self-supervised generator")
+    g.add_argument("--suite", help="train on this suite's samples instead of a self-supervised generator")
+    g.add_argument("--data", choices=("relit", "perturb"), default=d("data"),
+                   help="the generator: relit scenes where the reference is the only source of the target light "
+                        "(harness/train/relit.py), or perturbed foregrounds (default: %(default)s)")
+    g.add_argument("--pairs", choices=("regions", "lights", "both"), default=d("pairs"),
+                   help="relit pairs: two regions of one composite, one region under two lights, or both "
+                        "alternately (default: %(default)s)")
     g.add_argument("--data-root", help="where the suite's data lives")
     g.add_argument("--train-size", type=int, default=d("train_size"),
                    help="training crop size in pixels (default: %(default)s)")
@@ -50,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="steps between checkpoints (default: %(default)s)")
     g.add_argument("--log-every", type=int, default=d("log_every"),
                    help="steps between logged losses (default: %(default)s)")
+    g.add_argument("--validate-every", type=int, default=d("validate_every"),
+                   help="steps between validations on held-out relit pairs of the training photos; 0 = at the "
+                        "end only (default: %(default)s)")
     g = p.add_argument_group("compute and outputs")
     g.add_argument("--workers", type=int, default=d("workers"), help="Ray Train workers (default: %(default)s)")
     g.add_argument("--gpus-per-worker", type=float, default=d("gpus_per_worker"),
@@ -68,7 +77,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(method=args.method, stage=args.stage, size=args.size, steps=args.steps,
                        batch_size=args.batch_size, train_size=args.train_size, lr=args.lr, workers=args.workers,
                        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
-                       checkpoint_every=args.checkpoint_every, log_every=args.log_every, init=args.init,
+                       checkpoint_every=args.checkpoint_every, log_every=args.log_every,
+                       validate_every=args.validate_every, data=args.data, pairs=args.pairs, init=args.init,
                        resume=args.resume, out=args.out or f"runs/{args.method}-stage{args.stage}",
                        tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed, loss=args.loss,
                        loss_options=_pairs(args.loss_option), suite=args.suite, data_root=args.data_root,

@@ -1,5 +1,6 @@
-"""Write any suite in the harness folder layout (composite/, mask/, reference/, real/), so users can run
-their own models on it and score the results with `harness score --suite folder`."""
+"""Write any suite in the harness folder layout (composite/, mask/, reference/, real/, and references/ +
+references_real/ when the suite has named candidate regions), so users can run their own models on it and
+score the results with `harness score --suite folder`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def export_suite(suite: Suite, out: str | Path, progress=None) -> int:
         write_png(out / "reference" / f"{stem}.png", s.ref_mask)
         if s.real is not None:
             write_png(out / "real" / f"{stem}.png", s.real)
+        for r in s.references:  # named candidate regions (and their truths), for the robustness sweep
+            write_png(out / "references" / stem / f"{r.name}.png", r.mask)
+            if r.real is not None:
+                write_png(out / "references_real" / stem / f"{r.name}.png", r.real)
         n += 1
         if progress:
             progress(n)

@@ -88,3 +88,52 @@ def auto_reference(composite: np.ndarray, fg_mask: np.ndarray, min_fraction: flo
     full = resize(chosen.astype(np.float32), (h, w), order=0, anti_aliasing=False) > INSIDE
     full &= background_full
     return (full if full.any() else background_full).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------- candidates for the sweep
+def boxes(fg: np.ndarray, k: int) -> list[tuple[str, np.ndarray]]:
+    """K boxes on a grid (the paper's Fig. 5): the image cut into g×g cells (g = ⌈√K⌉), the first K cells in
+    reading order, each shrunk to its central half, minus the foreground; empty ones (< 0.5 % of the image)
+    are left out."""
+    h, w = fg.shape
+    g = int(np.ceil(np.sqrt(k)))
+    out = []
+    for i in range(k):
+        r, c = divmod(i, g)
+        y0, y1 = int(h * (r + 0.25) / g), int(h * (r + 0.75) / g)
+        x0, x1 = int(w * (c + 0.25) / g), int(w * (c + 0.75) / g)
+        m = np.zeros((h, w), bool)
+        m[y0:y1, x0:x1] = True
+        m &= ~fg
+        if m.mean() >= 0.005:
+            out.append((f"box{i + 1}", m.astype(np.float32)))
+    return out
+
+
+def candidates(sample, kinds: list[str]) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """(name, mask, truth or None) for each candidate reference region of `sample`, in the order asked; the
+    truth is the suite's, or derived for any region when the suite knows its light (`relight` meta)."""
+    fg = sample.fg_mask > INSIDE
+    out: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    for kind in kinds:
+        name, _, arg = kind.partition(":")
+        if name == "suite":
+            refs = sample.references or ()
+            out += [(r.name, r.mask, r.real) for r in refs] if refs else [("given", sample.ref_mask, None)]
+        elif name == "background":
+            out.append(("background", (~fg).astype(np.float32), None))
+        elif name == "auto":
+            out.append(("auto", auto_reference(sample.composite, sample.fg_mask), None))
+        elif name == "boxes":
+            out += [(n, m, None) for n, m in boxes(fg, int(arg))]
+    seen: set[str] = set()
+    unique = []
+    for name, mask, truth in out:  # a suite region called "background" and the generated one: keep the first
+        if name not in seen:
+            seen.add(name)
+            if truth is None and "relight" in sample.meta:
+                from harness.data.loaders.relit import truth_for
+
+                truth = truth_for(sample, mask)
+            unique.append((name, mask, truth))
+    return unique

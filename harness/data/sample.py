@@ -4,6 +4,10 @@ Convention, stated once for the whole project:
 - images (`composite`, `real`) are float32 arrays H×W×3, RGB, values in [0, 1] (sRGB-encoded, as stored);
 - masks (`fg_mask`, `ref_mask`) are float32 arrays H×W in [0, 1]; a pixel is *inside* when its value > 0.5;
 - `real` (the ground truth) is optional: user data to be harmonized may have none;
+- `references` (optional) are the suite's named candidate reference regions — the robustness sweep runs every
+  method with each — each with the ground truth it implies when the suite knows it (e.g. a scene under
+  spatially varying light: harmonized to region A, the foreground takes A's light). `ref_mask`/`real` are the
+  default reference and its truth;
 - `fg_mask_file` (optional) is the foreground mask *as stored*, before thresholding: uint8 H×W, or H×W×3 when
   the file's channels differ. The peers' evaluation protocols read the mask file their own way (bcmi: PIL
   mode '1' with dithering; iDIH: the soft values as weights), so they need it (harness/scoring/peers.py);
@@ -53,6 +57,15 @@ def _as_mask(where: str, name: str, arr: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class Reference:
+    """A named candidate reference region (H×W mask, > 0.5 inside) and, when known, the truth it implies."""
+
+    name: str
+    mask: np.ndarray
+    real: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Sample:
     """A composite to harmonize, its foreground and reference regions, and (optionally) the ground truth."""
 
@@ -62,6 +75,7 @@ class Sample:
     ref_mask: np.ndarray
     real: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    references: tuple[Reference, ...] = ()
     fg_mask_file: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -90,6 +104,21 @@ class Sample:
             raise InputError(where, "foreground mask covers the whole image (no background left)")
         if not (self.ref_mask > INSIDE).any():
             raise InputError(where, "reference mask is empty (no pixel > 0.5)")
+        refs = []
+        for r in self.references:
+            m = _as_mask(where, f"reference '{r.name}'", r.mask)
+            t = None if r.real is None else _as_image(where, f"truth of reference '{r.name}'", r.real)
+            for arr in (m, t):
+                if arr is not None and arr.shape[:2] != (h, w):
+                    raise InputError(where, f"reference '{r.name}' is {arr.shape[1]}×{arr.shape[0]}, the composite "
+                                            f"{w}×{h}")
+            if not (m > INSIDE).any():
+                raise InputError(where, f"reference '{r.name}' is empty (no pixel > 0.5)")
+            refs.append(Reference(r.name, m, t))
+        names = [r.name for r in refs]
+        if len(set(names)) != len(names):
+            raise InputError(where, f"reference names repeat: {', '.join(names)}")
+        set_(self, "references", tuple(refs))
         meta = dict(self.meta)
         meta.setdefault("original_size", (h, w))
         set_(self, "meta", meta)
@@ -124,3 +153,11 @@ class Sample:
     @property
     def source(self) -> str:
         return str(self.meta.get("source", "unknown"))
+
+    def with_reference(self, name: str, mask: np.ndarray, real: np.ndarray | None = None) -> "Sample":
+        """This sample harmonized towards another region: `ref_mask` replaced, and `real` too when the region
+        implies its own truth (otherwise the sample's truth stands)."""
+        import dataclasses
+
+        return dataclasses.replace(self, ref_mask=mask, real=self.real if real is None else real,
+                                   meta={**self.meta, "reference": name})

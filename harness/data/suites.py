@@ -9,6 +9,7 @@ hashes everything a sample is made of. Unknown names get did-you-mean suggestion
 - `sample`       — the bundled suite of real public-domain photos (harness/data/loaders/bundled.py)
 - `folder`       — the harness's own layout, for any user data (harness/data/loaders/folder.py)
 - `iharmony4`    — the official iHarmony4 layout, reference = the whole background, per-subset results
+- `relit`        — the bundled photos under spatially varying light, with per-reference truths
 - `intharmony`   — a build of `harness build-intharmony` (COCO instances → samples), per-augmentation results
 
 A loader module (LOADERS, by `SampleSpec.kind`) provides `load(spec) -> Sample` and `content_hash(spec) -> str`.
@@ -30,6 +31,8 @@ SUITES: dict[str, tuple[str, str]] = {
     "folder": ("harness.data.loaders.folder:open_folder", "any data in the harness folder layout (--data-root)"),
     "iharmony4": ("harness.data.loaders.iharmony4:open_iharmony4",
                   "iHarmony4 official layout; reference = whole background; per subset"),
+    "relit": ("harness.data.loaders.relit:open_relit",
+              "bundled photos under two lights; several references, each with the truth it implies"),
     "intharmony": ("harness.data.loaders.intharmony:open_intharmony",
                    "a `harness build-intharmony` output (--data-root); bundled test split when absent, and says so"),
 }
@@ -39,6 +42,7 @@ LOADERS: dict[str, str] = {
     "bundled": "harness.data.loaders.bundled",
     "folder": "harness.data.loaders.folder",
     "iharmony4": "harness.data.loaders.iharmony4",
+    "relit": "harness.data.loaders.relit",
 }
 
 

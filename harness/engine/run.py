@@ -13,9 +13,7 @@ finished unit, and `--resume` computes only the rest.
 
 from __future__ import annotations
 
-import os
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,10 +24,6 @@ from harness.config import BenchmarkConfig
 from harness.data.io import atomic_write
 from harness.errors import HarnessError
 
-HASH_CHUNK = 16  # samples per hashing task
-ACTOR_QUEUE = 2  # units queued per actor: one running, one ready
-ACTORS_PER_GPU = 4  # actors sharing one GPU (each holds its own copy of the models)
-INTERRUPT_ENV = "HARNESS_INTERRUPT_AFTER"  # test hook: SIGINT to the driver after this many stored rows
 
 
 @dataclass
@@ -57,6 +51,7 @@ class BenchmarkResult:
     augmentations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
+        from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS
         from harness.scoring.score import BREAKDOWNS
         from harness.scoring.tables import per_value_json
@@ -65,7 +60,7 @@ class BenchmarkResult:
         for label, g in self.summary.groupby("method", sort=False):
             methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
                               "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
-        keep = ["method", "id", *METRICS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
+        keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
         return {"suite": self.suite, "source": self.source, "protocol": self.protocol,
                 "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
@@ -183,141 +178,47 @@ def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None =
 
 
 def _execute(cfg, suite, methods, cluster, log, progress_stream):
-    import ray
-
     from harness.engine.cache import RowCache
-    from harness.engine.worker import MethodWorker, run_task
+    from harness.engine.dispatch import execute, hash_samples, progress_bar, start_pool
 
-    specs = suite.specs
     t0 = time.perf_counter()
-    # Learned methods run in a pool of actors, each loading each model once. The pool starts first and hashes
-    # the samples, so the heavy imports happen in the processes that will do the work.
-    actors: list = []
-    if any(m.in_actor for m in methods):
-        gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
-        n = max(1, min(len(specs), cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
-        actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
-                               max_task_retries=3)(MethodWorker)
-        actors = [actor_cls.remote() for _ in range(n)]
-    hashes = _hash(specs, actors, cluster["cpus"])
+    actors = start_pool(len(suite.specs), methods, cluster)
+    hashes = hash_samples(suite.specs, actors, cluster["cpus"])
     t_hash = time.perf_counter() - t0
 
     cache = RowCache(cfg.cache_dir)
-    grid_ids = {s.id for s in specs[: cfg.grid_samples]} if cfg.mlflow else set()
+    grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     rows, grids, units, fingerprints = _plan(cfg, suite, methods, hashes, cache, grid_ids)
     cached = len(rows)
     total = sum(len(items) for _, items in units)
     if cfg.resume:
         log(f"resume: {cached} results cached, {total} to compute")
 
-    refs: dict[Any, tuple] = {}  # ref → (sample spec, items)
-    task_remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(run_task)
-    queue: deque = deque()
-    for spec, items in units:
-        payload = (spec, [(m, key, want) for m, key, _, want in items], cfg.protocol_key, cfg.reference)
-        if any(m.in_actor for m, *_ in items):
-            queue.append((payload, items))
-        else:
-            refs[task_remote.remote(*payload)] = items
+    def store(item, res) -> None:
+        m, _, _, png_path = item
+        cache.put(res["key"], res["row"])
+        rows.append(res["row"])
+        if res["png"] is not None:
+            if png_path is not None:
+                atomic_write(png_path, res["png"])
+            if res["row"]["id"] in grid_ids:
+                grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
+                cache.put_png(res["key"], res["png"])
 
-    # Units are handed to actors as they free up (dynamic balance); an actor holds its CPU/GPU while it lives,
-    # so it is killed as soon as the queue is empty and the remaining tasks get the cores back.
-    in_flight: dict[Any, int] = {a: 0 for a in actors}
-    ref_actor: dict[Any, Any] = {}
-
-    def feed(actor) -> list:
-        """Give `actor` its next unit (returns the new ref), or retire it when there is nothing left."""
-        if queue:
-            payload, items = queue.popleft()
-            ref = actor.run.remote(*payload)
-            refs[ref] = items
-            ref_actor[ref] = actor
-            in_flight[actor] += 1
-            return [ref]
-        if in_flight[actor] == 0:
-            ray.kill(actor, no_restart=True)
-        return []
-
-    for actor in actors:
-        for _ in range(ACTOR_QUEUE):
-            feed(actor)
-
-    interrupt_after = int(os.environ.get(INTERRUPT_ENV, "0") or 0)
-    bar = _progress(total, cfg.progress, progress_stream)
-    pending = list(refs)
+    bar = progress_bar(total, cfg.progress, progress_stream)
     try:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                items = refs.pop(ref)
-                try:
-                    results = ray.get(ref)
-                except ray.exceptions.RayTaskError as err:
-                    raise _unwrap(err) from None
-                for (m, _, png_path, _), res in zip(items, results):
-                    cache.put(res["key"], res["row"])
-                    rows.append(res["row"])
-                    if res["png"] is not None:
-                        if png_path is not None:
-                            atomic_write(png_path, res["png"])
-                        if res["row"]["id"] in grid_ids:
-                            grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
-                            cache.put_png(res["key"], res["png"])
-                bar.update(len(results))
-                if interrupt_after and len(rows) - cached >= interrupt_after:
-                    import signal
-
-                    interrupt_after = 0
-                    os.kill(os.getpid(), signal.SIGINT)
-                actor = ref_actor.pop(ref, None)
-                if actor is not None:
-                    in_flight[actor] -= 1
-                    pending += feed(actor)
+        execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in units],
+                {"protocol": cfg.protocol_key, "reference": cfg.reference}, actors, store, total, bar)
     except BaseException:
         bar.leave = False  # on a terminal, the error line is not left under a half-drawn bar
         raise
     finally:
         bar.close()
-        # Tasks still in flight are not cancelled: ray.cancel racing a task's completion aborted the driver
-        # inside Ray (task_manager.cc "Tried to complete task that was not pending"); they end with the job
-        # (ray.shutdown for a local Ray, the driver's disconnect on a cluster). Actors are killed so a
-        # long-lived Ray session (Python API) gets its CPUs/GPUs back.
-        for a in actors:
-            ray.kill(a, no_restart=True)
     return rows, grids, total, cached, fingerprints, t_hash
 
 
-def _hash(specs, actors: list, cpus: int) -> list[str]:
-    """Content hashes of every sample, in chunks spread over the actors (or over Ray tasks when there are
-    none): at least one chunk per worker, so each is warmed up (see worker.hash_specs)."""
-    import ray
-
-    from harness.engine.worker import hash_specs
-
-    workers = max(1, len(actors) or cpus)
-    size = max(1, min(HASH_CHUNK, -(-len(specs) // workers)))
-    chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
-    if actors:
-        refs = [actors[i % len(actors)].hash.remote(c) for i, c in enumerate(chunks)]
-    else:
-        refs = [ray.remote(num_cpus=1)(hash_specs).remote(c) for c in chunks]
-    return [h for part in ray.get(refs) for h in part]
-
-
-def _unwrap(err):
-    """Re-raise a worker's own exception (e.g. InputError: one clear line) rather than Ray's wrapper."""
-    cause = getattr(err, "cause", None)
-    return cause if isinstance(cause, BaseException) else err
-
-
-def _progress(total: int, enabled: bool, stream):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="harmonize+score", unit="img", file=stream,
-                disable=not enabled or total == 0, dynamic_ncols=True)
-
-
 def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:
+    from harness.scoring.consistency import GAPS
     from harness.scoring.metrics import METRICS
     from harness.scoring.stats import bucket_means, paired_comparisons, summarize, summarize_per_value
 
@@ -326,7 +227,7 @@ def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkR
     df["_o"] = df["id"].map(order)
     df["_m"] = df["method"].map({m: i for i, m in enumerate(method_order)})
     df = df.sort_values(["_m", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
-    summary = summarize(df, METRICS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    summary = summarize(df, METRICS + GAPS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
     buckets = bucket_means(df, METRICS, by="method")
     pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
     subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.n_boot, seed=cfg.seed)

@@ -72,33 +72,106 @@ def checked_output(out: Any, sample, label: str) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def run_unit(spec, items: list[tuple], protocol: str, reference: str, build: Callable) -> list[dict[str, Any]]:
+def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable) -> list[dict[str, Any]]:
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
-    returns the built method; `protocol` is a protocol key ("harness:full", "bcmi:256", …: harness/config.py).
-    Returns one {key, row, png} per item."""
-    from harness.data.io import png_bytes, to_uint8
+    returns the built method. `options`: `protocol` (a protocol key, "harness:full", "bcmi:256", …:
+    harness/config.py), `reference` ("given" or "auto"), and for the robustness sweep `candidates` (reference
+    kinds, harness/data/references.py), where every method runs once per candidate region. Returns one
+    {key, row, png} per item; in a sweep `row` is a list (one row per candidate) and `png` a dict by
+    candidate."""
+    from harness.data.io import png_bytes
     from harness.data.suites import load_spec
-    from harness.scoring.score import score_prediction
 
     _maybe_die()
-    name, _, resolution = protocol.partition(":")
     t0 = time.perf_counter()
     sample = load_spec(spec)
-    if reference == "auto":
+    if options.get("reference") == "auto":
         sample = with_auto_reference(sample)
-    shared = (time.perf_counter() - t0) / max(1, len(items))  # decoding, auto reference: split over methods
+    sweep = options.get("candidates")
+    variants = [(None, sample, False)]
+    if sweep:
+        from harness.data.references import candidates
+
+        variants = [(name, sample.with_reference(name, mask, truth), truth is not None)
+                    for name, mask, truth in candidates(sample, sweep)]
+    truths = {name: s.real for name, s, own in variants if own}  # per-reference truths, for reference accuracy
+    apart = _truths_apart(sample, truths) if truths else {}
+    shared = (time.perf_counter() - t0) / max(1, len(items))  # decoding, candidates: split over methods
     node = _node_id()
     results = []
     for method_spec, key, want_png in items:
-        t1 = time.perf_counter()
-        out = checked_output(build(method_spec).harmonize(sample), sample, method_spec.label)
-        seconds = time.perf_counter() - t1
-        out8 = to_uint8(out)
-        row = score_prediction(out8, sample, resolution, protocol=name)
-        row.update({"method": method_spec.label, "seconds": seconds, "node": node,
-                    "worker_seconds": time.perf_counter() - t1 + shared})
-        results.append({"key": key, "row": row, "png": png_bytes(out8) if want_png else None})
+        rows, pngs = [], {}
+        for name, s, _ in variants:
+            t1 = time.perf_counter()
+            out8, row = _harmonize_and_score(build(method_spec), method_spec.label, s, options["protocol"])
+            row.update({"node": node, "worker_seconds": time.perf_counter() - t1 + shared / len(variants)})
+            if name is not None:
+                row.update(_sweep_columns(name, s, out8, truths, apart))
+            rows.append(row)
+            if want_png:
+                pngs[name] = png_bytes(out8)
+        if sweep:
+            results.append({"key": key, "row": rows, "png": pngs or None})
+        else:
+            results.append({"key": key, "row": rows[0], "png": pngs.get(None)})
     return results
+
+
+def _harmonize_and_score(method, label: str, sample, protocol: str) -> tuple[np.ndarray, dict[str, Any]]:
+    from harness.data.io import to_uint8
+    from harness.scoring.score import score_prediction
+
+    name, resolution = protocol.split(":")
+    t = time.perf_counter()
+    out = checked_output(method.harmonize(sample), sample, label)
+    seconds = time.perf_counter() - t
+    out8 = to_uint8(out)
+    row = score_prediction(out8, sample, resolution, protocol=name)
+    row.update({"method": label, "seconds": seconds})
+    return out8, row
+
+
+def _sweep_columns(name: str, sample, out8: np.ndarray, truths: dict, apart: dict) -> dict[str, Any]:
+    """What the robustness statistics (harness/scoring/robustness.py) need of one (method, reference) result:
+    the output foreground's and the reference region's mean L*a*b* (responsiveness), and the foreground
+    ΔE2000 to every per-reference truth and between the truths (reference accuracy; on every SUBSAMPLE-th
+    foreground pixel — a decision between truths, not a reported metric)."""
+    from harness.scoring.consistency import mean_lab
+
+    out = out8.astype(np.float32) / 255.0
+    cols: dict[str, Any] = {"reference": name, "fg_lab": mean_lab(out, sample.fg_mask),
+                            "ref_lab": mean_lab(sample.composite, sample.ref_mask)}
+    if truths:
+        px = _fg_subsample(sample.fg_mask)
+        cols["de2000_to"] = {other: _de2000(out[px], t[px]) for other, t in truths.items()}
+        if name in apart:
+            cols["truth_apart"] = apart[name]
+    return cols
+
+
+SUBSAMPLE = 4  # every 4th foreground pixel (raster order) for the reference-accuracy distances
+
+
+def _fg_subsample(fg_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.nonzero(fg_mask > 0.5)
+    return ys[::SUBSAMPLE], xs[::SUBSAMPLE]
+
+
+def _de2000(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean CIEDE2000 between two N×3 sRGB pixel lists (the metrics' conversion and formula)."""
+    import torch
+
+    from harness.scoring.metrics import delta_e2000, srgb_to_lab
+
+    la = srgb_to_lab(torch.from_numpy(np.ascontiguousarray(a.T, dtype=np.float32)))
+    lb = srgb_to_lab(torch.from_numpy(np.ascontiguousarray(b.T, dtype=np.float32)))
+    return float(delta_e2000(lb, la).double().mean())
+
+
+def _truths_apart(sample, truths: dict) -> dict[str, dict[str, float]]:
+    """Foreground ΔE2000 between every two per-reference truths (once per sample, not per method)."""
+    px = _fg_subsample(sample.fg_mask)
+    return {a: {b: _de2000(ta[px], tb[px]) for b, tb in truths.items() if b != a} for a, ta in truths.items()}
 
 
 def _threads_for_cpu_work() -> None:
@@ -108,10 +181,17 @@ def _threads_for_cpu_work() -> None:
         torch.set_num_threads(1)  # one core per worker; Ray gives each task/actor one CPU
 
 
-def run_task(spec, items: list[tuple], protocol: str, reference: str) -> list[dict[str, Any]]:
+def run_task(spec, items: list[tuple], options: dict[str, Any]) -> list[dict[str, Any]]:
     """Stateless Ray task (units with classical methods only): build each method, run the unit."""
     _threads_for_cpu_work()
-    return run_unit(spec, items, protocol, reference, lambda m: m.build())
+    built: dict = {}  # a method is built once per unit, however many reference regions it runs with
+
+    def build(method_spec):
+        if method_spec not in built:
+            built[method_spec] = method_spec.build()
+        return built[method_spec]
+
+    return run_unit(spec, items, options, build)
 
 
 class MethodWorker:
@@ -131,5 +211,5 @@ class MethodWorker:
     def hash(self, specs: list) -> list[str]:
         return hash_specs(specs)
 
-    def run(self, spec, items: list[tuple], protocol: str, reference: str) -> list[dict[str, Any]]:
-        return run_unit(spec, items, protocol, reference, self._build)
+    def run(self, spec, items: list[tuple], options: dict[str, Any]) -> list[dict[str, Any]]:
+        return run_unit(spec, items, options, self._build)

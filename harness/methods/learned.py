@@ -7,7 +7,9 @@ fixed-size method. Runs on CUDA when the worker has a GPU.
 
 Options (`name:key=value,...`): `checkpoint` (a .safetensors checkpoint, a folder of official .pth weights,
 or models:/NAME@ALIAS), `terms` (the colour mapping's kernel: 4, 11 or 17), and for IPH `r1`, `r2`,
-`blend_with` (§7's style blending: r1·φ(reference) + r2·φ(second region)).
+`blend_with` (§7's style blending: r1·φ(reference) + r2·φ(second region)), and for Bargain-Net and Rain-Net
+`guide=reference`: the IPH paper's guide-mask protocol — the same weights, the reference region in place of
+the background mask they were trained with.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 from harness.errors import HarnessError, InputError
 from harness.methods import registry
 
-OPTIONS = ("checkpoint", "terms", "r1", "r2", "blend_with")
+OPTIONS = ("checkpoint", "terms", "r1", "r2", "blend_with", "guide")
+GUIDED = ("bargainnet", "rainnet")  # networks that read a background mask the guide-mask protocol can replace
 
 
 def parse_options(spec) -> dict[str, Any]:
@@ -30,13 +33,22 @@ def parse_options(spec) -> dict[str, Any]:
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise HarnessError(f"method '{spec.name}' has no option(s) {', '.join(unknown)} (options: "
-                           "checkpoint, terms, r1, r2, blend_with=foreground|background)")
+                           "checkpoint, terms, r1, r2, blend_with=foreground|background, guide=reference)")
     try:
         out = {"terms": int(opts.pop("terms", 11)), "r1": float(opts.pop("r1", 1.0)),
                "r2": float(opts.pop("r2", 0.0))}
     except ValueError:
         raise HarnessError(f"method '{spec.label}': an option value is not a number") from None
     out["blend_with"] = opts.pop("blend_with", "foreground")
+    out["guide"] = opts.pop("guide", None)
+    if out["guide"] is not None:
+        if out["guide"] not in ("background", "reference"):
+            raise HarnessError(f"guide must be background or reference, not '{out['guide']}'")
+        if spec.name not in GUIDED:
+            why = ("its generator sees only the composite and the foreground mask: there is no background mask "
+                   "to replace" if spec.name == "dovenet" else "it takes the reference region already")
+            raise HarnessError(f"method '{spec.name}' has no guide option: {why} (guide=reference is the IPH "
+                               f"paper's protocol for {' and '.join(GUIDED)})")
     if out["blend_with"] not in ("foreground", "background"):
         raise HarnessError(f"blend_with must be foreground or background, not '{out['blend_with']}'")
     if (out["r1"], out["r2"]) != (1.0, 0.0) and spec.name != "iph":
@@ -86,6 +98,8 @@ class LearnedMethod:
         self.terms, self.r1, self.r2, self.blend_with = opts["terms"], opts["r1"], opts["r2"], opts["blend_with"]
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model, self.meta = build_from_checkpoint(spec.name, checkpoint, self.device)
+        if opts["guide"] is not None:
+            self.model.guide = opts["guide"]
         self.uses_reference = bool(self.model.uses_reference)
         self.resolution = int(self.model.resolution)
 

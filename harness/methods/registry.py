@@ -82,7 +82,7 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
                "fg L* p10/mean/p90 → reference's by a monotone curve, plus a*b* mean shift", uses_reference=True),
     _learned("iph", "iph.model:build", "IPH (Valanarasu et al. 2023): style encoder + AdaIN harmonizer",
              uses_reference=True, recipe="iph", checkpoint="iph/checkpoints/iph.safetensors",
-             params={"tiny": 134_635, "small": 1_143_251, "full": 27_157_955}),
+             params={"tiny": 96_763, "small": 1_617_907, "full": 28_871_075}),
     _learned("dovenet", "baselines.dovenet:build", "Dove-Net (Cong et al. 2020): attention U-Net + domain "
              "verification", uses_reference=False, recipe="dovenet", checkpoint="baselines/checkpoints/dovenet.safetensors",
              params={"tiny": 464_195, "small": 1_032_163, "full": 54_759_939},

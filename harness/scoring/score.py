@@ -49,9 +49,10 @@ def check_prediction_size(pred_hw: tuple[int, int], sample: Sample, protocol: st
 
 def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = None,
                      where: str | None = None, protocol: str = "harness") -> dict[str, Any]:
-    """One row: id, the metrics of harness.scoring.metrics under `protocol`, fg_ratio, `source`, and
-    `subset` if the sample has one. `pred` is H×W×3, float in [0, 1] or uint8; the peer protocols need its
-    8-bit values (float predictions are rounded to 8 bits, as a saved file would be)."""
+    """One row: id, the metrics of harness.scoring.metrics under `protocol`, fg_ratio, the reference-consistency
+    gaps (harness/scoring/consistency.py), `source`, and the BREAKDOWNS the sample has. `pred` is H×W×3, float
+    in [0, 1] or uint8; the peer protocols need its 8-bit values (float predictions are rounded to 8 bits, as a
+    saved file would be)."""
     from harness.data.io import to_uint8
 
     resolution = check_protocol(protocol, resolution)
@@ -67,11 +68,27 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = 
     else:
         row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample)
     row = {"id": sample.id, **row}
+    row.update(_gaps(pred, sample))
     row["source"] = sample.source  # every record says where its data came from (bundled vs real)
     for key in BREAKDOWNS:  # what results can be broken down by, when the suite says
         if key in sample.meta:
             row[key] = sample.meta[key]
     return row
+
+
+def _gaps(pred: np.ndarray, sample: Sample) -> dict[str, float]:
+    """The reference-consistency gaps (harness/scoring/consistency.py) of the prediction as given: at the
+    sample's size, or — a 256² file — with the regions resized to it. No ground truth needed."""
+    from harness.data.resize import resize_mask
+    from harness.scoring.consistency import reference_gaps
+
+    img = pred.astype(np.float32) / 255.0 if pred.dtype == np.uint8 else pred
+    fg, ref = sample.fg_mask, sample.ref_mask
+    if img.shape[:2] != fg.shape:
+        fg, ref = resize_mask(fg, img.shape[:2]), resize_mask(ref, img.shape[:2])
+        if not (fg > 0.5).any() or not (ref > 0.5).any():
+            return {}
+    return reference_gaps(img, fg, ref)
 
 
 def _score_harness(pred: np.ndarray, sample: Sample, resolution: str) -> dict[str, float]:

@@ -137,6 +137,12 @@ def summary_text(result) -> str:
     lines += ["", "mean [95% bootstrap CI] (all metrics in --json and MLflow); lower is better for mse and ΔE, "
                   "higher for psnr and ssim",
               table(["method", *metrics], rows)]
+    gaps = [g for g in ("gap_highlight", "gap_midtone", "gap_shadow", "gap_a", "gap_b") if g in set(s["metric"])]
+    if gaps:
+        lines += ["", "reference consistency, no ground truth needed: |foreground − reference region| in L*a*b* "
+                      "(highlight/mid-tone/shadow = L* P90/mean/P10; a*, b* means)",
+                  table(["method", *[g[4:] for g in gaps]], [[m] + [sig(cell[m, g].mean) for g in gaps]
+                                                           for m in methods])]
     b = result.buckets
     if len(b):
         lines += ["", "fMSE by foreground ratio (n images)"]

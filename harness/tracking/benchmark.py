@@ -41,6 +41,7 @@ class BenchmarkTracker:
 
     def finish(self, result, grids: dict) -> str:
         """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8)."""
+        from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS
         from harness.scoring.score import BREAKDOWNS
         from harness.scoring.tables import jsonable
@@ -68,7 +69,7 @@ class BenchmarkTracker:
                         c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
             self._log_per_value(cid, result.subsets, "subset", m.label)
             self._log_per_value(cid, result.augmentations, "augmentation", m.label)
-            cols = ["id", *METRICS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
+            cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
             table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
             c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
             c.log_text(cid, table.to_csv(index=False), "per_image.csv")

@@ -55,7 +55,7 @@ def _prepare_out(cfg: TrainConfig) -> tuple[dict, tuple[int, Path] | None]:
         saved = json.loads(state_file.read_text()) if state_file.is_file() else {}
         old = saved.get("config", {})
         for key in ("method", "stage", "size", "batch_size", "workers", "train_size", "seed", "suite", "loss",
-                    "loss_options"):
+                    "loss_options", "data", "pairs"):
             if key in old and old[key] != getattr(cfg, key):
                 raise InputError(str(state_file), f"--resume with a different {key} ({old[key]!r} in the "
                                                   f"interrupted run, {getattr(cfg, key)!r} now): the data order "

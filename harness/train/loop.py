@@ -47,10 +47,13 @@ def model_overrides(cfg: TrainConfig) -> dict[str, Any] | None:
 
 
 def make_dataset(cfg: TrainConfig):
+    from harness.train.relit import RelitDataset
     from harness.train.synthetic import SuiteDataset, SyntheticDataset
 
     if cfg.suite:
         return SuiteDataset(cfg.suite, cfg.data_root, cfg.train_size, cfg.stage)
+    if cfg.data == "relit":
+        return RelitDataset(cfg.train_size, cfg.stage, cfg.seed, pairs=cfg.pairs)
     return SyntheticDataset(cfg.train_size, cfg.stage, cfg.seed)
 
 
@@ -162,6 +165,17 @@ def train_loop_per_worker(config: dict) -> None:
                 log_file.flush()
                 if logger is not None:
                     logger.log(terms, done)
+        if rank == 0 and (done == cfg.steps or (cfg.validate_every and done % cfg.validate_every == 0)):
+            val = _validate(model, device)
+            terms.update(val)
+            log_file.write(f"{time.strftime('%H:%M:%S')} step {done} "
+                           + " ".join(f"{k}={v:.4g}" for k, v in sorted(val.items())) + "\n")
+            if val.get("val/code_spread", 1.0) < COLLAPSED:
+                log_file.write(f"WARNING step {done}: style codes are collapsing (spread "
+                               f"{val['val/code_spread']:.3g} < {COLLAPSED}): the reference is being ignored\n")
+            log_file.flush()
+            if logger is not None:
+                logger.log(val, done)
         if rank == 0 and done % cfg.checkpoint_every == 0 and done != cfg.steps:
             save(done, final=False)
 
@@ -174,6 +188,16 @@ def train_loop_per_worker(config: dict) -> None:
     # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
     ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
                      checkpoint=None if final_path is None else _final_only_dir(final_path))
+
+
+COLLAPSED = 0.02  # style-code spread (iph.losses.code_spread) below which the codes no longer tell regions apart
+
+
+def _validate(model, device) -> dict[str, float]:
+    """Held-out relit pairs (harness/train/validate.py) — never an evaluation suite."""
+    from harness.train.validate import validate
+
+    return validate(model, device=str(device))
 
 
 def _final_only_dir(final_path: Path):

@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.data.perturb import PERTURBATIONS, perturb
 from harness.data.photos import eval_photo as photo
-from harness.data.sample import Sample
+from harness.data.sample import Reference, Sample
 from harness.data.specs import SampleSpec, Suite
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"  # committed region masks and manifest.json
@@ -82,7 +82,18 @@ def build_sample(recipe: dict) -> Sample:
     composite[fg] = np.clip(np.rint(np.clip(new, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
     meta = {"source": SOURCE, "photo": recipe["photo"], "fg_region": recipe["fg"],
             "ref_region": recipe["ref"], "perturbation": recipe["perturbation"], "params": params}
-    return Sample(recipe["id"], composite, fg, ref, real, meta)
+    # every hand-drawn region of the photo is a candidate reference for the robustness sweep; the truth (the
+    # untouched photo) is the same whichever region is picked
+    others = [(name, region(recipe["photo"], name) & ~fg) for name in regions_of(recipe["photo"])
+              if name != recipe["fg"]]
+    references = tuple(Reference(name, m) for name, m in others if m.any())
+    return Sample(recipe["id"], composite, fg, ref, real, meta, references=references)
+
+
+def regions_of(photo_name: str) -> list[str]:
+    """The hand-drawn regions of a photo, in PAIRS order."""
+    names = [n for ph, fg, ref in PAIRS if ph == photo_name for n in (fg, ref)]
+    return [n for n in dict.fromkeys(names) if n != "background"]
 
 
 def bundled_suite() -> Suite:

@@ -7,6 +7,12 @@
 
 Instead of mask/ + reference/, one RGB mask per sample in mask/<id>.png is accepted: red = foreground,
 blue = reference (the convention shown on the IPH project page); it is used when reference/<id>.png is absent.
+
+Optional, for the robustness sweep (`harness run-robustness`, candidates `suite`): more named reference
+regions per sample, each with the ground truth it implies when known —
+
+    ROOT/references/<id>/<name>.png        a candidate reference region, 8-bit, > 127 inside
+    ROOT/references_real/<id>/<name>.png   the truth harmonizing towards that region should give (optional)
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.io import IMAGE_EXTENSIONS, find_image, read_mask, read_mask_8bit, read_mask_channels, read_rgb
-from harness.data.sample import Sample
+from harness.data.sample import Reference, Sample
 from harness.data.specs import SampleSpec, Suite, files_hash
 from harness.errors import HarnessError, InputError
 
@@ -35,9 +41,15 @@ def folder_suite(root: str | Path, name: str = "folder") -> Suite:
             raise InputError(comp_dir / f"{stem}", f"no foreground mask: expected {root / 'mask' / (stem + '.png')}")
         ref = find_image(root / "reference", stem)
         real = find_image(root / "real", stem)
+        named = {}
+        if (root / "references" / stem).is_dir():
+            for p in sorted((root / "references" / stem).iterdir()):
+                if p.suffix.lower() in IMAGE_EXTENSIONS:
+                    truth = find_image(root / "references_real" / stem, p.stem)
+                    named[p.stem] = (str(p), str(truth) if truth else None)
         specs.append(SampleSpec(stem, "folder", {
             "composite": str(comp), "mask": str(mask), "reference": str(ref) if ref else None,
-            "real": str(real) if real else None, "source": name}))
+            "real": str(real) if real else None, "source": name, "references": named}))
     return Suite(name, f"folder:{root}", specs, data_root=str(root))
 
 
@@ -71,11 +83,15 @@ def load(spec: SampleSpec) -> Sample:
             raise InputError(a[key] or a["mask"], f"is {arr.shape[1]}×{arr.shape[0]} but the composite "
                                                   f"{Path(a['composite']).name} is {w}×{h}")
     meta = {"source": a.get("source", "folder"), "path": a["composite"], **a.get("meta", {})}
+    references = tuple(Reference(n, read_mask(m), read_rgb(t) if t else None)
+                       for n, (m, t) in a.get("references", {}).items())
     # the foreground file's own values (soft edges included), for the peer protocols (harness/data/sample.py)
-    return Sample(spec.id, composite, fg, ref, real, meta, fg_mask_file=fg8)
+    return Sample(spec.id, composite, fg, ref, real, meta, fg_mask_file=fg8, references=references)
 
 
 def content_hash(spec: SampleSpec) -> str:
     a = spec.args
-    return files_hash([a["composite"], a["mask"], a["reference"], a["real"]], salt="folder-v1")
+    named = [p for m, t in a.get("references", {}).values() for p in (m, t)]
+    return files_hash([a["composite"], a["mask"], a["reference"], a["real"], *named],
+                      salt="folder-v1|" + ",".join(a.get("references", {})))
 
