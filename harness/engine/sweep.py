@@ -39,6 +39,8 @@ class RobustnessResult:
     cached: int = 0
     grids: dict[str, dict[str, bytes]] = field(default_factory=dict)  # sample id → {method|region: PNG}
     mlflow_run_id: str | None = None
+    mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
+    report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
 
     def to_json(self) -> dict[str, Any]:
         methods = {}
@@ -60,7 +62,8 @@ class RobustnessResult:
         return {"suite": self.suite, "source": self.source, "references": self.references,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
                 "per_image": flat.to_dict(orient="records"), "ray": self.cluster, "computed": self.computed,
-                "cached": self.cached, "mlflow_run_id": self.mlflow_run_id}
+                "cached": self.cached, "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url,
+                "report": self.report}
 
 
 def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = None) -> RobustnessResult:
@@ -92,7 +95,9 @@ def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = No
         result = _summarise(cfg, kinds, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         if tracker:
-            result.mlflow_run_id = tracker.finish(result, _figures(suite, result, [m.label for m in methods]))
+            result.mlflow_run_id = tracker.finish(result, _figures(suite, result, [m.label for m in methods]),
+                                                  note=log)
+            result.mlflow_url, result.report = tracker.url, tracker.report
         return result
     except BaseException as err:
         if tracker:
@@ -196,7 +201,7 @@ def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:
 
 
 def summary_text(result: RobustnessResult) -> str:
-    from harness.scoring.tables import sig, table
+    from harness.scoring.tables import mlflow_lines, sig, table
 
     lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} samples × "
              f"{result.rows['method'].nunique()} methods × candidate regions ({', '.join(result.references)}); "
@@ -217,6 +222,4 @@ def summary_text(result: RobustnessResult) -> str:
                   "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
                   "means over samples × regions",
               table(["method", "responsiveness", "reference accuracy", "fΔE2000", "gap midtone"], body)]
-    if result.mlflow_run_id:
-        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
-    return "\n".join(lines)
+    return "\n".join(lines + mlflow_lines(result))

@@ -181,6 +181,17 @@ def summary_text(result) -> str:
         n_sig = int((p["p_holm"] < 0.05).sum())
         lines.append(f"{n_sig} of {len(p)} comparisons (all pairs × all metrics) significant at 0.05 after Holm; "
                      "every pair is in --json and in MLflow (paired_comparisons.csv)")
-    if result.mlflow_run_id:
-        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
-    return "\n".join(lines)
+    return "\n".join(lines + mlflow_lines(result))
+
+
+def mlflow_lines(result) -> list[str]:
+    """The closing lines of a command that logged to MLflow: the run, then the report page (last, so that
+    `make run` ends on it)."""
+    if not result.mlflow_run_id:
+        return []
+    url = getattr(result, "mlflow_url", None)
+    lines = ["", f"MLflow run {result.mlflow_run_id}" + (f": {url}" + (" (start `harness ui` first)" if url.startswith(
+        "http://127.0.0.1:") else "") if url else " — browse with `harness ui`")]
+    if getattr(result, "report", None):
+        lines.append(f"report: {result.report}")
+    return lines
