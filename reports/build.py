@@ -27,7 +27,7 @@ def _qualitative(src: Source, reader: Reader) -> str | None:
     index = reader.json(src.run_id, "samples/index.json")
     methods = [c for c in src.children]
     if index:
-        columns = ["composite", "regions (red: foreground, blue: reference)", *[c.name for c in methods], "truth"]
+        columns = ["composite", "regions", *[c.name for c in methods], "truth"]
         rows = []
         for entry in index:
             stem = entry["stem"]
@@ -36,8 +36,9 @@ def _qualitative(src: Source, reader: Reader) -> str | None:
             rows.append((entry["id"], [*ins, *outs, reader.read(src.run_id, f"samples/{stem}/truth.png")]))
         if not any(p for _, images in rows for p in images[2:-1]):
             return None
-        return page.image_grid(columns, rows, f"Outputs side by side — {html.escape(src.suite)}: the first samples of "
-                               f"the suite, every method's output at the same size (run <code>{src.run_id}</code>).")
+        return page.image_grid(columns, rows, f"Outputs side by side — {html.escape(src.suite)} (the paper's Fig. 4): "
+                               "the first samples of the suite; regions: the foreground in red, the reference region "
+                               f"in blue (run <code>{src.run_id}</code>).")
     grids = [(c.name, reader.read(c.run_id, "grid.png")) for c in methods]
     if not any(p for _, p in grids):
         return None

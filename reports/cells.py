@@ -39,7 +39,8 @@ class Ref:
 class Num:
     value: float | None
     ref: Ref
-    digits: int = 4
+    digits: int = 4  # significant digits; 0: a count (an integer)
+    p: bool = False  # a p-value: below 0.001 in scientific notation (6.8e-18, not 0.0000…068)
 
     @property
     def missing(self) -> bool:
@@ -48,7 +49,11 @@ class Num:
     def text(self) -> str:
         if self.missing:
             return "—"
-        return f"{self.value:.0f}" if self.digits == 0 else sig(self.value, self.digits)  # 0 digits: a count
+        if self.digits == 0:
+            return f"{self.value:.0f}"
+        if self.p and 0 < self.value < 1e-3:
+            return f"{self.value:.1e}"
+        return sig(self.value, self.digits)
 
 
 Part = str | Num

@@ -50,7 +50,7 @@ def _pair_diff(pairs, src: Source, metric: str, method: str, best: str) -> tuple
                 v = float(r[field_])
                 return Num(None if v != v else k * v, Ref(src.run_id, artifact="paired_comparisons.csv",
                                                           path=f"metric={metric}&a={a}&b={b}/{field_}", scale=k),
-                           digits)
+                           digits, p=field_ == "p_holm")
 
             diff, p = num("diff"), num("p_holm", 1.0, 2)
             lo, hi = (num("ci_lo"), num("ci_hi")) if scale > 0 else (num("ci_hi"), num("ci_lo"))
@@ -161,7 +161,7 @@ def table2(studies: list[Source], reader: Reader) -> Table | None:
             if p["p_holm"] is not None and p["p_holm"] < ALPHA:
                 ref = lambda f: Ref(src.run_id, artifact="analysis.json", path=f"pairs/{i}/{f}")  # noqa: E731
                 notes.append([f"{groups[-1][0]}: {p['a']} preferred to {p['b']}: Δz = ", Num(p["diff"], ref("diff"), 3),
-                              ", p (Holm) = ", Num(p["p_holm"], ref("p_holm"), 2)])
+                              ", p (Holm) = ", Num(p["p_holm"], ref("p_holm"), 2, p=True)])
     rows = []
     for name in methods:
         cells = []

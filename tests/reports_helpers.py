@@ -5,6 +5,8 @@ parent logged here by hand in the shape the report reads (issue 12 builds the co
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -38,27 +40,14 @@ class Store:
 
 
 def cli(*argv: str) -> str:
-    """stdout of `harness ARGV` run in this process (the console writes to file descriptor 1 itself, so the
-    descriptor is pointed at a file for the call)."""
-    import sys
-    import tempfile
-
+    """stdout of `harness ARGV`, run in this process."""
     from harness.cli import main
 
-    with tempfile.TemporaryFile() as f:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        os.dup2(f.fileno(), 1)
-        try:
-            code = main(list(argv))
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-        f.seek(0)
-        out = f.read().decode()
-    assert code == 0, (argv, out)
-    return out
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    assert code == 0, (argv, out.getvalue())
+    return out.getvalue()
 
 
 def log_ablation(uri: str) -> str:
@@ -112,3 +101,10 @@ def make_store(root: Path) -> Store:
 @pytest.fixture(scope="session")
 def report_store(tmp_path_factory) -> Store:
     return make_store(tmp_path_factory.mktemp("report-store"))
+
+
+@pytest.fixture(scope="session")
+def report_built(report_store: Store) -> dict:
+    """`harness report --json` over the whole store (logged to MLflow, experiment `reports`)."""
+    out = report_store.root / "report"
+    return json.loads(cli("report", "--tracking-uri", report_store.uri, "--out", str(out), "--json"))

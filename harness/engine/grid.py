@@ -93,7 +93,7 @@ def sweep_figure(sample, pngs: dict[str, bytes], methods: list[str], regions: li
         for r in regions:
             data = pngs.get(f"{method}|{r}")
             arr = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) if data else np.full_like(comp, 255)
-            row.append(tile(arr, f"{method} → {r}"))
+            row.append(tile(arr, f"{method} -> {r}"))  # ASCII: PIL's default font has no arrow glyph
         grid.append(row)
     widths = [sum(t.width for t in row) for row in grid]
     sheet = Image.new("RGB", (max(widths), sum(row[0].height for row in grid)), "white")
