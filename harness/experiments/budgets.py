@@ -7,7 +7,8 @@ generator over the held-out training photos (harness/train/relit.py), never an e
 
 - `smoke`: the tiny model at 64², a few steps — seconds per trial; for tests and CI. Says nothing about IPH.
 - `cpu`: the shipped `small` size at 128², batch 8 — minutes per trial on one core of a 2-core machine
-  (≈0.3 s a step measured there, one trial per core), 600 + 300 steps. Learning rates 2e-4 / 1e-4 as for the
+  (≈0.35 s a step measured there, one trial per core), 500 + 250 steps: 15 trials (5 variants × 3 seeds) in
+  ≈40 min. Learning rates 2e-4 / 1e-4 as for the
   shipped checkpoint (docs/checkpoints.md): at a few hundred CPU steps the paper's 1e-4 / 1e-5 barely move
   the weights. Validated at the end of each stage on held-out relit pairs (harness/train/validate.py).
 - `gpu`: the paper's setting: the `full` size (≈27M parameters) at 256², batch 48, learning rates 1e-4, 1e-5,
@@ -61,8 +62,8 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     "smoke": Budget(size="tiny", train_size=64, batch_size=2, steps=(6, 4), lr=(1e-3, 5e-4), log_every=2,
                     checkpoint_every=3, validate=False),
-    "cpu": Budget(size="small", train_size=128, batch_size=8, steps=(600, 300), lr=(2e-4, 1e-4), log_every=25,
-                  checkpoint_every=150),
+    "cpu": Budget(size="small", train_size=128, batch_size=8, steps=(500, 250), lr=(2e-4, 1e-4), log_every=25,
+                  checkpoint_every=125),
     "gpu": Budget(size="full", train_size=256, batch_size=48, steps=(20_000, 10_000, 2_000), lr=(1e-4, 1e-5, 1e-6),
                   cpus_per_trial=4, gpus_per_trial=1, log_every=50, checkpoint_every=1000),
 }

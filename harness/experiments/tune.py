@@ -116,6 +116,8 @@ def run_trials(specs: dict, out: Path, resources: dict, tracker=None, resume: bo
         elif result.error is not None:
             outcomes[key] = {"status": "FAILED", "checkpoint": None,
                              "error": str(result.error).strip().splitlines()[-1][:500]}
+            if tracker is not None:
+                tracker.trial_failed(key, outcomes[key]["error"])
     if len(outcomes) < len(specs) or any(k not in outcomes for k in specs):
         raise KeyboardInterrupt  # stopped before every trial ended: resume with --resume
     return outcomes

@@ -87,8 +87,11 @@ class ExperimentTracker:
 
     def trial_started(self, key: str) -> None:
         rid = self.child(key)
-        if self.client.get_run(rid).info.status != "RUNNING":
+        run = self.client.get_run(rid)
+        if run.info.status != "RUNNING":
             self.client.update_run(rid, status="RUNNING")  # a trial retried on resume continues its run
+        if "error" in run.data.tags:
+            self.client.delete_tag(rid, "error")
 
     def trial_result(self, key: str, result: dict) -> None:
         from mlflow.entities import Metric
@@ -102,9 +105,11 @@ class ExperimentTracker:
             self.client.log_batch(self.child(key), metrics=metrics)
 
     def trial_failed(self, key: str, error: str) -> None:
+        """Mark the trial's run FAILED (again, with the full error, once Tune's results are in)."""
         rid = self.child(key)
         self.client.set_tag(rid, "error", error[:5000])
-        self.client.set_terminated(rid, "FAILED")
+        if self.client.get_run(rid).info.status != "FAILED":
+            self.client.set_terminated(rid, "FAILED")
 
     # --- after evaluation ------------------------------------------------------------------------------------
     def trial_evaluated(self, key: str, summary, per_image, robustness: dict | None) -> None:
