@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from harness.config import TrainConfig
 
 FAIL_ENV = "HARNESS_FAIL_TRIALS"  # test hook: comma-separated trial keys that raise instead of training
+DELAY_ENV = "HARNESS_TRIAL_LOG_DELAY"  # test hook: seconds to sleep at every logged step (a slow trial to kill)
 
 
 def trial_key(arm_name: str, seed: int) -> str:
@@ -66,6 +68,7 @@ def run_trial(config: dict[str, Any], specs: dict[str, dict[str, Any]]) -> None:
             latest = latest_checkpoint(out)
 
             def log(terms: dict[str, float], step: int, stage: int = stage, offset: int = offset) -> None:
+                time.sleep(spec.get("delay", 0.0))
                 tune.report({"step": offset + step, "stage": stage,
                              **{(k if k.startswith("val/") else f"train/{k}"): float(v) for k, v in terms.items()}})
 

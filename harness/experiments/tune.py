@@ -21,7 +21,7 @@ from typing import Any
 from ray import tune
 
 from harness.errors import HarnessError
-from harness.experiments.trial import FAIL_ENV, run_trial, trial_key
+from harness.experiments.trial import DELAY_ENV, FAIL_ENV, run_trial, trial_key
 
 NAME = "trials"
 TRACKERS: dict[str, Any] = {}  # callback name → live ExperimentTracker (this process only)
@@ -82,7 +82,8 @@ def run_trials(specs: dict, out: Path, resources: dict, tracker=None, resume: bo
     """Run (or resume) every trial; returns {key: {"status": FINISHED|FAILED, "checkpoint", "error"}}.
     Raises KeyboardInterrupt when Tune was stopped before every trial ended."""
     failing = set(os.environ.get(FAIL_ENV, "").split(",")) - {""}
-    specs = {k: {**s, "fail": k in failing} for k, s in specs.items()}
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    specs = {k: {**s, "fail": k in failing, "delay": delay} for k, s in specs.items()}
     name = str(out.resolve())
     if tracker is not None:
         TRACKERS[name] = tracker
