@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands.options import add_compute_arguments, key_values
 from harness.config import parse_limit
 from harness.experiments.config import ExperimentConfig
 
@@ -44,25 +45,7 @@ def add_experiment_arguments(p: argparse.ArgumentParser, group: argparse._Argume
     g.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
     g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     g.add_argument("--cache-dir", default=_d("cache_dir"), help="evaluation cache and logs (default: %(default)s)")
-    g = p.add_argument_group("compute")
-    g.add_argument("--ray-address", help="Ray cluster to use (else $RAY_ADDRESS; else a local Ray)")
-    g.add_argument("--num-cpus", type=int, help="local Ray: CPUs to use (default: all available)")
-    g.add_argument("--seed", type=int, default=_d("seed"), help="bootstrap seed (default: %(default)s)")
-    g.add_argument("--bootstrap", type=int, default=_d("n_boot"), help="bootstrap resamples (default: %(default)s)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def key_values(option: str, items: list[str]) -> dict[str, str]:
-    """`["a=1", "b=2"]` → {"a": "1", "b": "2"}; anything else is a one-line error."""
-    from harness.errors import HarnessError
-
-    out = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise HarnessError(f"{option} '{item}' is not KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
+    add_compute_arguments(p.add_argument_group("compute"), ExperimentConfig)
 
 
 def config_from_args(args: argparse.Namespace, command: str, **extra) -> ExperimentConfig:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (client, get_or_create_experiment, git_sha, harness_version, log_file,
-                                    mark_failed, metric_key, resolve_tracking_uri, safe_key)
+from harness.tracking.store import (client, fail_runs, get_or_create_experiment, git_sha, harness_version,
+                                    log_file, metric_key, resolve_tracking_uri, safe_key)
 
 
 def variant_key(name: str) -> str:
@@ -156,10 +156,5 @@ class ExperimentTracker:
         return self.parent
 
     def fail(self, err: BaseException) -> None:
-        if self.parent:
-            try:
-                log_file(self.client, self.parent, self.log_path)
-            except Exception:  # noqa: BLE001 — never mask the original error
-                pass
-        mark_failed(self.client, [self.parent, *self.children.values()] if self.parent else [], err,
-                    interrupted="KILLED")
+        runs = [self.parent, *self.children.values()] if self.parent else []
+        fail_runs(self.client, self.parent, runs, err, self.log_path, interrupted="KILLED")
