@@ -86,6 +86,19 @@ def test_bad_grid_key_is_one_line_did_you_mean_exit_2(tmp_path, capsys):
     assert rc == 2 and len(err.splitlines()) == 1 and "Did you mean: style" in err, err
 
 
+def test_trials_ask_for_gpus_when_the_cluster_has_them():
+    from harness.experiments.budgets import resolve_budget
+    from harness.experiments.tune import trial_resources
+
+    cpu = resolve_budget("smoke")
+    assert trial_resources(cpu, {"cpus": 2, "gpus": 0}) == ({"cpu": 1.0, "gpu": 0.0}, 0.0)
+    assert trial_resources(cpu, {"cpus": 16, "gpus": 2}) == ({"cpu": 1.0, "gpu": 1.0}, 1.0)
+    with pytest.raises(HarnessError, match="asks 1 GPU per trial and the cluster has 0"):
+        trial_resources(resolve_budget("gpu"), {"cpus": 2, "gpus": 0})
+    with pytest.raises(HarnessError, match="asks 4 CPUs per trial"):
+        trial_resources(resolve_budget("gpu", {"gpus_per_trial": "0"}), {"cpus": 2, "gpus": 0})
+
+
 # --- statistics ------------------------------------------------------------------------------------------------
 def test_crossed_bootstrap_with_one_seed_is_the_image_bootstrap():
     from scipy.stats import bootstrap

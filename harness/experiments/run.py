@@ -61,8 +61,7 @@ def _prepare_out(cfg: ExperimentConfig, arms, budgets) -> tuple[Path, dict]:
         if state_file.exists() or (out / "trials").exists():
             raise InputError(str(out), "holds an earlier experiment: pass --resume to continue it, or choose "
                                        "another --out")
-        out.mkdir(parents=True, exist_ok=True)
-        return out, now
+        return out, now  # created once the cluster can hold a trial (nothing half-written before)
     if not state_file.is_file():
         raise InputError(str(state_file), "--resume: no experiment to resume here")
     saved = json.loads(state_file.read_text())
@@ -103,6 +102,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
                 tracker.start(cluster, {"name": cfg.budget, **budgets[arms[0].name].to_dict()},
                               resume_parent=state.get("mlflow_run_id") if cfg.resume else None)
                 state["mlflow_run_id"], state["tracking_uri"] = tracker.parent, tracker.uri
+            out.mkdir(parents=True, exist_ok=True)
             (out / STATE).write_text(json.dumps(state, indent=1))
             log(f"{len(specs)} trials ({len(arms)} variants × {cfg.seeds} seeds), {resources['cpu']:g} CPU"
                 f"{f' + {gpus:g} GPU' if gpus else ''} each, on {cluster['cpus']} CPUs / {cluster['gpus']} GPUs")
