@@ -108,3 +108,14 @@ def ui_server_command(uri: str, port: int) -> list[str]:
     if root:
         cmd += ["--default-artifact-root", root]
     return cmd
+
+
+def fail_runs(c, parent: str | None, run_ids: list[str], err: BaseException, log_path=None,
+              interrupted: str = "FAILED") -> None:
+    """A command's runs after an error: the log attached to the parent, then `mark_failed`. Never raises."""
+    if parent:
+        try:
+            log_file(c, parent, log_path)
+        except Exception:  # noqa: BLE001 — never mask the original error
+            pass
+    mark_failed(c, run_ids, err, interrupted=interrupted)
