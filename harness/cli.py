@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-intharmony": ("harness.commands.build_intharmony", "build IntHarmony / portrait sets from COCO or MHP "
                                                               "instance annotations"),
     "train": ("harness.commands.train", "train a learned method on Ray (stage 1/2/3)"),
+    "run-ablation": ("harness.commands.run_ablation", "the paper's ablation (Table 3): train every variant × seed "
+                                                      "on Ray Tune, evaluate, compare"),
+    "sweep": ("harness.commands.sweep", "train a method over a grid of options on Ray Tune, evaluate, compare"),
     "collect-votes": ("harness.commands.collect_votes", "collect a user study (A/B or ranking) in the browser"),
     "analyze-votes": ("harness.commands.analyze_votes", "scale user-study votes (Thurstone, Bradley–Terry)"),
     "report": ("harness.commands.report", "the paper's tables and figures from MLflow runs, as a page (and in "
@@ -32,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "report"}
+CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
+            "report"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent

@@ -22,6 +22,13 @@
 The paper's weights were not published; the defaults below are ours (Bargain-Net's triplet weight 0.01 and
 margin 0.1 for β and m). Every term has a switch so the ablations (H-Net alone, + style encoder, + each
 luminance term) are configs, not code. `Objective` wraps model + loss in one nn.Module for DDP.
+
+**H-Net alone.** Table 3 trains every row with L_harm, L_consis and L_triplet. Those compare style codes, and
+H-Net alone (iph/model.py, `use_style_encoder=False`) has no style encoder, so we read the table's "SE" column as
+"the harmonizer is conditioned on φ's code": for H-Net alone φ still exists *in the objective* — trained by the
+triplets exactly as in the other rows, and pulling the output's style towards the reference's through L_consis
+— but the harmonizer never sees a code, and φ is not part of the model (nor of its checkpoint), like a
+discriminator. So the first two rows differ only in whether the code reaches the harmonizer.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iph.model import INSIDE, IPH
+from iph.model import INSIDE, IPH, StyleEncoder
 
 REC709 = (0.2126, 0.7152, 0.0722)
 
@@ -58,10 +65,10 @@ class LossConfig:
     margin: float = 0.1  # m
 
 
-# Ablation rows (paper's table: H-Net alone, + style encoder, + each luminance term). "hnet" also needs the
-# model built with use_style_encoder=False.
+# The rows of the paper's ablation (Table 3: H-Net alone, + style encoder, + each luminance term). "hnet" has the
+# same loss as "style"; its model is built with use_style_encoder=False (harness/train/loop.py: build_model).
 LOSS_PRESETS: dict[str, LossConfig] = {
-    "hnet": LossConfig(alpha=0.0, lam=0.0, beta=0.0),
+    "hnet": LossConfig(alpha=0.0),
     "style": LossConfig(alpha=0.0),
     "style+highlight": LossConfig(midtone=False, shadow=False),
     "style+highlight+midtone": LossConfig(shadow=False),
@@ -105,15 +112,22 @@ def _triplet(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tenso
     return F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=2.0)
 
 
+def needs_codes(cfg: LossConfig) -> bool:
+    """Whether the objective compares style codes (L_consis or a triplet is on)."""
+    return (cfg.lam > 0 and cfg.consistency) or (cfg.beta > 0 and (cfg.triplet_reference or cfg.triplet_real))
+
+
 def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor,
-                   real: torch.Tensor, cfg: LossConfig = LossConfig()
+                   real: torch.Tensor, cfg: LossConfig = LossConfig(), encoder: StyleEncoder | None = None
                    ) -> tuple[torch.Tensor, dict[str, float]]:
     """Run IPH on the batch and return (total loss, {term: float} for logging, "total" included).
 
     The reference is the composite seen through `ref_mask`; the style encoder is trained jointly through
     L_consis and the triplets (as Bargain-Net trains its extractor), and the margins keep it from collapsing.
+    φ is the model's style encoder, or — for H-Net alone, which has none — `encoder` (see the module docstring).
     """
-    style_b = model.style_code(composite, ref_mask)
+    phi = model.style_encoder if model.style_encoder is not None else encoder
+    style_b = None if model.style_encoder is None else model.style_code(composite, ref_mask)
     harmonized = model.harmonize_with_style(composite, fg_mask, style_b)
     terms: dict[str, torch.Tensor] = {}
 
@@ -135,22 +149,23 @@ def compute_losses(model: IPH, composite: torch.Tensor, fg_mask: torch.Tensor, r
     need_consis = cfg.lam > 0 and cfg.consistency
     need_triplet = cfg.beta > 0 and (cfg.triplet_reference or cfg.triplet_real)
     if need_consis or need_triplet:
-        if model.style_encoder is None:
-            raise ValueError("L_consis and the triplet losses need the style encoder (use_style_encoder=True)")
-        h = F.normalize(model.style_code(harmonized, fg_mask), dim=1)
-        b = F.normalize(style_b, dim=1)
+        if phi is None:
+            raise ValueError("L_consis and the triplet losses need a style encoder: the model's, or for H-Net "
+                             "alone one beside it (`encoder`; iph.losses.Objective makes it)")
+        h = F.normalize(phi.encode(harmonized, fg_mask), dim=1)
+        b = F.normalize(style_b if style_b is not None else phi.encode(composite, ref_mask), dim=1)
         if need_consis:
             target = b.detach() if cfg.consistency_stop_grad else b
             terms["consistency"] = (h - target).abs().mean()
             total = total + cfg.lam * terms["consistency"]
         if need_triplet:
-            c = F.normalize(model.style_code(composite, fg_mask), dim=1)
+            c = F.normalize(phi.encode(composite, fg_mask), dim=1)
             trip = harmonized.new_zeros(())
             if cfg.triplet_reference:
                 terms["triplet_reference"] = _triplet(h, b, c, cfg.margin)
                 trip = trip + terms["triplet_reference"]
             if cfg.triplet_real:
-                r = F.normalize(model.style_code(real, fg_mask), dim=1)
+                r = F.normalize(phi.encode(real, fg_mask), dim=1)
                 terms["triplet_real"] = _triplet(h, r, c, cfg.margin)
                 trip = trip + terms["triplet_real"]
             total = total + cfg.beta * trip
@@ -174,14 +189,17 @@ def code_spread(codes: torch.Tensor) -> float:
 class Objective(nn.Module):
     """model + loss as one module, so that DDP (which only hooks `forward`) sees every parameter used.
 
-    `forward(composite, fg_mask, ref_mask, real) -> (total, terms)`; the wrapped IPH is `.model`.
+    `forward(composite, fg_mask, ref_mask, real) -> (total, terms)`; the wrapped IPH is `.model`. For H-Net
+    alone with code-comparing terms, `.loss_encoder` is the φ the objective trains beside the model (saved with
+    the training state, never with the model); otherwise None.
     """
 
     def __init__(self, model: IPH, cfg: LossConfig = LossConfig()) -> None:
         super().__init__()
         self.model = model
         self.cfg = cfg
+        self.loss_encoder = StyleEncoder(model.cfg) if model.style_encoder is None and needs_codes(cfg) else None
 
     def forward(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor,
                 real: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        return compute_losses(self.model, composite, fg_mask, ref_mask, real, self.cfg)
+        return compute_losses(self.model, composite, fg_mask, ref_mask, real, self.cfg, self.loss_encoder)

@@ -19,6 +19,9 @@ shared notes harmonization-facts.md §1.1), with the closest public designs fill
    (benchmarks/bench_models.py). The head predicts a colour *residual* added to the composite foreground.
 3. **Output** — the harmonized foreground in [0, 1], composited over the composite with the fg mask, so pixels
    outside the foreground (mask ≤ 0.5) are returned bit-for-bit unchanged.
+4. **H-Net alone** (Table 3's first row, `use_style_encoder=False`) — the harmonizer with the style encoder taken
+   out, and with it everything the code fed: no concatenation, and plain residual blocks where the AdaIN ones
+   were. It sees the masked foreground only.
 
 Images are in [0, 1] at the API and mapped to [-1, 1] inside. Sizes that are not multiples of 2^scales (32
 for `full`) are padded (replicate) and cropped back. §7's colour-transfer control is `blend_styles` / `IPH.harmonize_blend`.
@@ -53,8 +56,9 @@ class IPHConfig:
     # Style encoder: one stride-2 partial conv per entry (Fig. 2 draws 5 blocks), then masked avg-pool → D.
     style_channels: tuple[int, ...] = (64, 128, 256, 256, 256)
     style_dim: int = 128  # D, the length of the style code
-    # False = "H-Net alone" (the paper's first ablation row): no style encoder, the AdaIN layers and the
-    # input concatenation get one learned constant code instead, so the reference region is ignored.
+    # False = "H-Net alone", the first row of the paper's ablation (Table 3): no style encoder, no code
+    # concatenated with the input and no AdaIN — the bottleneck and decoder blocks are plain residual blocks
+    # (instance norm, no style) — so the harmonizer sees the masked foreground and nothing of the reference.
     use_style_encoder: bool = True
     resolution: int = 256  # working size the engine resizes to (the network itself takes any size)
 
@@ -120,6 +124,10 @@ class StyleEncoder(nn.Module):
         pooled = (x * m).sum(dim=(2, 3)) / m.sum(dim=(2, 3)).clamp_min(1e-6)
         return self.to_code(pooled)
 
+    def encode(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """φ at the API's conventions: `image` in [0, 1], `mask` > 0.5 inside."""
+        return self(image * 2.0 - 1.0, (mask > INSIDE).to(image.dtype))
+
 
 # ------------------------------------------------------------------------------------------------ harmonizer
 def _down(cin: int, cout: int) -> nn.Module:
@@ -127,43 +135,53 @@ def _down(cin: int, cout: int) -> nn.Module:
 
 
 class Harmonizer(nn.Module):
-    """(masked foreground and fg mask, style) -> N×3×H×W colour residual for the foreground."""
+    """(masked foreground and fg mask, style) -> N×3×H×W colour residual for the foreground. Without a style
+    encoder (H-Net alone) `style` is None and every style-driven layer is a plain one."""
 
     def __init__(self, cfg: IPHConfig) -> None:
         super().__init__()
         c = cfg.channels
         self.scales = len(c)
         self.skips = cfg.skips
+        self.styled = cfg.use_style_encoder
         self.stem = nn.Conv2d(3 + 1, c[0], 4, stride=2, padding=1)
-        self.stem_style = nn.Linear(cfg.style_dim, c[0], bias=False)  # the concatenated code's share of the stem
+        # the concatenated code's share of the stem (none without a code)
+        self.stem_style = nn.Linear(cfg.style_dim, c[0], bias=False) if self.styled else None
+
+        def block(ch: int) -> nn.Module:
+            return AdaINResBlock(ch, cfg.style_dim) if self.styled else ResBlock(ch)
+
         self.enc = nn.ModuleList(
             nn.Sequential(*([] if i == 0 else [_down(c[i - 1], c[i])]),
                           *(ResBlock(c[i]) for _ in range(cfg.enc_res_blocks[i])))
             for i in range(self.scales)
         )
-        self.mid = nn.ModuleList(AdaINResBlock(c[-1], cfg.style_dim) for _ in range(cfg.mid_blocks))
+        self.mid = nn.ModuleList(block(c[-1]) for _ in range(cfg.mid_blocks))
         # Decoder step j goes from scale 4-j to 3-j (widths c[4-j] -> c[3-j]).
         self.up = nn.ModuleList(nn.Conv2d(c[i + 1], c[i], 3, padding=1) for i in reversed(range(self.scales - 1)))
         self.dec = nn.ModuleList(
-            nn.ModuleList(AdaINResBlock(c[i], cfg.style_dim) for _ in range(cfg.dec_res_blocks[i]))
+            nn.ModuleList(block(c[i]) for _ in range(cfg.dec_res_blocks[i]))
             for i in reversed(range(self.scales - 1))
         )
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c[0], 3, 3, padding=1))
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        h = F.leaky_relu(self.stem(x) + self.stem_style(style)[:, :, None, None], 0.2)
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        h = self.stem(x)
+        if self.stem_style is not None:
+            h = h + self.stem_style(style)[:, :, None, None]
+        h = F.leaky_relu(h, 0.2)
         feats = []
         for block in self.enc:
             h = block(h)
             feats.append(h)
         for block in self.mid:
-            h = block(h, style)
+            h = block(h, style) if self.styled else block(h)
         for j, (up, blocks) in enumerate(zip(self.up, self.dec)):
             h = up(F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False))
             if self.skips:
                 h = h + feats[self.scales - 2 - j]
             for block in blocks:
-                h = block(h, style)
+                h = block(h, style) if self.styled else block(h)
         h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.head(h)
 
@@ -205,27 +223,27 @@ class IPH(nn.Module):
         self.cfg = cfg or IPHConfig()
         self.uses_reference: bool = self.cfg.use_style_encoder
         self.resolution: int = self.cfg.resolution
-        if self.cfg.use_style_encoder:
-            self.style_encoder: StyleEncoder | None = StyleEncoder(self.cfg)
-        else:
-            self.style_encoder = None
-            self.constant_style = nn.Parameter(torch.zeros(self.cfg.style_dim))
+        self.style_encoder = StyleEncoder(self.cfg) if self.cfg.use_style_encoder else None
         self.harmonizer = Harmonizer(self.cfg)
 
     def style_code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """φ: the N×D style code of the region `mask` (> 0.5 inside) of `image` in [0, 1]."""
         _check(image, mask)
         if self.style_encoder is None:
-            return self.constant_style.expand(image.shape[0], -1)
-        return self.style_encoder(image * 2.0 - 1.0, (mask > INSIDE).to(image.dtype))
+            raise ValueError("H-Net alone (use_style_encoder=False) has no style encoder, so no style code")
+        return self.style_encoder.encode(image, mask)
 
     def harmonize_with_style(self, composite: torch.Tensor, fg_mask: torch.Tensor,
-                             style: torch.Tensor) -> torch.Tensor:
-        """Harmonize the foreground towards `style` (N×D); the background is returned unchanged."""
+                             style: torch.Tensor | None) -> torch.Tensor:
+        """Harmonize the foreground towards `style` (N×D; None for H-Net alone, which takes no style); the
+        background is returned unchanged."""
         _check(composite, fg_mask)
-        if style.shape != (composite.shape[0], self.cfg.style_dim):
+        if self.style_encoder is None:
+            if style is not None:
+                raise ValueError("H-Net alone (use_style_encoder=False) takes no style code")
+        elif style is None or style.shape != (composite.shape[0], self.cfg.style_dim):
             raise ValueError(f"style must be N×D = {(composite.shape[0], self.cfg.style_dim)}, "
-                             f"got {tuple(style.shape)}")
+                             f"got {None if style is None else tuple(style.shape)}")
         h, w = composite.shape[-2:]
         comp = _pad(composite, "replicate", len(self.cfg.channels))
         fg = _pad(fg_mask, "constant", len(self.cfg.channels))
@@ -239,8 +257,9 @@ class IPH(nn.Module):
 
     def forward(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         _check(composite, fg_mask, ref_mask)
-        # The reference image is the composite itself, seen only through ref_mask.
-        return self.harmonize_with_style(composite, fg_mask, self.style_code(composite, ref_mask))
+        # The reference image is the composite itself, seen only through ref_mask (H-Net alone ignores it).
+        style = None if self.style_encoder is None else self.style_code(composite, ref_mask)
+        return self.harmonize_with_style(composite, fg_mask, style)
 
     def harmonize_blend(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor,
                         ref_mask_b: torch.Tensor, r1: float, r2: float,

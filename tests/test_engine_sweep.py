@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from harness.cli import main
@@ -50,6 +51,19 @@ def test_sweep_statistics_rows_and_mlflow(sweep, capsys):
     assert figures == {f"figures/{sid}.png" for sid in {r["id"] for r in per_image}}
     child = next(r for r in runs if r.data.tags.get("mlflow.runName") == "composite")
     assert child.data.metrics["responsiveness"] == 0
+    assert "paired_comparisons.csv" in {f.path for f in client.list_artifacts(parent.info.run_id)}
+    # paired differences per sample (the mean over its regions), against scipy on the rows themselves
+    from scipy.stats import wilcoxon
+
+    per_sample = {}
+    for r in per_image:
+        per_sample.setdefault((r["method"], r["id"]), []).append(r["fde2000"])
+    ids = sorted({r["id"] for r in per_image})
+    d = np.array([np.mean(per_sample[("iph", i)]) - np.mean(per_sample[("composite", i)]) for i in ids])
+    hit = next(p for p in res["pairs"] if p["metric"] == "fde2000" and {p["a"], p["b"]} == {"composite", "iph"})
+    sign = 1 if hit["a"] == "iph" else -1
+    assert hit["n"] == len(ids) and sign * hit["diff"] == pytest.approx(d.mean(), rel=1e-9)
+    assert hit["p"] == pytest.approx(wilcoxon(d).pvalue, rel=1e-6)
 
 
 def test_a_resumed_sweep_computes_nothing(sweep, capsys):
@@ -65,7 +79,15 @@ def test_shipped_networks_that_use_the_reference_respond_to_it(sweep, capsys):
     shipped IPH moved by 0.006/255)."""
     argv, _, _ = sweep
     assert main([*argv, "--resume", "--no-mlflow"]) == 0
-    res = json.loads(capsys.readouterr().out)["methods"]
+    out = json.loads(capsys.readouterr().out)
+    res = out["methods"]
     RESPONSIVE = 0.05
     for name in ("iph", "bargainnet-r"):
         assert res[name]["responsiveness"] >= RESPONSIVE, (name, res[name]["responsiveness"])
+    # ... and the shipped IPH moves it the right way: towards the truth each region implies more often than
+    # not, and closer to the truths than the composite (foreground ΔE2000, recomputed here from the rows)
+    assert res["iph"]["reference_accuracy"] > 0.5
+    fde = {m: [r["fde2000"] for r in out["per_image"] if r["method"] == m and r.get("fde2000") is not None]
+           for m in ("composite", "iph")}
+    assert len(fde["iph"]) == len(fde["composite"]) > 0
+    assert sum(fde["iph"]) < sum(fde["composite"])

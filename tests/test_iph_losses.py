@@ -9,7 +9,7 @@ import torch
 from skimage.transform import resize
 
 from iph.losses import LOSS_PRESETS, LossConfig, compute_losses, luminance_matching
-from iph.model import build
+from iph.model import StyleEncoder, build
 
 Y709 = np.array([0.2126, 0.7152, 0.0722])
 
@@ -110,10 +110,16 @@ def test_foreground_normalised_l1_and_ablation_presets():
     assert set(compute_losses(model, comp, fg, ref, real, LOSS_PRESETS["style+highlight"])[1]) == {
         "harmonization", "highlight", "lm", "consistency", "triplet_reference", "triplet_real", "total",
         "code_spread"}
+    # H-Net alone keeps L_consis and the triplets (Table 3 trains every row with them): φ comes from beside it
     hnet = build("tiny", use_style_encoder=False)
-    assert set(compute_losses(hnet, comp, fg, ref, real, LOSS_PRESETS["hnet"])[1]) == {"harmonization", "total"}
+    assert LOSS_PRESETS["hnet"] == LOSS_PRESETS["style"]
+    hnet_terms = {"harmonization", "consistency", "triplet_reference", "triplet_real", "total"}
+    assert set(compute_losses(hnet, comp, fg, ref, real, LOSS_PRESETS["hnet"],
+                              encoder=StyleEncoder(hnet.cfg))[1]) == hnet_terms
     with pytest.raises(ValueError, match="style encoder"):
-        compute_losses(hnet, comp, fg, ref, real, dataclasses.replace(LOSS_PRESETS["hnet"], lam=0.1))
+        compute_losses(hnet, comp, fg, ref, real, LOSS_PRESETS["hnet"])
+    assert set(compute_losses(hnet, comp, fg, ref, real, LossConfig(alpha=0, lam=0, beta=0))[1]) == {
+        "harmonization", "total"}
 
 
 def test_tiny_model_overfits_a_handful_of_samples():
@@ -156,6 +162,26 @@ def test_objective_module_wraps_model_and_loss_for_ddp():
     total, terms = objective(comp, fg, ref, real)
     assert terms == compute_losses(model, comp, fg, ref, real, LossConfig(lam=0.5))[1]
     assert float(total.detach()) == terms["total"]
+
+
+def test_hnet_objective_trains_a_style_encoder_beside_the_model():
+    """H-Net alone: the objective owns φ (its parameters are the model's plus `loss_encoder.*`), φ gets
+    gradients from the triplets, and the model itself has no style-encoder or AdaIN parameters."""
+    from iph.losses import Objective
+
+    torch.manual_seed(0)
+    hnet = build("tiny", use_style_encoder=False)
+    assert not any(k.startswith("style_encoder") or "affine" in k or "stem_style" in k
+                   for k in hnet.state_dict())
+    objective = Objective(hnet, LOSS_PRESETS["hnet"])
+    names = dict(objective.named_parameters()).keys()
+    assert {k for k in names if not k.startswith("model.")} == {
+        f"loss_encoder.{k}" for k, _ in objective.loss_encoder.named_parameters()}
+    comp, fg, ref, real = _batch()
+    total, _ = objective(comp, fg, ref, real)
+    total.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in objective.loss_encoder.parameters())
+    assert Objective(build("tiny"), LOSS_PRESETS["style"]).loss_encoder is None
 
 
 def test_stop_gradient_keeps_the_style_codes_apart():

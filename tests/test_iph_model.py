@@ -94,6 +94,13 @@ def test_hnet_alone_ignores_the_reference():
     torch.manual_seed(0)
     model = build("tiny", use_style_encoder=False).eval()
     assert model.uses_reference is False and model.style_encoder is None
+    # no AdaIN anywhere and nothing of a style code: the harmonizer's blocks are plain residual blocks
+    from iph.layers import AdaIN, ResBlock
+
+    assert not any(isinstance(m, AdaIN) for m in model.modules()) and model.harmonizer.stem_style is None
+    assert all(isinstance(b, ResBlock) for b in model.harmonizer.mid)
+    with pytest.raises(ValueError, match="no style encoder"):
+        model.style_code(*_batch(n=1)[:2])
     comp, fg, ref, _ = _batch(n=1)
     with torch.no_grad():
         torch.testing.assert_close(model(comp, fg, ref), model(comp, fg, torch.flip(ref, dims=[2])))

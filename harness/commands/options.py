@@ -1,5 +1,6 @@
-"""Command-line options shared by the commands that score: `--protocol` and `--resolution` (score,
-run-benchmark, and the sweeps to come). Defaults and checks live in harness/config.py (ProtocolOptions)."""
+"""Command-line options shared by several commands: `--protocol` and `--resolution` (score, run-benchmark,
+the sweeps), the compute flags of the Ray commands, and KEY=VALUE lists. Defaults and checks live in
+harness/config.py (ProtocolOptions) and the commands' config objects."""
 
 from __future__ import annotations
 
@@ -24,3 +25,29 @@ def add_protocol_arguments(group: argparse._ActionsContainer, config_cls: type) 
                             f"or with everything resized to {PEER_SIZE}² the harness's way (`{PEER_SIZE}`, float "
                             "bicubic, area-averaged mask — neither published protocol); bcmi and idih always "
                             f"score at {PEER_SIZE}²")
+
+
+def add_compute_arguments(group: argparse._ActionsContainer, config_cls: type) -> None:
+    """--ray-address, --num-cpus, --seed (bootstrap), --bootstrap, --no-progress, with `config_cls`'s defaults
+    (its `seed` and `n_boot` fields)."""
+    group.add_argument("--ray-address", help="Ray cluster to use (else $RAY_ADDRESS; else a local Ray)")
+    group.add_argument("--num-cpus", type=int, help="local Ray: CPUs to use (default: all available)")
+    group.add_argument("--seed", type=int, default=default_of(config_cls, "seed"),
+                       help="bootstrap seed (default: %(default)s)")
+    group.add_argument("--bootstrap", type=int, default=default_of(config_cls, "n_boot"),
+                       help="bootstrap resamples (default: %(default)s)")
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def key_values(option: str, items: list[str]) -> dict[str, str]:
+    """`["a=1", "b=2"]` (a repeatable KEY=VALUE flag) → {"a": "1", "b": "2"}; anything else is a one-line
+    error naming `option`."""
+    from harness.errors import HarnessError
+
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise HarnessError(f"{option} '{item}' is not KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out

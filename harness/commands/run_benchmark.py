@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_protocol_arguments
+from harness.commands.options import add_compute_arguments, add_protocol_arguments
 from harness.config import REFERENCE_MODES, BenchmarkConfig, default_of, parse_limit
 
 
@@ -42,12 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                           "and what it would compute, then stop (no Ray)")
     g.add_argument("--cache-dir", default=d("cache_dir"),
                    help="per-image results and logs (default: $HARNESS_CACHE, else %(default)s)")
-    g = p.add_argument_group("compute")
-    g.add_argument("--ray-address", help="Ray cluster to use (else $RAY_ADDRESS; else a local Ray)")
-    g.add_argument("--num-cpus", type=int, help="local Ray: CPUs to use (default: all available)")
-    g.add_argument("--seed", type=int, default=d("seed"), help="bootstrap seed (default: %(default)s)")
-    g.add_argument("--bootstrap", type=int, default=d("n_boot"), help="bootstrap resamples (default: %(default)s)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_compute_arguments(p.add_argument_group("compute"), BenchmarkConfig)
 
 
 def config_from_args(args: argparse.Namespace) -> BenchmarkConfig:

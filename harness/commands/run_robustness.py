@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands.options import add_compute_arguments
 from harness.config import PROTOCOLS, RobustnessConfig, default_of, parse_limit
 
 
@@ -39,12 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     g.add_argument("--resume", action="store_true", help="reuse cached results; compute only the rest")
     g.add_argument("--cache-dir", default=d("cache_dir"), help="results cache and logs (default: %(default)s)")
-    g = p.add_argument_group("compute")
-    g.add_argument("--ray-address", help="Ray cluster to use (else $RAY_ADDRESS; else a local Ray)")
-    g.add_argument("--num-cpus", type=int, help="local Ray: CPUs to use (default: all available)")
-    g.add_argument("--seed", type=int, default=d("seed"), help="bootstrap seed (default: %(default)s)")
-    g.add_argument("--bootstrap", type=int, default=d("n_boot"), help="bootstrap resamples (default: %(default)s)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_compute_arguments(p.add_argument_group("compute"), RobustnessConfig)
 
 
 def run(args: argparse.Namespace) -> int:

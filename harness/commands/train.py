@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands.options import key_values
 from harness.config import MODEL_SIZES, TrainConfig, default_of
 
 
@@ -81,20 +82,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        validate_every=args.validate_every, data=args.data, pairs=args.pairs, init=args.init,
                        resume=args.resume, out=args.out or f"runs/{args.method}-stage{args.stage}",
                        tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed, loss=args.loss,
-                       loss_options=_pairs(args.loss_option), suite=args.suite, data_root=args.data_root,
+                       loss_options=key_values("--loss-option", args.loss_option), suite=args.suite, data_root=args.data_root,
                        ray_address=args.ray_address, export=args.export)
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    from harness.errors import HarnessError
-
-    out = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise HarnessError(f"--loss-option '{item}' is not KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from harness.config import RobustnessConfig, parse_candidates
 from harness.errors import HarnessError
 
 PER_REFERENCE = ("fmse", "fde2000", "fpsnr", "gap_highlight", "gap_midtone", "gap_shadow", "gap_a", "gap_b")
+PAIRED = ("fde2000", "fmse")  # compared between methods, where the suite has truths
 
 
 @dataclass
@@ -35,6 +36,8 @@ class RobustnessResult:
     summary: pd.DataFrame  # per method: responsiveness, reference accuracy
     per_reference: pd.DataFrame  # per method × region: means of PER_REFERENCE
     cluster: dict[str, Any]
+    # every method pair on PAIRED, per sample (its mean over regions: regions of one scene are not independent)
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     computed: int = 0
     cached: int = 0
     grids: dict[str, dict[str, bytes]] = field(default_factory=dict)  # sample id → {method|region: PNG}
@@ -61,6 +64,7 @@ class RobustnessResult:
                                        if c in self.rows])
         return {"suite": self.suite, "source": self.source, "references": self.references,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
+                "pairs": self.pairs.to_dict(orient="records"),
                 "per_image": flat.to_dict(orient="records"), "ray": self.cluster, "computed": self.computed,
                 "cached": self.cached, "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url,
                 "report": self.report}
@@ -174,6 +178,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
 
 def _summarise(cfg, kinds, suite, rows, cluster, method_order: list[str]) -> RobustnessResult:
     from harness.scoring.robustness import robustness_summary
+    from harness.scoring.stats import paired_comparisons
 
     df = pd.DataFrame(rows)
     order = {s.id: i for i, s in enumerate(suite.specs)}
@@ -185,7 +190,11 @@ def _summarise(cfg, kinds, suite, rows, cluster, method_order: list[str]) -> Rob
     cols = [c for c in PER_REFERENCE if c in df]
     per_ref = df.groupby(["method", "reference"], sort=False)[cols].mean().reset_index()
     per_ref["n"] = df.groupby(["method", "reference"], sort=False).size().to_numpy()
-    return RobustnessResult(suite.name, suite.source, suite.notice, kinds, df, summary, per_ref, cluster)
+    paired = [c for c in PAIRED if c in df]
+    per_sample = df.groupby(["method", "id"], sort=False)[paired].mean().reset_index()
+    pairs = paired_comparisons(per_sample, paired, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
+    return RobustnessResult(suite.name, suite.source, suite.notice, kinds, df, summary, per_ref, cluster,
+                            pairs=pairs)
 
 
 def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:
@@ -201,7 +210,7 @@ def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:
 
 
 def summary_text(result: RobustnessResult) -> str:
-    from harness.scoring.tables import mlflow_lines, sig, table
+    from harness.scoring.tables import mlflow_lines, paired_text, sig, table
 
     lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} samples × "
              f"{result.rows['method'].nunique()} methods × candidate regions ({', '.join(result.references)}); "
@@ -222,4 +231,8 @@ def summary_text(result: RobustnessResult) -> str:
                   "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
                   "means over samples × regions",
               table(["method", "responsiveness", "reference accuracy", "fΔE2000", "gap midtone"], body)]
+    methods = list(result.summary["method"])
+    if len(result.pairs) and len(methods) > 1:
+        lines += ["", *paired_text(result.pairs, methods, PAIRED, "per sample (its mean over the regions)"),
+                  "every pair is in --json (pairs) and in MLflow (paired_comparisons.csv)"]
     return "\n".join(lines + mlflow_lines(result))

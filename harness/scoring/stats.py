@@ -43,6 +43,10 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = 2000, seed: int = 0, lev
     for i in range(0, n_boot, step):
         k = min(step, n_boot - i)
         means[i:i + k] = x[rng.integers(0, n, size=(k, n))].mean(axis=1)
+    return _percentile_ci(means, level)
+
+
+def _percentile_ci(means: np.ndarray, level: float) -> tuple[float, float]:
     alpha = (1.0 - level) / 2.0
     if np.isfinite(means).all():
         lo, hi = np.percentile(means, [100 * alpha, 100 * (1 - alpha)])
@@ -50,6 +54,28 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = 2000, seed: int = 0, lev
         lo = np.percentile(means, 100 * alpha, method="lower")
         hi = np.percentile(means, 100 * (1 - alpha), method="higher")
     return (float(lo), float(hi))
+
+
+def crossed_bootstrap_ci(matrix: np.ndarray, n_boot: int = 2000, seed: int = 0,
+                         level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap CI of the mean of a seeds × images matrix (one trained model per row, every model
+    scored on the same images), resampling seeds and images independently with replacement — so the interval
+    reflects both where the training seeds and where the test images happened to fall. NaN cells are missing
+    (each resample averages what it has); (nan, nan) when nothing is left. With one seed it is the images'
+    bootstrap; with few seeds the seed resampling is coarse (3 seeds: 10 distinct multisets), and says so by
+    widening the interval when the seeds disagree."""
+    m = np.atleast_2d(np.asarray(matrix, dtype=float))
+    if not (~np.isnan(m)).any():
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    s, n = m.shape
+    means = np.empty(n_boot)
+    for b in range(n_boot):
+        sub = m[np.ix_(rng.integers(0, s, size=s), rng.integers(0, n, size=n))]
+        vals = sub[~np.isnan(sub)]
+        means[b] = vals.mean() if vals.size else np.nan
+    means = means[~np.isnan(means)]
+    return _percentile_ci(means, level)
 
 
 def _mean(x: np.ndarray) -> float:
@@ -164,6 +190,40 @@ def paired_comparisons(df: pd.DataFrame, metrics: Sequence[str], by: str = "meth
                          "ci_hi": hi, "p": _wilcoxon_p(d)})
         adjusted = holm([r["p"] for r in rows]) if rows else []
         for r, q in zip(rows, adjusted):
+            r["p_holm"] = float(q)
+        out += rows
+    return pd.DataFrame(out, columns=cols)
+
+
+def consecutive_comparisons(df: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], by: str = "arm",
+                            seed_col: str = "seed", id_col: str = "id", n_boot: int = 2000, seed: int = 0,
+                            level: float = 0.95) -> pd.DataFrame:
+    """Each group of `order` against the one before it (an ablation's rows: what adding one thing changes), on
+    the seeds and images both have: [metric, a, b, n_seeds, n, diff, ci_lo, ci_hi, p, p_holm] with diff =
+    mean(b − a) over seeds × images, its crossed-bootstrap CI (seeds and images resampled: see
+    `crossed_bootstrap_ci`), the Wilcoxon signed-rank p over images of the seed-averaged differences, and
+    Holm's correction over the consecutive pairs of that metric. Seeds are paired by number (the same data
+    order and initial seed). Pairs with a missing group get NaN."""
+    from studies.multiple_testing import holm
+
+    cols = ["metric", "a", "b", "n_seeds", "n", "diff", "ci_lo", "ci_hi", "p", "p_holm"]
+    out = []
+    for m in metrics:
+        rows = []
+        for a, b in zip(order[:-1], order[1:]):
+            wide = {g: df[df[by] == g].pivot_table(index=seed_col, columns=id_col, values=m, aggfunc="first",
+                                                    dropna=False) for g in (a, b)}
+            seeds = wide[a].index.intersection(wide[b].index)
+            ids = wide[a].columns.intersection(wide[b].columns)
+            d = (wide[b].loc[seeds, ids].to_numpy(dtype=float) - wide[a].loc[seeds, ids].to_numpy(dtype=float))
+            d[~np.isfinite(d)] = np.nan  # inf − inf, or inf − x: no difference to test (as paired_comparisons)
+            per_image = np.array([_mean(col) for col in d.T]) if d.size else np.array([])
+            per_image = per_image[~np.isnan(per_image)]
+            lo, hi = crossed_bootstrap_ci(d, n_boot=n_boot, seed=seed, level=level) if d.size else (np.nan, np.nan)
+            rows.append({"metric": m, "a": a, "b": b, "n_seeds": len(seeds), "n": int(per_image.size),
+                         "diff": _mean(d.ravel()) if d.size else float("nan"), "ci_lo": lo, "ci_hi": hi,
+                         "p": _wilcoxon_p(per_image)})
+        for r, q in zip(rows, holm([r["p"] for r in rows]) if rows else []):
             r["p_holm"] = float(q)
         out += rows
     return pd.DataFrame(out, columns=cols)

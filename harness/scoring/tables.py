@@ -157,31 +157,35 @@ def summary_text(result) -> str:
     if getattr(result, "augmentations", None) is not None and len(result.augmentations):
         lines += ["", "per augmentation family (how the foreground was made to disagree): mean [95% bootstrap CI]",
                   per_value_text(result.augmentations, "augmentation")]
-    p = result.pairs
-    if len(p) and len(methods) > 1:
-        shown = ("fmse", "fde2000", "fpsnr")
-        base = methods[0]
-        lines += ["", f"paired differences against {base} on the same images: mean [95% bootstrap CI], Wilcoxon "
-                      "signed-rank p, Holm-corrected over all method pairs (* p < 0.05)"]
-        rows = []
-        for m in methods[1:]:
-            row = [m]
-            for metric in shown:
-                hit = p[(p["metric"] == metric) & (((p["a"] == m) & (p["b"] == base)) | ((p["a"] == base) & (p["b"] == m)))]
-                if hit.empty:
-                    row.append("-")
-                    continue
-                r = hit.iloc[0]
-                sign = 1.0 if r["a"] == m else -1.0  # report method − base
-                lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
-                row.append(f"{sig(sign * r['diff'])} [{sig(lo)}, {sig(hi)}] p={sig(r['p_holm'], 2)}"
-                           + (" *" if r["p_holm"] < 0.05 else ""))
-            rows.append(row)
-        lines.append(table(["method", *[f"Δ{k} (method − {base})" for k in shown]], rows))
-        n_sig = int((p["p_holm"] < 0.05).sum())
-        lines.append(f"{n_sig} of {len(p)} comparisons (all pairs × all metrics) significant at 0.05 after Holm; "
-                     "every pair is in --json and in MLflow (paired_comparisons.csv)")
+    if len(result.pairs) and len(methods) > 1:
+        lines += ["", *paired_text(result.pairs, methods, ("fmse", "fde2000", "fpsnr"), "on the same images")]
+        lines.append("every pair is in --json and in MLflow (paired_comparisons.csv)")
     return "\n".join(lines + mlflow_lines(result))
+
+
+def paired_text(p, methods: list[str], shown: tuple[str, ...], unit: str) -> list[str]:
+    """Paired differences of every method against the first (rows of scoring.stats.paired_comparisons), as
+    method − first: mean [CI] and the Holm-corrected p, then how many of all the comparisons are significant."""
+    base = methods[0]
+    lines = [f"paired differences against {base} {unit}: mean [95% bootstrap CI], Wilcoxon signed-rank p, "
+             "Holm-corrected over all method pairs (* p < 0.05)"]
+    rows = []
+    for m in methods[1:]:
+        row = [m]
+        for metric in shown:
+            hit = p[(p["metric"] == metric) & (((p["a"] == m) & (p["b"] == base)) | ((p["a"] == base) & (p["b"] == m)))]
+            if hit.empty:
+                row.append("-")
+                continue
+            r = hit.iloc[0]
+            sign = 1.0 if r["a"] == m else -1.0  # report method − base
+            lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
+            row.append(f"{sig(sign * r['diff'])} [{sig(lo)}, {sig(hi)}] p={sig(r['p_holm'], 2)}"
+                       + (" *" if r["p_holm"] < 0.05 else ""))
+        rows.append(row)
+    n_sig = int((p["p_holm"] < 0.05).sum())
+    return [*lines, table(["method", *[f"Δ{k} (method − {base})" for k in shown]], rows),
+            f"{n_sig} of {len(p)} comparisons (all pairs × all metrics) significant at 0.05 after Holm"]
 
 
 def mlflow_lines(result) -> list[str]:

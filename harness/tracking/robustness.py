@@ -74,6 +74,7 @@ class RobustnessTracker:
             c.log_image(self.parent, image, artifact_file=f"figures/{sid}.png")
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
         c.log_text(self.parent, result.per_reference.to_csv(index=False), "per_reference.csv")
+        c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
         log_file(c, self.parent, self.log_path)

@@ -180,3 +180,14 @@ def attach_report(c, run_id: str, note=None) -> str | None:
     except Exception as err:  # noqa: BLE001 — the run itself is complete; say why the report is missing
         (note or (lambda line: print(line, file=sys.stderr)))(f"report: not built ({type(err).__name__}: {err})")
         return None
+
+
+def fail_runs(c, parent: str | None, run_ids: list[str], err: BaseException, log_path=None,
+              interrupted: str = "FAILED") -> None:
+    """A command's runs after an error: the log attached to the parent, then `mark_failed`. Never raises."""
+    if parent:
+        try:
+            log_file(c, parent, log_path)
+        except Exception:  # noqa: BLE001 — never mask the original error
+            pass
+    mark_failed(c, run_ids, err, interrupted=interrupted)

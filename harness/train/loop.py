@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness.config import TrainConfig
 from harness.errors import HarnessError
@@ -84,25 +84,11 @@ def train_loop_per_worker(config: dict) -> None:
     `resume_from`/`resume_step`."""
     import ray.train
     import ray.train.torch
-    import torch
-    import torch.distributed as dist
-
-    from harness.methods.checkpoint import load_checkpoint, save_checkpoint
-    from harness.train.recipes import make_recipe, recipe_loss
-    from harness.train.state import load_training_state, prune, save_training_state, step_paths
 
     cfg = TrainConfig(**config["cfg"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
-    torch.set_num_threads(max(1, int(cfg.cpus_per_worker)))
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
-
-    model = build_model(cfg)
-    if config.get("init"):
-        init_model, _ = load_checkpoint(config["init"])
-        model.load_state_dict(init_model.state_dict(), strict=True)
-    model.to(device).train()
 
     def wrap(module):
         if world == 1:
@@ -110,12 +96,48 @@ def train_loop_per_worker(config: dict) -> None:
         return ray.train.torch.prepare_model(module, move_to_device=device,
                                              parallel_strategy_kwargs={"find_unused_parameters": False})
 
+    log = None
+    if rank == 0 and config.get("run_id"):
+        from harness.tracking.training import StepLogger
+
+        log = StepLogger(config["tracking_uri"], config["run_id"]).log
+    final_path, terms = run_stage(cfg, init=config.get("init"), resume_from=config.get("resume_from"),
+                                  resume_step=config.get("resume_step", 0), rank=rank, world=world, device=device,
+                                  wrap=wrap, log=log)
+    # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
+    ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
+                     checkpoint=None if final_path is None else _final_only_dir(final_path))
+
+
+def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | None = None, resume_step: int = 0,
+              rank: int = 0, world: int = 1, device: Any = "cpu", wrap: Callable | None = None,
+              log: Callable[[dict[str, float], int], None] | None = None,
+              validate: bool = True) -> tuple[Path | None, dict[str, float]]:
+    """Train one stage in this process, as rank `rank` of `world` (Ray Train workers, or one Ray Tune trial:
+    harness/experiments/trial.py). `log(terms, step)` gets rank 0's logged losses and validation metrics.
+    Returns (the final checkpoint on rank 0, else None; the last logged terms)."""
+    import torch
+    import torch.distributed as dist
+
+    from harness.methods.checkpoint import load_checkpoint, save_checkpoint
+    from harness.train.recipes import make_recipe, recipe_loss
+    from harness.train.state import load_training_state, prune, save_training_state, step_paths
+
+    torch.set_num_threads(max(1, int(cfg.cpus_per_worker)))
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
+
+    model = build_model(cfg)
+    if init:
+        init_model, _ = load_checkpoint(init)
+        model.load_state_dict(init_model.state_dict(), strict=True)
+    model.to(device).train()
+
     recipe = make_recipe(cfg.method, model, cfg.learning_rate, recipe_loss(cfg), wrap)
     start = 0
-    if config.get("resume_from"):
+    if resume_from:
         from safetensors.torch import load_file
 
-        weights, state_w, state_j = step_paths(Path(config["resume_from"]).parent, config["resume_step"])
+        weights, state_w, state_j = step_paths(Path(resume_from).parent, resume_step)
         model.load_state_dict(load_file(str(weights)), strict=True)
         start = load_training_state(recipe, state_w, state_j)
 
@@ -123,11 +145,6 @@ def train_loop_per_worker(config: dict) -> None:
     shuffle = cfg.suite is not None
     out = Path(cfg.out).resolve()
     ckpt_dir = out / "checkpoints"
-    logger = None
-    if rank == 0 and config.get("run_id"):
-        from harness.tracking.training import StepLogger
-
-        logger = StepLogger(config["tracking_uri"], config["run_id"])
     log_file = open(out / "train.log", "a") if rank == 0 else None
     data_desc = dataset.describe()
     terms: dict[str, float] = {}
@@ -163,9 +180,10 @@ def train_loop_per_worker(config: dict) -> None:
                 line = f"step {done} " + " ".join(f"{k}={v:.4g}" for k, v in sorted(terms.items()))
                 log_file.write(f"{time.strftime('%H:%M:%S')} {line} ({time.time() - t0:.0f}s)\n")
                 log_file.flush()
-                if logger is not None:
-                    logger.log(terms, done)
-        if rank == 0 and (done == cfg.steps or (cfg.validate_every and done % cfg.validate_every == 0)):
+                if log is not None:
+                    log(terms, done)
+        at_end = done == cfg.steps and validate
+        if rank == 0 and (at_end or (cfg.validate_every and done % cfg.validate_every == 0)):
             val = _validate(model, device)
             terms.update(val)
             log_file.write(f"{time.strftime('%H:%M:%S')} step {done} "
@@ -174,8 +192,8 @@ def train_loop_per_worker(config: dict) -> None:
                 log_file.write(f"WARNING step {done}: style codes are collapsing (spread "
                                f"{val['val/code_spread']:.3g} < {COLLAPSED}): the reference is being ignored\n")
             log_file.flush()
-            if logger is not None:
-                logger.log(val, done)
+            if log is not None:
+                log(val, done)
         if rank == 0 and done % cfg.checkpoint_every == 0 and done != cfg.steps:
             save(done, final=False)
 
@@ -185,9 +203,7 @@ def train_loop_per_worker(config: dict) -> None:
         log_file.close()
     if world > 1:
         dist.barrier()
-    # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
-    ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
-                     checkpoint=None if final_path is None else _final_only_dir(final_path))
+    return final_path, terms
 
 
 COLLAPSED = 0.02  # style-code spread (iph.losses.code_spread) below which the codes no longer tell regions apart

@@ -3,6 +3,7 @@
 by looking at the model's class.
 
     iph          iph.losses.Objective (L1 + luminance matching + consistency + triplets); DDP; Adam (0.9, 0.999)
+                 over the model and, for H-Net alone, the style encoder the objective trains beside it
     bargainnet   L1 + the two domain-code triplets (baselines.bargainnet.training_loss); DDP; Adam (0.5, 0.999)
     dovenet      L1 + GAN/verification loss with the domain-verification discriminator judging the raw
                  generator output, alternating D and G steps with two Adam optimizers (0.5, 0.999)
@@ -69,8 +70,10 @@ class _ObjectiveRecipe(Recipe):
 
     def __init__(self, model, lr: float, loss=None, wrap=None) -> None:
         super().__init__(model, lr, loss, wrap)
-        self.objective = self.wrap(self.make_objective(model, loss))
-        self.opts = {"opt": _adam(model.parameters(), lr, gan=self.gan_betas)}
+        self.inner = self.make_objective(model, loss).to(next(model.parameters()).device)
+        self.objective = self.wrap(self.inner)
+        # the objective's parameters: the model's, then any the loss trains beside it (IPH's H-Net-alone φ)
+        self.opts = {"opt": _adam(self.inner.parameters(), lr, gan=self.gan_betas)}
 
     def make_objective(self, model, loss):
         raise NotImplementedError
@@ -89,6 +92,10 @@ class IPHRecipe(_ObjectiveRecipe):
         from iph.losses import LOSS_PRESETS, Objective
 
         return Objective(model, LOSS_PRESETS[loss] if isinstance(loss, str) else (loss or LOSS_PRESETS["full"]))
+
+    def extra_modules(self) -> dict:
+        """H-Net alone's loss-side style encoder (iph/losses.py) resumes with the training state."""
+        return {} if self.inner.loss_encoder is None else {"loss_encoder": self.inner.loss_encoder}
 
 
 class BargainNetRecipe(_ObjectiveRecipe):

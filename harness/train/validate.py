@@ -41,7 +41,7 @@ def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEE
             items = [ds[2 * k], ds[2 * k + 1]]
             batch = {key: torch.stack([it[key] for it in items]).to(device) for key in items[0]}
             out = model(batch["composite"], batch["fg_mask"], batch["ref_mask"]).cpu()
-            if hasattr(model, "style_code"):
+            if getattr(model, "style_encoder", None) is not None:  # IPH with a style encoder
                 codes.append(model.style_code(batch["composite"], batch["ref_mask"]).cpu())
             real, comp, fg = batch["real"].cpu(), batch["composite"].cpu(), batch["fg_mask"].cpu()
             if fde(real[0], real[1], fg[0]) < MIN_TRUTH_GAP:

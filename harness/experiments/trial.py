@@ -1,0 +1,84 @@
+"""One Ray Tune trial: one arm and one seed, its training stages one after the other, in the trial's own
+process (harness/train/loop.py `run_stage`, the loop every Ray Train worker runs).
+
+A trial's files live in a directory of its own, named by the experiment (never by Tune), so a trial that runs
+again picks up its own work: a finished stage is not retrained, an interrupted one resumes from its latest
+periodic checkpoint, and a finished trial (`done.json`) only reports its result again — Tune's experiment state
+may be a few seconds older than the trials' files when the driver is killed.
+
+Reported to Tune (and from there to MLflow by the driver: harness/tracking/experiments.py): `step` (counted over
+all stages), `stage`, `train/<term>` every `log_every` steps, `val/<metric>` at the end of each stage, and at the
+end `checkpoint` (the final model) with `done_steps`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.config import TrainConfig
+
+FAIL_ENV = "HARNESS_FAIL_TRIALS"  # test hook: comma-separated trial keys that raise instead of training
+DELAY_ENV = "HARNESS_TRIAL_LOG_DELAY"  # test hook: seconds to sleep at every logged step (a slow trial to kill)
+
+
+def trial_key(arm_name: str, seed: int) -> str:
+    return f"{arm_name}/s{seed}"
+
+
+def stage_config(spec: dict[str, Any], stage: int, init: str | None) -> TrainConfig:
+    """The TrainConfig of stage `stage` (1-based) of a trial spec (see tune.make_specs)."""
+    b = spec["budget"]
+    return TrainConfig(method=spec["method"], stage=stage, size=b["size"], steps=b["steps"][stage - 1],
+                       batch_size=b["batch_size"], train_size=b["train_size"], lr=b["lr"][stage - 1], workers=1,
+                       gpus_per_worker=spec["gpus"], cpus_per_worker=b["cpus_per_trial"],
+                       checkpoint_every=b["checkpoint_every"], log_every=b["log_every"], init=init,
+                       out=str(Path(spec["dir"]) / f"stage{stage}"), mlflow=False, seed=spec["seed"],
+                       loss=spec["loss"], loss_options=dict(spec["loss_options"]), data="relit",
+                       pairs=b["pairs"], overrides=dict(spec["overrides"]))
+
+
+def run_trial(config: dict[str, Any], specs: dict[str, dict[str, Any]]) -> None:
+    """Tune's function trainable: `config["trial"]` names the spec."""
+    import torch
+    from ray import tune
+
+    from harness.train.loop import run_stage
+    from harness.train.state import latest_checkpoint
+
+    spec = specs[config["trial"]]
+    tdir = Path(spec["dir"])
+    done_file = tdir / "done.json"
+    if done_file.is_file():
+        tune.report({**json.loads(done_file.read_text()), "cached": 1})
+        return
+    if spec.get("fail"):  # the test hook, read by the driver (tune.run_trials)
+        raise RuntimeError(f"trial {spec['key']} failed on purpose ({FAIL_ENV})")
+    device = "cuda" if spec["gpus"] and torch.cuda.is_available() else "cpu"
+    offset, init, last = 0, None, {}
+    for stage in range(1, len(spec["budget"]["steps"]) + 1):
+        cfg = stage_config(spec, stage, init)
+        out = Path(cfg.out)
+        final = out / f"{cfg.method}-stage{stage}.safetensors"
+        if not final.is_file():
+            out.mkdir(parents=True, exist_ok=True)
+            latest = latest_checkpoint(out)
+
+            def log(terms: dict[str, float], step: int, stage: int = stage, offset: int = offset) -> None:
+                time.sleep(spec.get("delay", 0.0))
+                tune.report({"step": offset + step, "stage": stage,
+                             **{(k if k.startswith("val/") else f"train/{k}"): float(v) for k, v in terms.items()}})
+
+            _, terms = run_stage(cfg, init=init, resume_from=str(latest[1]) if latest else None,
+                                 resume_step=latest[0] if latest else 0, device=device, log=log,
+                                 validate=spec["budget"]["validate"])
+            last = {k: float(v) for k, v in terms.items() if k.startswith("val/")}
+        init, offset = str(final), offset + cfg.steps
+    result = {"step": offset, "stage": len(spec["budget"]["steps"]), "checkpoint": init, "done_steps": offset, **last}
+    tmp = done_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, done_file)
+    tune.report(result)

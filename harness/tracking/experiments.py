@@ -1,0 +1,160 @@
+"""run-ablation and sweep in MLflow — the layout the report's Table 3 is built from (reports/, issue 14):
+
+- experiment `<suite>-ablation` (run-ablation) or `<suite>-sweep` (sweep);
+- **parent run** per experiment, tag `harness.command` = `run-ablation` | `sweep`, tags `suite`, `budget`,
+  `variants` (the arms' names in table order, comma-separated) and `missing` (trial keys that failed);
+  params: the config and the resolved budget (`budget.<field>`); metrics: `<metric>/<variant>` with
+  `_ci95_lo`/`_ci95_hi` (variant names made key-safe: `style+highlight` → `style_highlight`); artifacts
+  `summary.csv`, `comparisons.csv`, `per_image.csv` (every trained model × image, with `arm` and `seed`) and
+  `result.json` (the `--json` document: `variants` in table order, each with `name`, `label`, `metrics`
+  {metric: {mean, ci95, n, n_seeds}}, `trials`);
+- **one child run per trial** (tag `mlflow.parentRunId`, tag `harness.trial` = `<variant>/s<seed>`), params
+  `variant`, `seed`, `method`, `loss`, `loss_options`, `overrides` and `budget.<field>`; metrics: the training
+  curves `train/<term>` and `val/<metric>` at step = optimizer step over all stages, then the evaluation named
+  as run-benchmark's (`psnr`, `ssim`, `de2000`, `fmse`, `fpsnr`, … with `_ci95_lo`/`_ci95_hi` over images), and
+  from the robustness sweep `responsiveness`, `reference_accuracy`; artifact `per_image.csv`. FINISHED after
+  its evaluation; FAILED (tag `error`) when its training or evaluation failed.
+
+A resumed experiment reopens its parent and its children (found by `harness.trial`): no duplicates. Every
+write happens in the driver (Tune callbacks run there): one writer for a sqlite store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from harness.tracking.store import (client, fail_runs, get_or_create_experiment, git_sha, harness_version,
+                                    log_file, metric_key, resolve_tracking_uri, safe_key)
+
+
+def variant_key(name: str) -> str:
+    """A variant's name as part of a metric key (MLflow keys allow [A-Za-z0-9_-. /])."""
+    return safe_key(name).replace("+", "_")
+
+
+class ExperimentTracker:
+    def __init__(self, cfg, suite, arms, specs: dict, log_path=None) -> None:
+        self.cfg, self.suite, self.arms, self.specs, self.log_path = cfg, suite, arms, specs, log_path
+        self.uri = resolve_tracking_uri(cfg.tracking_uri)
+        self.client = client(self.uri)
+        self.parent: str | None = None
+        self.children: dict[str, str] = {}
+
+    def start(self, cluster: dict, budget: dict, resume_parent: str | None = None) -> str:
+        c = self.client
+        self.exp_id = get_or_create_experiment(self.cfg.experiment_name, self.uri)
+        if resume_parent:
+            self.parent = resume_parent
+            c.update_run(resume_parent, status="RUNNING")
+            c.set_tag(resume_parent, "resumed", "true")
+            for run in c.search_runs([self.exp_id], f"tags.mlflow.parentRunId = '{resume_parent}'",
+                                     max_results=5000):
+                key = run.data.tags.get("harness.trial")
+                if key in self.specs:
+                    self.children[key] = run.info.run_id
+            return resume_parent
+        what = "Table 3 ablation" if self.cfg.command == "run-ablation" else "training grid"
+        tags = {"harness.command": self.cfg.command, "git_sha": git_sha(), "harness_version": harness_version(),
+                "suite": self.suite.name, "suite_source": self.suite.source, "budget": self.cfg.budget,
+                "variants": ",".join(a.name for a in self.arms), "ray_address": str(cluster.get("address")),
+                "mlflow.note.content": f"{what} on {self.suite.name}: {len(self.arms)} variants × {self.cfg.seeds} "
+                                       f"seeds, budget {self.cfg.budget}, one child run per trial."}
+        name = f"{self.cfg.command} {self.suite.name} {self.cfg.budget} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        self.parent = c.create_run(self.exp_id, run_name=name, tags=tags).info.run_id
+        params = {k: json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
+                  for k, v in self.cfg.to_dict().items()}
+        params.update({f"budget.{k}": json.dumps(v) if isinstance(v, list) else str(v) for k, v in budget.items()})
+        for k, v in params.items():
+            c.log_param(self.parent, k, v[:500])
+        return self.parent
+
+    # --- per trial, from Tune's callbacks (harness/experiments/tune.py) -------------------------------------
+    def child(self, key: str) -> str:
+        if key not in self.children:
+            spec = self.specs[key]
+            run = self.client.create_run(self.exp_id, run_name=f"{spec['arm']} seed {spec['seed']}", tags={
+                "mlflow.parentRunId": self.parent, "harness.trial": key, "variant": spec["arm"],
+                "seed": str(spec["seed"]), "suite": self.suite.name})
+            rid = run.info.run_id
+            params = {"variant": spec["arm"], "seed": spec["seed"], "method": spec["method"], "loss": spec["loss"],
+                      "loss_options": json.dumps(spec["loss_options"]), "overrides": json.dumps(spec["overrides"]),
+                      "trial_dir": spec["dir"], **{f"budget.{k}": v for k, v in spec["budget"].items()}}
+            for k, v in params.items():
+                self.client.log_param(rid, k, (json.dumps(v) if isinstance(v, list) else str(v))[:500])
+            self.children[key] = rid
+        return self.children[key]
+
+    def trial_started(self, key: str) -> None:
+        rid = self.child(key)
+        run = self.client.get_run(rid)
+        if run.info.status != "RUNNING":
+            self.client.update_run(rid, status="RUNNING")  # a trial retried on resume continues its run
+        if "error" in run.data.tags:
+            self.client.delete_tag(rid, "error")
+
+    def trial_result(self, key: str, result: dict) -> None:
+        from mlflow.entities import Metric
+
+        if result.get("cached") or "step" not in result:
+            return
+        now, step = int(time.time() * 1000), int(result["step"])
+        metrics = [Metric(k, float(v), now, step) for k, v in result.items()
+                   if (k.startswith("train/") or k.startswith("val/")) and isinstance(v, (int, float))]
+        if metrics:
+            self.client.log_batch(self.child(key), metrics=metrics)
+
+    def trial_failed(self, key: str, error: str) -> None:
+        """Mark the trial's run FAILED (again, with the full error, once Tune's results are in)."""
+        rid = self.child(key)
+        self.client.set_tag(rid, "error", error[:5000])
+        if self.client.get_run(rid).info.status != "FAILED":
+            self.client.set_terminated(rid, "FAILED")
+
+    # --- after evaluation ------------------------------------------------------------------------------------
+    def trial_evaluated(self, key: str, summary, per_image, robustness: dict | None) -> None:
+        """Log one trained model's evaluation (run-benchmark's metric names) and finish its run."""
+        from mlflow.entities import Metric
+
+        rid, now = self.child(key), int(time.time() * 1000)
+        metrics = []
+        for r in summary.itertuples():
+            for suffix, v in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
+                if v == v:
+                    metrics.append(Metric(metric_key(f"{r.metric}{suffix}"), float(v), now, 0))
+        for k, v in (robustness or {}).items():
+            if v == v:
+                metrics.append(Metric(k, float(v), now, 0))
+        self.client.log_batch(rid, metrics=metrics)
+        self.client.log_param(rid, "n_images", len(per_image))
+        self.client.log_text(rid, per_image.to_csv(index=False), "per_image.csv")
+        self.client.set_terminated(rid, "FINISHED")
+
+    def finish(self, result) -> str:
+        from mlflow.entities import Metric
+
+        from harness.scoring.tables import jsonable
+
+        c, now = self.client, int(time.time() * 1000)
+        metrics = []
+        for r in result.summary.itertuples():
+            for suffix, v in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
+                if v == v:
+                    metrics.append(Metric(metric_key(f"{r.metric}/{variant_key(r.arm)}{suffix}"), float(v), now, 0))
+        for i in range(0, len(metrics), 1000):
+            c.log_batch(self.parent, metrics=metrics[i:i + 1000])
+        c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
+        c.log_text(self.parent, result.comparisons.to_csv(index=False), "comparisons.csv")
+        c.log_text(self.parent, result.rows.to_csv(index=False), "per_image.csv")
+        if len(result.robustness):
+            c.log_text(self.parent, result.robustness.to_csv(index=False), "robustness.csv")
+        c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
+                   "result.json")
+        c.set_tag(self.parent, "missing", ",".join(result.missing))
+        log_file(c, self.parent, self.log_path)
+        c.set_terminated(self.parent, "FINISHED")
+        return self.parent
+
+    def fail(self, err: BaseException) -> None:
+        runs = [self.parent, *self.children.values()] if self.parent else []
+        fail_runs(self.client, self.parent, runs, err, self.log_path, interrupted="KILLED")

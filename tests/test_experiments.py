@@ -1,0 +1,265 @@
+"""run-ablation and sweep: budgets, variants and grids (and their one-line errors), the statistics against
+scipy and hand computations, and one smoke experiment end to end on Ray Tune (2 CPUs, MLflow sqlite): a failed
+trial marked FAILED and reported missing, a kill mid-trial, and a resume that retrains nothing that finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- budgets, variants, grids ----------------------------------------------------------------------------------
+def test_budgets_are_named_and_overridable():
+    from harness.experiments.budgets import BUDGETS, resolve_budget
+
+    assert set(BUDGETS) == {"smoke", "cpu", "gpu"}
+    gpu = BUDGETS["gpu"]  # the paper's setting
+    assert (gpu.size, gpu.train_size, gpu.batch_size, gpu.lr) == ("full", 256, 48, (1e-4, 1e-5, 1e-6))
+    assert BUDGETS["cpu"].size == "small"
+    b = resolve_budget("cpu", {"steps": "40,20", "lr": "3e-4", "size": "tiny", "validate": "false"})
+    assert (b.steps, b.lr, b.size, b.validate) == ((40, 20), (3e-4, 3e-4), "tiny", False)  # one lr: every stage
+    with pytest.raises(HarnessError, match="Did you mean: batch_size"):
+        resolve_budget("cpu", {"batch_sise": "4"})
+    with pytest.raises(HarnessError, match="Did you mean: smoke"):
+        resolve_budget("smok")
+    with pytest.raises(HarnessError, match="one entry per stage"):
+        resolve_budget("cpu", {"steps": "1,2,3"})
+
+
+def test_table3_variants_in_order_and_faithful():
+    from harness.experiments.arms import VARIANTS, ablation_arms
+    from iph.losses import LOSS_PRESETS
+
+    assert [a.label for a in VARIANTS] == ["H-Net", "+ SE", "+ L_highlight", "+ L_mid-tone", "+ L_shadow"]
+    terms = [(LOSS_PRESETS[a.loss].highlight, LOSS_PRESETS[a.loss].midtone, LOSS_PRESETS[a.loss].shadow,
+              LOSS_PRESETS[a.loss].alpha > 0) for a in VARIANTS]
+    assert [t for t in terms if t[3]] == [(True, False, False, True), (True, True, False, True),
+                                          (True, True, True, True)]
+    for a in VARIANTS:  # every row keeps L_harm, L_consis and the triplets
+        c = LOSS_PRESETS[a.loss]
+        assert c.harmonization and c.lam > 0 and c.consistency and c.beta > 0 and c.triplet_reference and c.triplet_real
+    assert VARIANTS[0].overrides == {"use_style_encoder": False} and not VARIANTS[1].overrides
+    assert [a.name for a in ablation_arms(["full", "hnet"])] == ["hnet", "full"]  # always the table's order
+    with pytest.raises(HarnessError, match="Did you mean: style"):
+        ablation_arms(["stlye"])
+
+
+def test_grid_is_a_product_routed_to_budget_loss_and_model():
+    from harness.experiments.arms import grid_arms, parse_grid
+
+    arms = grid_arms("iph", "full", parse_grid(["alpha=0.05,0.2", "margin=0.1,0.3", "lr=1e-3"]), "tiny")
+    assert [a.name for a in arms] == ["alpha=0.05,margin=0.1,lr=1e-3", "alpha=0.05,margin=0.3,lr=1e-3",
+                                      "alpha=0.2,margin=0.1,lr=1e-3", "alpha=0.2,margin=0.3,lr=1e-3"]
+    assert arms[1].loss_options == {"alpha": 0.05, "margin": 0.3} and arms[1].budget == {"lr": "1e-3"}
+    assert grid_arms("iph", "full", parse_grid(["style_dim=8"]), "tiny")[0].overrides == {"style_dim": 8}
+    with pytest.raises(HarnessError, match="expected a float"):
+        grid_arms("iph", "full", parse_grid(["alpha=much"]), "tiny")
+    with pytest.raises(HarnessError, match="not KEY=V1,V2"):
+        parse_grid(["alpha"])
+
+
+def test_bad_grid_key_is_one_line_did_you_mean_exit_2(tmp_path, capsys):
+    rc = main(["sweep", "--grid", "alpah=0.1,0.2", "--suite", "sample", "--budget", "smoke", "--no-mlflow",
+               "--out", str(tmp_path / "exp")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "unknown grid key for iph 'alpah'" in err and "Did you mean: alpha" in err
+    assert not (tmp_path / "exp").exists()  # nothing half-written
+    rc = main(["run-ablation", "--variants", "hnet,stlye", "--suite", "sample", "--budget", "smoke",
+               "--no-mlflow", "--out", str(tmp_path / "exp")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "Did you mean: style" in err, err
+
+
+def test_trials_ask_for_gpus_when_the_cluster_has_them():
+    from harness.experiments.budgets import resolve_budget
+    from harness.experiments.tune import trial_resources
+
+    cpu = resolve_budget("smoke")
+    assert trial_resources(cpu, {"cpus": 2, "gpus": 0}) == ({"cpu": 1.0, "gpu": 0.0}, 0.0)
+    assert trial_resources(cpu, {"cpus": 16, "gpus": 2}) == ({"cpu": 1.0, "gpu": 1.0}, 1.0)
+    with pytest.raises(HarnessError, match="asks 1 GPU per trial and the cluster has 0"):
+        trial_resources(resolve_budget("gpu"), {"cpus": 2, "gpus": 0})
+    with pytest.raises(HarnessError, match="asks 4 CPUs per trial"):
+        trial_resources(resolve_budget("gpu", {"gpus_per_trial": "0"}), {"cpus": 2, "gpus": 0})
+
+
+# --- statistics ------------------------------------------------------------------------------------------------
+def test_crossed_bootstrap_with_one_seed_is_the_image_bootstrap():
+    from scipy.stats import bootstrap
+
+    from harness.scoring.stats import crossed_bootstrap_ci
+
+    x = np.random.default_rng(3).gamma(2.0, 3.0, size=40)
+    lo, hi = crossed_bootstrap_ci(x[None, :], n_boot=4000, seed=1)
+    ref = bootstrap((x,), np.mean, n_resamples=4000, method="percentile", random_state=2).confidence_interval
+    assert lo == pytest.approx(ref.low, abs=0.25) and hi == pytest.approx(ref.high, abs=0.25)
+
+
+def test_crossed_bootstrap_widens_when_seeds_disagree():
+    from harness.scoring.stats import bootstrap_ci, crossed_bootstrap_ci
+
+    images = np.random.default_rng(0).normal(0, 1, size=30)
+    agree = np.stack([images, images, images])
+    disagree = agree + np.array([[-3.0], [0.0], [3.0]])  # seed effects ±3, images the same
+    lo_a, hi_a = crossed_bootstrap_ci(agree, n_boot=2000)
+    lo_d, hi_d = crossed_bootstrap_ci(disagree, n_boot=2000)
+    # identical seeds: the images' interval; seeds 3 apart: the seeds' spread dominates
+    assert hi_a - lo_a == pytest.approx(np.subtract(*bootstrap_ci(images, n_boot=2000)[::-1]), rel=0.15)
+    assert hi_d - lo_d > 3 * (hi_a - lo_a)
+    assert crossed_bootstrap_ci(np.full((2, 3), np.nan)) != crossed_bootstrap_ci(np.full((2, 3), np.nan))  # nan
+
+
+def test_consecutive_comparisons_against_scipy_and_hand_holm():
+    from scipy.stats import wilcoxon
+
+    from harness.scoring.stats import consecutive_comparisons
+
+    rng = np.random.default_rng(5)
+    n, seeds = 12, 2
+    base = rng.normal(20, 2, size=n)
+    effect = {"a": 0.0, "b": 1.5, "c": 1.6}
+    rows = [{"arm": arm, "seed": s, "id": f"i{i}", "psnr": base[i] + eff + rng.normal(0, 0.5)}
+            for arm, eff in effect.items() for s in range(seeds) for i in range(n)]
+    rows = [r for r in rows if not (r["arm"] == "c" and r["seed"] == 1)]  # a failed trial: seed 1 of c missing
+    df = pd.DataFrame(rows)
+    out = consecutive_comparisons(df, ["psnr"], ["a", "b", "c"], n_boot=500)
+    assert list(zip(out["a"], out["b"])) == [("a", "b"), ("b", "c")]
+    wide = {g: df[df["arm"] == g].pivot(index="seed", columns="id", values="psnr") for g in "abc"}
+    d_ab = (wide["b"] - wide["a"]).to_numpy()
+    d_bc = (wide["c"].loc[[0]] - wide["b"].loc[[0]]).to_numpy()  # only the seed both have
+    p = [wilcoxon(d_ab.mean(axis=0)).pvalue, wilcoxon(d_bc.mean(axis=0)).pvalue]
+    holm = sorted(p)
+    holm = {holm[0]: min(1, 2 * holm[0]), holm[1]: min(1, max(2 * holm[0], holm[1]))}
+    assert out["diff"].tolist() == pytest.approx([d_ab.mean(), d_bc.mean()])
+    assert out["n_seeds"].tolist() == [2, 1] and out["n"].tolist() == [n, n]
+    assert out["p"].tolist() == pytest.approx(p)
+    assert out["p_holm"].tolist() == pytest.approx([holm[p[0]], holm[p[1]]])
+    assert out.iloc[0]["ci_lo"] < d_ab.mean() < out.iloc[0]["ci_hi"]
+
+
+# --- end to end ------------------------------------------------------------------------------------------------
+def _argv(out: Path, uri: str, cache: Path) -> list[str]:
+    return ["run-ablation", "--suite", "sample", "--budget", "smoke", "--variants", "hnet,style", "--seeds", "1",
+            "--limit", "2", "--references", "suite,background", "--bootstrap", "200", "--out", str(out),
+            "--tracking-uri", uri, "--cache-dir", str(cache), "--json"]
+
+
+def _runs(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(uri)
+    exp = c.get_experiment_by_name("sample-ablation")
+    runs = c.search_runs([exp.experiment_id], max_results=100)
+    parent = [r for r in runs if r.data.tags.get("harness.command") == "run-ablation"]
+    children = {r.data.tags["harness.trial"]: r for r in runs if "harness.trial" in r.data.tags}
+    return c, parent, children
+
+
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory):
+    """The smoke ablation (H-Net, + SE; one seed) with the + SE trial failing on purpose."""
+    tmp = tmp_path_factory.mktemp("ablation")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    out, cache = tmp / "exp", tmp / "cache"
+    env = {"HARNESS_FAIL_TRIALS": "style/s0", "HARNESS_CACHE": str(cache)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        import io
+        from contextlib import redirect_stdout
+
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            rc = main(_argv(out, uri, cache))
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    return {"rc": rc, "stdout": buf.getvalue(), "uri": uri, "out": out, "cache": cache}
+
+
+@pytest.mark.slow
+def test_smoke_ablation_end_to_end_with_a_failed_trial(failed_run):
+    assert failed_run["rc"] == 0
+    doc = json.loads(failed_run["stdout"])  # exactly one JSON document
+    assert [v["name"] for v in doc["variants"]] == ["hnet", "style"]
+    assert doc["missing"] == ["style/s0"]
+    hnet, style = doc["variants"]
+    assert hnet["seeds"] == [0] and style["seeds"] == [] and style["missing_seeds"] == [0]
+    assert set(hnet["metrics"]) >= {"psnr", "ssim", "de2000", "fmse"} and style["metrics"] == {}
+    assert hnet["robustness"]["responsiveness"]["mean"] == pytest.approx(0.0, abs=1e-9)  # ignores the reference
+
+    c, parent, children = _runs(failed_run["uri"])
+    assert len(parent) == 1 and parent[0].info.status == "FINISHED"
+    assert parent[0].data.tags["variants"] == "hnet,style" and parent[0].data.tags["missing"] == "style/s0"
+    assert set(children) == {"hnet/s0", "style/s0"}
+    ok, bad = children["hnet/s0"], children["style/s0"]
+    assert ok.info.status == "FINISHED" and bad.info.status == "FAILED"
+    assert "failed on purpose" in bad.data.tags["error"]
+    assert (ok.data.params["variant"], ok.data.params["seed"]) == ("hnet", "0")
+    assert ok.data.tags["mlflow.parentRunId"] == parent[0].info.run_id
+    # the evaluation is the mean of the per-image rows the child carries (read back independently)
+    per_image = pd.read_csv(c.download_artifacts(ok.info.run_id, "per_image.csv"))
+    for m in ("psnr", "ssim", "de2000", "fmse"):
+        assert ok.data.metrics[m] == pytest.approx(per_image[m].mean())
+        assert hnet["metrics"][m]["mean"] == pytest.approx(per_image[m].mean())
+    curve = c.get_metric_history(ok.info.run_id, "train/total")
+    assert [m.step for m in curve] == [2, 4, 6, 8, 10]  # steps 6 + 4 over both stages, logged every 2
+    result = json.loads(Path(c.download_artifacts(parent[0].info.run_id, "result.json")).read_text())
+    assert [v["name"] for v in result["variants"]] == ["hnet", "style"]
+
+
+@pytest.mark.slow
+def test_killed_experiment_resumes_without_recomputing(failed_run):
+    """--resume retries the failed trial; killed (SIGINT) mid-training it resumes again from its checkpoint;
+    the trial that finished first is never retrained, and MLflow keeps one run per trial."""
+    out, uri, cache = failed_run["out"], failed_run["uri"], failed_run["cache"]
+    hnet_dir = out / "trials" / "00-hnet-s0"
+    stamps = {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HARNESS_TRIAL_LOG_DELAY": "1.0", "HARNESS_CACHE": str(cache)}
+    env.pop("HARNESS_FAIL_TRIALS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *_argv(out, uri, cache), "--resume"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    style_ckpts = out / "trials" / "01-style-s0" / "stage1" / "checkpoints"
+    deadline = time.time() + 240
+    while not any(style_ckpts.glob("step_*.state.json")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert not (style_ckpts.parents[1] / "done.json").exists()
+    _, parent, children = _runs(uri)
+    assert parent[0].info.status == "KILLED"
+
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(_argv(out, uri, cache) + ["--resume"]) == 0
+    doc = json.loads(buf.getvalue())
+    assert doc["missing"] == [] and [v["seeds"] for v in doc["variants"]] == [[0], [0]]
+    log = (style_ckpts.parent / "train.log").read_text()
+    assert log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
+    assert {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()} == stamps  # not retrained
+    _, parent, children = _runs(uri)
+    assert len(parent) == 1 and parent[0].info.status == "FINISHED" and parent[0].data.tags["missing"] == ""
+    assert set(children) == {"hnet/s0", "style/s0"}
+    assert all(r.info.status == "FINISHED" for r in children.values())
+    assert "error" not in children["style/s0"].data.tags
