@@ -9,7 +9,9 @@ Runs are found by what made them, the parent run's tag `harness.command`:
                     reference_accuracy(_lo/_hi); parent: `figures/<sample id>.png`
     analyze-votes   experiment user-studies or a benchmark's; no children; `analysis.json`, param `kind`
     run-ablation    children per variant × seed: params `variant`, `seed` (a tag of the same name, or the run
-                    name, when the param is absent), metrics as run-benchmark's children (mean, optional CIs)
+                    name, when the param is absent), metrics as run-benchmark's children (mean, optional CIs);
+                    parent (when run-ablation made it): `<metric>/<variant key>` with `_ci95_lo/hi`, bootstrapped
+                    over seeds and images together (harness/tracking/experiments.py)
 
 By experiment (or the whole store), each kind keeps its latest FINISHED parent run per suite (per study kind for
 analyze-votes); older ones are listed as skipped, so `--run` can pick them instead. Named runs are used as they
@@ -52,6 +54,7 @@ class Source:
     tags: dict[str, str]
     params: dict[str, str]
     children: list[Child] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)  # the parent's own (run-ablation: per variant)
 
     @property
     def suite(self) -> str:
@@ -145,7 +148,8 @@ def _source(client, run, experiments: dict[str, str]) -> Source:
         experiments[exp_id] = client.get_experiment(exp_id).name
     return Source(kind=KINDS[run.data.tags["harness.command"]], run_id=run.info.run_id,
                   name=run.info.run_name or run.info.run_id, experiment=experiments[exp_id], status=run.info.status,
-                  start_time=run.info.start_time or 0, tags=dict(run.data.tags), params=dict(run.data.params))
+                  start_time=run.info.start_time or 0, tags=dict(run.data.tags), params=dict(run.data.params),
+                  metrics=dict(run.data.metrics))
 
 
 def _children(client, src: Source, exp_id: str) -> list[Child]:

@@ -179,16 +179,25 @@ def _variant(child) -> str:
     return child.params.get("variant") or child.tags.get("variant") or child.name
 
 
+def _variant_key(name: str) -> str:
+    """A variant's name in the parent's metric keys as harness/tracking/experiments.py writes them (reports/
+    reads runs and never imports their writers): every character outside [A-Za-z0-9-_.] becomes "_"."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def table3(ablations: list[Source]) -> Table | None:
-    """Variants × metrics. One seed: the child's metric and its logged CI; several: their mean and the 95%
-    t-interval over seeds."""
+    """Variants × metrics. From the parent when it holds the variant's numbers (run-ablation logs them with a
+    CI bootstrapped over seeds and images together: the command's own table); otherwise one seed: the child's
+    metric and its logged CI; several: their mean and the 95% t-interval over seeds."""
     if not ablations:
         return None
     from scipy.stats import t as student
 
     metrics = [m for m in METRICS + ("fpsnr", "fde2000", "fssim", "mse")
                if any(m in c.metrics for s in ablations for c in s.children)]
-    variants = list(dict.fromkeys(_variant(c) for s in ablations for c in s.children))
+    # Table 3's order as the command lists it (the parent's `variants` tag); children finish in any order
+    listed = [v for s in ablations for v in s.tags.get("variants", "").split(",") if v]
+    variants = list(dict.fromkeys(listed + [_variant(c) for s in ablations for c in s.children]))
     cells, records, notes = {}, [], []
     for src in ablations:
         groups: dict[str, list] = {}
@@ -196,9 +205,13 @@ def table3(ablations: list[Source]) -> Table | None:
             groups.setdefault(_variant(c), []).append(c)
         for metric in metrics:
             column = {}
-            for v, runs in groups.items():
-                runs = [r for r in runs if metric in r.metrics]
-                if len(runs) == 1:
+            for v in variants:
+                runs = [r for r in groups.get(v, []) if metric in r.metrics]
+                key = f"{metric}/{_variant_key(v)}"
+                if runs and all(f"{key}{s}" in src.metrics for s in ("", "_ci95_lo", "_ci95_hi")):
+                    mean, lo, hi = (Num(src.metrics[f"{key}{s}"], Ref(src.run_id, metric=f"{key}{s}"))
+                                    for s in ("", "_ci95_lo", "_ci95_hi"))
+                elif len(runs) == 1:
                     r = runs[0]
                     mean, lo, hi = _metric(r, metric), _metric(r, f"{metric}_ci95_lo"), _metric(r, f"{metric}_ci95_hi")
                 elif runs:
@@ -222,8 +235,9 @@ def table3(ablations: list[Source]) -> Table | None:
             mark_best(list(column.values()), HIGHER_IS_BETTER.get(metric, False))
         notes.append([f"{src.name}: suite {src.suite}, run {src.run_id}"])
     rows = [(v, [cells.get((s.run_id, k, v), Cell(["—"])) for s in ablations for k in metrics]) for v in variants]
-    return Table("table3", "Table 3 — ablation", "Per variant: the metric of its run (with the run's 95% CI when "
-                 "logged), or over several seeds their mean and 95% t-interval; best in red, second in blue.",
+    return Table("table3", "Table 3 — ablation", "Per variant: the mean over seeds and images with its 95% CI "
+                 "bootstrapped over both, as run-ablation logs it (runs made otherwise: the metric of its run with "
+                 "its logged CI, or over several seeds their mean and 95% t-interval); best in red, second in blue.",
                  [_label(k) for _ in ablations for k in metrics], rows,
                  groups=[(s.name, len(metrics)) for s in ablations] if len(ablations) > 1 else [],
                  records=records, notes=notes, row_header="variant")
