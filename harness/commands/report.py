@@ -9,7 +9,7 @@ Sections without runs are left out with one line saying so.
 
 Logged to: the named run, when exactly one --run is given (its report/ is rebuilt); otherwise a new run in the
 experiment `reports`, described by the runs it was built from. run-benchmark and run-robustness log their own
-report as they finish.
+report as they finish; so does run-ablation.
 
 examples:
   harness report                                   # everything in ./mlflow.db → report/report.html
