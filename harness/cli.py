@@ -30,10 +30,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("harness.commands.sweep", "train a method over a grid of options on Ray Tune, evaluate, compare"),
     "collect-votes": ("harness.commands.collect_votes", "collect a user study (A/B or ranking) in the browser"),
     "analyze-votes": ("harness.commands.analyze_votes", "scale user-study votes (Thurstone, Bradley–Terry)"),
+    "report": ("harness.commands.report", "the paper's tables and figures from MLflow runs, as a page (and in "
+                                          "MLflow)"),
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep"}
+CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
+            "report"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent
@@ -41,6 +44,7 @@ EPILOG = """quick start:
   harness score --suite folder --data-root DATA --pred-dir PREDS --json
   harness collect-votes --run RUN_ID --out study/     # a browser study of a benchmark run's outputs
   harness analyze-votes studies/ab.csv
+  harness report                                      # tables and figures of every run → report/report.html
   harness ui
 """
 

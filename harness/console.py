@@ -64,6 +64,9 @@ def captured(command: str, log_dir: str | os.PathLike, verbose: bool = False) ->
     global _current
     user_out, saved_out = _dup_stream(sys.stdout, 1)
     user_err, saved_err = _dup_stream(sys.stderr, 2)
+    # fds 1 and 2 as they were, restored on the way out even when sys.stdout was not fd 1 (a StringIO, a test's
+    # capture): otherwise they would stay pointed at the log file after the command
+    original_fds = {fd: os.dup(fd) for fd in (1, 2)}
     old_sys = (sys.stdout, sys.stderr)
     log_path = None
     if verbose:
@@ -91,9 +94,11 @@ def captured(command: str, log_dir: str | os.PathLike, verbose: bool = False) ->
             with contextlib.suppress(Exception):
                 s.flush()
         sys.stdout, sys.stderr = old_sys
-        for saved, fd in ((saved_out, 1), (saved_err, 2)):
+        for fd, original in original_fds.items():
+            os.dup2(original, fd)
+            os.close(original)
+        for saved in (saved_out, saved_err):
             if saved is not None:
-                os.dup2(saved, fd)
                 os.close(saved)
         for stream, saved in ((user_out, saved_out), (user_err, saved_err)):
             if saved is not None:

@@ -113,7 +113,9 @@ def analyze_pairwise(votes: PairwiseVotes, ties: str = "split", n_boot: int = 10
 
     order = np.argsort(-z.values, kind="stable")
     methods = [{"method": names[m], "thurstone": _num(z.values[m]), "thurstone_ci": [_num(v) for v in z_ci[m]],
-                "jod": _num(thurstone.to_jod(z.values[m])), "bt": _num(bt.values[m]),
+                "jod": _num(thurstone.to_jod(z.values[m])),
+                "jod_ci": [_num(thurstone.to_jod(v)) for v in z_ci[m]],
+                "bt": _num(bt.values[m]),
                 "bt_ci": [_num(v) for v in bt_ci[m]], "win_rate": _num(win_rate[m]), "score": None,
                 "mosteller": _num(most[m]) if most is not None else None} for m in order]
 

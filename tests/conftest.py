@@ -11,3 +11,6 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 _CACHE = tempfile.mkdtemp(prefix="harness-test-cache-")
 os.environ["HARNESS_CACHE"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
+# The MLflow store with every kind of run a report reads, made once per session when a test asks for it.
+from tests.reports_helpers import report_built, report_store  # noqa: E402,F401

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 
 import pytest
 
 from harness.cli import main
+from tests.browser import chromium
 from tests.collect_helpers import Served, make_study, method_of_colour
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PREFERENCE = ("blue", "green", "yellow", "red")  # best first
 PIXEL_JS = """
 const img = arguments[0];
@@ -35,28 +32,9 @@ return Array.from(ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data);
 
 @pytest.fixture(scope="module")
 def browser():
-    if os.environ.get("HARNESS_SKIP_BROWSER_TESTS") == "1":
-        pytest.skip("HARNESS_SKIP_BROWSER_TESTS=1")
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: apt-get install -y chromium chromium-driver (make test does)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: no downloads, no usage statistics
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="harness-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium() as driver:
+        driver.set_page_load_timeout(30)
+        yield driver
 
 
 def _by(css):

@@ -33,6 +33,7 @@ def test_json_ab_study(capsys):
         assert METHOD_KEYS <= set(m) and m["score"] is None
         lo, hi = m["thurstone_ci"]
         assert lo <= m["thurstone"] <= hi and np.isclose(m["jod"], 1.482602 * m["thurstone"], rtol=1e-5)
+        assert np.allclose(m["jod_ci"], 1.482602 * np.array(m["thurstone_ci"]), rtol=1e-5)  # JOD's CI: same scale
     assert abs(sum(m["thurstone"] for m in res["methods"])) < 1e-5
     assert len(res["pairs"]) == 6 and all(PAIR_KEYS <= set(p) for p in res["pairs"])
     assert all(p["p"] <= p["p_holm"] <= 1 for p in res["pairs"])

@@ -69,13 +69,17 @@ def run(args: argparse.Namespace) -> int:
         if cfg.mlflow:
             from harness.tracking.votes import log_vote_analysis
 
-            run_id = log_vote_analysis(cfg, res, fig, console.log_path, study)
-            if study is not None:
-                from harness.tracking.votes import target
+            from harness.tracking.store import resolve_tracking_uri, run_link, served_by
+            from harness.tracking.votes import target
 
-                bench = (study.get("mlflow") or {}).get("run_id")
-                console.note(f"MLflow: run {run_id} in experiment '{target(cfg, study)[1]}'"
-                             + (f", beside benchmark run {bench}" if bench else ""))
+            run_id = log_vote_analysis(cfg, res, fig, console.log_path, study)
+            uri, experiment = target(cfg, study)
+            uri = resolve_tracking_uri(uri)
+            bench = ((study or {}).get("mlflow") or {}).get("run_id")
+            link = run_link(uri, run_id)
+            console.note(f"MLflow: run {run_id} in experiment '{experiment}'"
+                         + (f", beside benchmark run {bench}" if bench else "")
+                         + (f": {link}{served_by(uri)}" if link else ""))
     finally:
         if fig is not None:
             import matplotlib.pyplot as plt

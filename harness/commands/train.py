@@ -95,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         lines.append(f"exported: {args.export}")
     if result.run_id:
-        lines += [f"mlflow run: {result.run_id}",
+        from harness.tracking.store import resolve_tracking_uri, run_link
+
+        link = run_link(resolve_tracking_uri(args.tracking_uri), result.run_id)
+        lines += [f"mlflow run: {result.run_id}" + (f" — {link}" if link else ""),
                   f"registered: models:/{args.method}@stage{args.stage} (version {result.model_version})"]
     losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items()) if k.startswith("train/"))
     if losses:

@@ -1,4 +1,6 @@
-"""Serve the MLflow UI over the harness's results store, on 127.0.0.1 only.
+"""Serve the MLflow UI over the harness's results store, on 127.0.0.1 only. The links printed open on the runs
+tables (MLflow's model-training view; without the link's parameter MLflow 3 opens an experiment on its GenAI
+"Traces" page): the most recently changed experiment first, then the others.
 
 examples:
   harness ui                       # the sqlite store in this directory (./mlflow.db), port 5000
@@ -53,6 +55,24 @@ def _start(uri: str, port: int):
     return proc, False
 
 
+def _experiments(base: str) -> list[tuple[str, str]]:
+    """(id, name) of the server's experiments, the most recently changed first; MLflow's empty "Default"
+    experiment left out. Asked over the server's REST API: `harness ui` itself never imports mlflow."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"max_results": 1000, "order_by": ["last_update_time DESC"]}).encode()
+    req = urllib.request.Request(f"{base}/api/2.0/mlflow/experiments/search", data=body,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            found = json.loads(r.read()).get("experiments", [])
+    except (OSError, ValueError):
+        return []  # the links are a convenience; the UI itself is up
+    out = [(e["experiment_id"], e["name"]) for e in found]
+    return [e for e in out if e != ("0", "Default")] or out
+
+
 def _stop(proc) -> None:
     import os
     import signal
@@ -74,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.errors import HarnessError
-    from harness.tracking.store import resolve_tracking_uri
+    from harness.tracking.store import ML_VIEW, resolve_tracking_uri, ui_link
 
     out = current().out
     uri = resolve_tracking_uri(args.tracking_uri)
@@ -92,7 +112,16 @@ def run(args: argparse.Namespace) -> int:
         _stop(proc)
     else:
         raise HarnessError(f"the MLflow UI did not start on 127.0.0.1:{port} (is the port in use?)")
-    out.write(f"MLflow UI: http://127.0.0.1:{port}  (store {uri}) — Ctrl-C to stop\n")
+    base = f"http://127.0.0.1:{port}"
+    experiments = _experiments(base)
+    if experiments:  # the latest experiment's runs table, then the others'
+        first, *rest = experiments
+        out.write(f"MLflow UI: {ui_link(base, first[0])}  (experiment '{first[1]}', store {uri}) — Ctrl-C to "
+                  "stop\n")
+        for exp_id, name in rest:
+            out.write(f"  experiment '{name}': {ui_link(base, exp_id)}\n")
+    else:
+        out.write(f"MLflow UI: {base}/#/experiments?{ML_VIEW}  (store {uri}) — Ctrl-C to stop\n")
     out.flush()
     try:
         return proc.wait()

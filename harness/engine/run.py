@@ -38,6 +38,8 @@ class BenchmarkResult:
     pairs: pd.DataFrame
     cluster: dict[str, Any]
     mlflow_run_id: str | None = None
+    mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
+    report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
     computed: int = 0
     cached: int = 0
     grids: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +73,7 @@ class BenchmarkResult:
                                   if len(self.augmentations) else {}),
                 "per_image": self.rows[keep].to_dict(orient="records"),
                 "ray": self.cluster, "computed": self.computed, "cached": self.cached,
-                "mlflow_run_id": self.mlflow_run_id}
+                "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report}
 
 
 def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None) -> BenchmarkResult:
@@ -115,10 +117,13 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
         if cfg.out:
             atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
         if tracker:
-            from harness.engine.grid import grid_image
+            from harness.engine.grid import grid_image, input_tiles, output_tile
 
-            images = {label: grid_image(suite, pngs) for label, pngs in grids.items()}
-            result.mlflow_run_id = tracker.finish(result, images)
+            inputs = input_tiles(suite, [s.id for s in suite.specs if any(s.id in p for p in grids.values())])
+            images = {label: grid_image(suite, pngs, inputs=inputs) for label, pngs in grids.items()}
+            outputs = {label: {sid: output_tile(png) for sid, png in pngs.items()} for label, pngs in grids.items()}
+            result.mlflow_run_id = tracker.finish(result, images, (inputs, outputs), note=log)
+            result.mlflow_url, result.report = tracker.url, tracker.report
         return result
     except BaseException as err:
         if tracker:

@@ -42,6 +42,8 @@ class RobustnessResult:
     cached: int = 0
     grids: dict[str, dict[str, bytes]] = field(default_factory=dict)  # sample id → {method|region: PNG}
     mlflow_run_id: str | None = None
+    mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
+    report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
 
     def to_json(self) -> dict[str, Any]:
         methods = {}
@@ -64,7 +66,8 @@ class RobustnessResult:
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
                 "pairs": self.pairs.to_dict(orient="records"),
                 "per_image": flat.to_dict(orient="records"), "ray": self.cluster, "computed": self.computed,
-                "cached": self.cached, "mlflow_run_id": self.mlflow_run_id}
+                "cached": self.cached, "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url,
+                "report": self.report}
 
 
 def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = None) -> RobustnessResult:
@@ -96,7 +99,9 @@ def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = No
         result = _summarise(cfg, kinds, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         if tracker:
-            result.mlflow_run_id = tracker.finish(result, _figures(suite, result, [m.label for m in methods]))
+            result.mlflow_run_id = tracker.finish(result, _figures(suite, result, [m.label for m in methods]),
+                                                  note=log)
+            result.mlflow_url, result.report = tracker.url, tracker.report
         return result
     except BaseException as err:
         if tracker:
@@ -205,7 +210,7 @@ def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:
 
 
 def summary_text(result: RobustnessResult) -> str:
-    from harness.scoring.tables import paired_text, sig, table
+    from harness.scoring.tables import mlflow_lines, paired_text, sig, table
 
     lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} samples × "
              f"{result.rows['method'].nunique()} methods × candidate regions ({', '.join(result.references)}); "
@@ -230,6 +235,4 @@ def summary_text(result: RobustnessResult) -> str:
     if len(result.pairs) and len(methods) > 1:
         lines += ["", *paired_text(result.pairs, methods, PAIRED, "per sample (its mean over the regions)"),
                   "every pair is in --json (pairs) and in MLflow (paired_comparisons.csv)"]
-    if result.mlflow_run_id:
-        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
-    return "\n".join(lines)
+    return "\n".join(lines + mlflow_lines(result))

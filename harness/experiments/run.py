@@ -116,8 +116,8 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
             result = evaluate(cfg, suite, arms, specs, outcomes, budgets, tracker)
         result.out, result.timings = str(out), {"train": t1 - t0, "evaluate": time.perf_counter() - t1}
         if tracker:
-            result.mlflow_run_id = tracker.finish(result)
-        # Report hook (issue 14, reports/): a report of `result` — Table 3 — goes here.
+            result.mlflow_run_id = tracker.finish(result, log)
+            result.mlflow_url, result.report = tracker.url, tracker.report
         return result
     except BaseException as err:
         if tracker:

@@ -30,6 +30,8 @@ class ExperimentResult:
     comparisons: pd.DataFrame            # consecutive arms (stats.consecutive_comparisons)
     robustness: pd.DataFrame = field(default_factory=pd.DataFrame)  # arm: responsiveness, reference accuracy
     mlflow_run_id: str | None = None
+    mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
+    report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
     out: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -65,7 +67,8 @@ class ExperimentResult:
                 "comparisons": [{**{k: r[k] for k in ("metric", "a", "b", "n_seeds", "n", "diff", "p", "p_holm")},
                                  "ci95": [r["ci_lo"], r["ci_hi"]]} for r in self.comparisons.to_dict(orient="records")],
                 "missing": self.missing, "n_images": int(self.rows["id"].nunique()) if len(self.rows) else 0,
-                "mlflow_run_id": self.mlflow_run_id, "out": self.out}
+                "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report,
+                "out": self.out}
 
 
 def tag_rows(rows: pd.DataFrame, label_to_trial: dict[str, tuple[str, int]]) -> pd.DataFrame:
@@ -108,7 +111,7 @@ def robustness_by_arm(rows: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFram
 
 
 def summary_text(result: ExperimentResult) -> str:
-    from harness.scoring.tables import sig, table
+    from harness.scoring.tables import mlflow_lines, sig, table
 
     what = "Table 3 ablation" if result.command == "run-ablation" else "sweep"
     b = result.budget
@@ -154,6 +157,4 @@ def summary_text(result: ExperimentResult) -> str:
         lines.append(table(["comparison", *[f"Δ{m}" for m in SHOWN_DIFFS]], rows))
     if result.missing:
         lines += ["", f"MISSING (failed or not run; left out of every number above): {', '.join(result.missing)}"]
-    if result.mlflow_run_id:
-        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
-    return "\n".join(lines)
+    return "\n".join(lines + mlflow_lines(result))

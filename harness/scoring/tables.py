@@ -160,9 +160,7 @@ def summary_text(result) -> str:
     if len(result.pairs) and len(methods) > 1:
         lines += ["", *paired_text(result.pairs, methods, ("fmse", "fde2000", "fpsnr"), "on the same images")]
         lines.append("every pair is in --json and in MLflow (paired_comparisons.csv)")
-    if result.mlflow_run_id:
-        lines += ["", f"MLflow run {result.mlflow_run_id} — browse with `harness ui`"]
-    return "\n".join(lines)
+    return "\n".join(lines + mlflow_lines(result))
 
 
 def paired_text(p, methods: list[str], shown: tuple[str, ...], unit: str) -> list[str]:
@@ -188,3 +186,16 @@ def paired_text(p, methods: list[str], shown: tuple[str, ...], unit: str) -> lis
     n_sig = int((p["p_holm"] < 0.05).sum())
     return [*lines, table(["method", *[f"Δ{k} (method − {base})" for k in shown]], rows),
             f"{n_sig} of {len(p)} comparisons (all pairs × all metrics) significant at 0.05 after Holm"]
+
+
+def mlflow_lines(result) -> list[str]:
+    """The closing lines of a command that logged to MLflow: the run, then the report page (last, so that
+    `make run` ends on it)."""
+    if not result.mlflow_run_id:
+        return []
+    url = getattr(result, "mlflow_url", None)
+    lines = ["", f"MLflow run {result.mlflow_run_id}" + (f": {url}" + (" (start `harness ui` first)" if url.startswith(
+        "http://127.0.0.1:") else "") if url else " — browse with `harness ui`")]
+    if getattr(result, "report", None):
+        lines.append(f"report: {result.report}")
+    return lines

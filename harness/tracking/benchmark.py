@@ -1,15 +1,20 @@
 """run-benchmark in MLflow: one parent run per invocation (config, cluster, summary tables, the full result,
 the log of Ray's and MLflow's messages, `per_subset.csv`), one child run per method (metrics with CIs,
 fg-ratio buckets, per-subset metrics `fmse/HCOCO` … `fmse/All` with their CIs, the per-image table, an image
-grid). The experiment is named after the suite; the protocol is a tag of every run."""
+grid, and the grid's tiles one by one under `samples/` for the report's qualitative figure); the parent's
+`report/report.html` is built from all of it (reports/). The experiment is named after the suite; the protocol
+is a tag of every run; every run carries a description of what was run (`mlflow.note.content`)."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from harness.tracking.store import (client, get_or_create_experiment, git_sha, harness_version, log_file,
-                                    mark_failed, metric_key, resolve_tracking_uri)
+from harness.data.io import id_to_stem
+
+from harness.tracking.store import (attach_report, client, get_or_create_experiment, git_sha, harness_version,
+                                    local_artifact, log_file, mark_failed, metric_key, resolve_tracking_uri,
+                                    ui_link)
 
 
 class BenchmarkTracker:
@@ -19,6 +24,8 @@ class BenchmarkTracker:
         self.client = client(self.uri)
         self.run_ids: list[str] = []
         self.parent: str | None = None
+        self.url: str | None = None  # the parent run in the MLflow UI
+        self.report: str | None = None  # its report page: a local file, else its UI link
 
     def start(self, cluster: dict) -> str:
         self.exp_id = get_or_create_experiment(self.suite.name, self.uri)
@@ -30,6 +37,11 @@ class BenchmarkTracker:
                 "ray_cpus": str(cluster.get("cpus")), "ray_gpus": str(cluster.get("gpus"))}
         if self.suite.notice:
             tags["data_notice"] = self.suite.notice
+        tags["mlflow.note.content"] = (
+            f"Benchmark: {len(self.methods)} methods ({', '.join(m.label for m in self.methods)}) on suite "
+            f"{self.suite.name} ({self.suite.source}, {len(self.suite)} samples), protocol {self.cfg.protocol_key}, "
+            f"reference regions: {self.cfg.reference}. One child run per method; the report page is "
+            "report/report.html (Artifacts)." + (f"\n\n**{self.suite.notice}**" if self.suite.notice else ""))
         name = f"{self.suite.name} [{self.suite.source}] {time.strftime('%Y-%m-%d %H:%M:%S')}"
         self.parent = self.client.create_run(self.exp_id, run_name=name, tags=tags).info.run_id
         self.run_ids.append(self.parent)
@@ -39,8 +51,10 @@ class BenchmarkTracker:
             self.client.log_param(self.parent, k, v)
         return self.parent
 
-    def finish(self, result, grids: dict) -> str:
-        """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8)."""
+    def finish(self, result, grids: dict, samples: tuple[dict, dict] | None = None, note=None) -> str:
+        """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8); `samples` is (per sample
+        id its input tiles — engine/grid.py `input_tiles` —, per method label {sample id: output tile}); `note`
+        receives the line saying why a report could not be built, if it could not."""
         from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS
         from harness.scoring.score import BREAKDOWNS
@@ -54,7 +68,10 @@ class BenchmarkTracker:
             cid = c.create_run(self.exp_id, run_name=m.label, tags={
                 "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name,
                 "suite_source": self.suite.source, "protocol": self.cfg.protocol_key,
-                "resolution": self.cfg.resolution}).info.run_id
+                "resolution": self.cfg.resolution,
+                "mlflow.note.content": f"{m.label} on suite {self.suite.name} ({len(rows)} images, protocol "
+                                       f"{self.cfg.protocol_key}): metrics with 95% bootstrap CIs, per-image "
+                                       "rows (per_image.csv), its outputs beside the inputs (grid.png)."}).info.run_id
             self.run_ids.append(cid)
             c.log_param(cid, "method", m.label[:500])
             c.log_param(cid, "method_fingerprint", result.fingerprints.get(m.label, ""))
@@ -67,6 +84,7 @@ class BenchmarkTracker:
                 for metric in ("fmse", "fpsnr", "fde2000"):
                     if metric in r:
                         c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
+                c.log_metric(cid, metric_key(f"n_images/fg_{r['bucket']}"), float(r["n"]))
             self._log_per_value(cid, result.subsets, "subset", m.label)
             self._log_per_value(cid, result.augmentations, "augmentation", m.label)
             cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
@@ -75,6 +93,8 @@ class BenchmarkTracker:
             c.log_text(cid, table.to_csv(index=False), "per_image.csv")
             if m.label in grids:
                 c.log_image(cid, grids[m.label], artifact_file="grid.png")
+            for sid, tile in (samples[1].get(m.label, {}) if samples else {}).items():
+                c.log_image(cid, tile, artifact_file=f"samples/{id_to_stem(sid)}.png")
             c.set_terminated(cid, "FINISHED")
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
@@ -85,11 +105,29 @@ class BenchmarkTracker:
         c.log_table(self.parent, data=result.summary.replace([float("inf")], 1e308), artifact_file="summary.json")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
+        if samples:
+            self._log_inputs(samples[0])
         c.set_tag(self.parent, "computed", str(result.computed))
         c.set_tag(self.parent, "cached", str(result.cached))
         log_file(c, self.parent, self.log_path)
+        self.url = ui_link(self.uri, self.exp_id, self.parent)
+        page = attach_report(c, self.parent, note)
+        if page:
+            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
         c.set_terminated(self.parent, "FINISHED")
         return self.parent
+
+    def _log_inputs(self, inputs: dict) -> None:
+        """What every method's output is shown beside, once per sample: samples/<stem>/{composite, regions,
+        truth}.png, and samples/index.json (the sample ids, in the suite's order, with their file stems)."""
+        index = []
+        for sid, tiles in inputs.items():
+            stem = id_to_stem(sid)
+            index.append({"id": sid, "stem": stem})
+            for name, tile in tiles.items():
+                if tile is not None:
+                    self.client.log_image(self.parent, tile, artifact_file=f"samples/{stem}/{name}.png")
+        self.client.log_dict(self.parent, index, "samples/index.json")
 
     def _log_per_value(self, run_id: str, long, column: str, label: str) -> None:
         """Per-value means and CIs of one method (per subset: `fmse/HCOCO`, `fmse/HCOCO_ci95_lo`, …, `fmse/All`;

@@ -6,7 +6,7 @@
   params: the config and the resolved budget (`budget.<field>`); metrics: `<metric>/<variant>` with
   `_ci95_lo`/`_ci95_hi` (variant names made key-safe: `style+highlight` → `style_highlight`); artifacts
   `summary.csv`, `comparisons.csv`, `per_image.csv` (every trained model × image, with `arm` and `seed`) and
-  `result.json` (the `--json` document: `variants` in table order, each with `name`, `label`, `metrics`
+  `report/report.html` (reports/: Table 3), `result.json` (the `--json` document: `variants` in table order, each with `name`, `label`, `metrics`
   {metric: {mean, ci95, n, n_seeds}}, `trials`);
 - **one child run per trial** (tag `mlflow.parentRunId`, tag `harness.trial` = `<variant>/s<seed>`), params
   `variant`, `seed`, `method`, `loss`, `loss_options`, `overrides` and `budget.<field>`; metrics: the training
@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (client, fail_runs, get_or_create_experiment, git_sha, harness_version,
-                                    log_file, metric_key, resolve_tracking_uri, safe_key)
+from harness.tracking.store import (attach_report, client, fail_runs, get_or_create_experiment, git_sha,
+                                    harness_version, local_artifact, log_file, metric_key, resolve_tracking_uri,
+                                    safe_key, ui_link)
 
 
 def variant_key(name: str) -> str:
@@ -40,6 +41,8 @@ class ExperimentTracker:
         self.client = client(self.uri)
         self.parent: str | None = None
         self.children: dict[str, str] = {}
+        self.url: str | None = None  # the parent run in the MLflow UI
+        self.report: str | None = None  # its report page (reports/: Table 3): a local file, else its UI link
 
     def start(self, cluster: dict, budget: dict, resume_parent: str | None = None) -> str:
         c = self.client
@@ -130,7 +133,9 @@ class ExperimentTracker:
         self.client.log_text(rid, per_image.to_csv(index=False), "per_image.csv")
         self.client.set_terminated(rid, "FINISHED")
 
-    def finish(self, result) -> str:
+    def finish(self, result, note=None) -> str:
+        """Log the experiment's table and comparisons to the parent, attach its report, finish it. `note`
+        receives the line saying why a report could not be built, if it could not."""
         from mlflow.entities import Metric
 
         from harness.scoring.tables import jsonable
@@ -152,6 +157,10 @@ class ExperimentTracker:
                    "result.json")
         c.set_tag(self.parent, "missing", ",".join(result.missing))
         log_file(c, self.parent, self.log_path)
+        self.url = ui_link(self.uri, self.exp_id, self.parent)
+        page = attach_report(c, self.parent, note)
+        if page:
+            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
         c.set_terminated(self.parent, "FINISHED")
         return self.parent
 

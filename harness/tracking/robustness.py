@@ -1,14 +1,16 @@
 """run-robustness in MLflow: experiment `<suite>-robustness`; one parent run per sweep (config, the summary, the
 per-region table, the full result, a figure per sample with the outputs side by side per region), one child
-run per method (responsiveness, reference accuracy, per-region metrics, the per-image rows)."""
+run per method (responsiveness, reference accuracy, per-region metrics, the per-image rows); the parent's
+`report/report.html` is built from all of it (reports/)."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from harness.tracking.store import (client, get_or_create_experiment, git_sha, harness_version, log_file,
-                                    mark_failed, metric_key, resolve_tracking_uri)
+from harness.tracking.store import (attach_report, client, get_or_create_experiment, git_sha, harness_version,
+                                    local_artifact, log_file, mark_failed, metric_key, resolve_tracking_uri,
+                                    ui_link)
 
 
 class RobustnessTracker:
@@ -18,6 +20,8 @@ class RobustnessTracker:
         self.client = client(self.uri)
         self.run_ids: list[str] = []
         self.parent: str | None = None
+        self.url: str | None = None  # the parent run in the MLflow UI
+        self.report: str | None = None  # its report page: a local file, else its UI link
 
     def start(self, cluster: dict) -> str:
         self.exp_id = get_or_create_experiment(f"{self.suite.name}-robustness", self.uri)
@@ -36,8 +40,9 @@ class RobustnessTracker:
         self.client.log_param(self.parent, "methods_resolved", ",".join(m.label for m in self.methods)[:500])
         return self.parent
 
-    def finish(self, result, figures: dict) -> str:
-        """Log the result; `figures` maps a sample id to its figure (H×W×3 uint8)."""
+    def finish(self, result, figures: dict, note=None) -> str:
+        """Log the result; `figures` maps a sample id to its figure (H×W×3 uint8); `note` receives the line
+        saying why a report could not be built, if it could not."""
         from harness.scoring.tables import jsonable
 
         c = self.client
@@ -46,7 +51,10 @@ class RobustnessTracker:
             if summ.empty:
                 continue
             cid = c.create_run(self.exp_id, run_name=m.label, tags={
-                "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name}).info.run_id
+                "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name,
+                "mlflow.note.content": f"{m.label} under every candidate reference region ({self.cfg.references}) "
+                                       f"of suite {self.suite.name}: responsiveness, reference accuracy, "
+                                       "per-region metrics, per-image rows."}).info.run_id
             self.run_ids.append(cid)
             c.log_param(cid, "method", m.label[:500])
             r = summ.iloc[0]
@@ -70,6 +78,10 @@ class RobustnessTracker:
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
         log_file(c, self.parent, self.log_path)
+        self.url = ui_link(self.uri, self.exp_id, self.parent)
+        page = attach_report(c, self.parent, note)
+        if page:
+            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
         c.set_terminated(self.parent, "FINISHED")
         return self.parent
 

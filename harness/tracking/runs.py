@@ -3,10 +3,8 @@ which suite, and which methods (what `harness collect-votes --run RUN_ID` needs)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from harness.errors import HarnessError
-from harness.tracking.store import client, resolve_tracking_uri
+from harness.tracking.store import client, require_store, resolve_tracking_uri
 
 
 def _limit(text: str | None) -> int | float | None:
@@ -23,10 +21,7 @@ def benchmark_run(run_id: str, tracking_uri: str | None = None) -> dict:
     from mlflow.exceptions import MlflowException
 
     uri = resolve_tracking_uri(tracking_uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
-        # MLflow would silently create an empty store there
-        raise HarnessError(f"--run {run_id}: no MLflow store at {uri[len('sqlite:///'):]} (pass --tracking-uri, "
-                           "or run from the directory where run-benchmark ran)")
+    require_store(uri, f"--run {run_id}")
     c = client(uri)
     try:
         run = c.get_run(run_id)

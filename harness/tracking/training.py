@@ -30,7 +30,10 @@ def start_training_run(cfg, saved: dict, init: str | None, data_desc: dict) -> t
         return uri, run_id
     exp_id = get_or_create_experiment(EXPERIMENT, uri)
     tags = {"harness.command": "train", "method": cfg.method, "stage": str(cfg.stage), "size": cfg.size,
-            "git_sha": git_sha(), "data": data_desc.get("kind", "")}
+            "git_sha": git_sha(), "data": data_desc.get("kind", ""),
+            "mlflow.note.content": f"Training {cfg.method} (stage {cfg.stage}, size {cfg.size}) for {cfg.steps} steps on "
+                                   f"{data_desc.get('kind', 'its data')}; the loss terms per step, the final "
+                                   "checkpoint and its registered model version."}
     run_id = c.create_run(exp_id, run_name=f"{cfg.method} stage{cfg.stage} {time.strftime('%Y-%m-%d %H:%M')}",
                           tags=tags).info.run_id
     params = {k: ("" if v is None else json.dumps(v) if isinstance(v, dict) else str(v))[:500]

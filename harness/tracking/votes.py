@@ -33,8 +33,14 @@ def log_vote_analysis(cfg, res: dict, fig, log_path=None, study: dict | None = N
         if (study.get("mlflow") or {}).get("run_id"):
             tags["harness.benchmark_run"] = study["mlflow"]["run_id"]
     name = os.path.basename(cfg.csv) if study is None else f"user study {os.path.basename(study['dir'])}"
-    run_id = c.create_run(exp_id, run_name=f"{name} ({res['kind']})", tags=tags).info.run_id
     st = res["settings"]
+    tags["mlflow.note.content"] = (
+        f"{'A/B' if res['kind'] == 'ab' else 'Ranking'} user study analysis of {os.path.abspath(cfg.csv)}: "
+        f"{res['n_votes']} {'votes' if res['kind'] == 'ab' else 'rankings'} by {st['n_subjects']} subjects on "
+        f"{st['n_images']} images, {len(res['methods'])} methods ({', '.join(m['method'] for m in res['methods'])}); "
+        f"Thurstone Case V (prior {cfg.prior}), Bradley–Terry, {st['bootstrap']} subject-bootstrap resamples. "
+        "The whole result is analysis.json.")
+    run_id = c.create_run(exp_id, run_name=f"{name} ({res['kind']})", tags=tags).info.run_id
     params = {"csv": os.path.abspath(cfg.csv), "kind": res["kind"], "ties": cfg.ties, "bootstrap": st["bootstrap"],
               "seed": cfg.seed, "n_votes": res["n_votes"], "n_subjects": st["n_subjects"],
               "n_images": st["n_images"], "methods": ",".join(m["method"] for m in res["methods"]),
@@ -51,6 +57,7 @@ def log_vote_analysis(cfg, res: dict, fig, log_path=None, study: dict | None = N
                 c.log_metric(run_id, f"{fld}.{safe_key(m['method'])}", m[fld])
     table = pd.DataFrame([{**{k: v for k, v in m.items() if not k.endswith("_ci")},
                            "thurstone_lo": m["thurstone_ci"][0], "thurstone_hi": m["thurstone_ci"][1],
+                           "jod_lo": m["jod_ci"][0], "jod_hi": m["jod_ci"][1],
                            "bt_lo": m["bt_ci"][0], "bt_hi": m["bt_ci"][1]} for m in res["methods"]])
     with warnings.catch_warnings():
         # mlflow's log_table trips a pandas-3 deprecation warning inside mlflow itself

@@ -1,0 +1,108 @@
+"""Build the paper's tables and figures from MLflow runs as one self-contained HTML page (report.html), with each
+table as CSV and LaTeX, and log it to MLflow, where it renders in the run's Artifacts tab.
+
+Reads run-benchmark (Table 1, outputs side by side, paired differences, fg-ratio buckets), analyze-votes
+(Table 2), run-ablation (Table 3) and run-robustness runs (responsiveness, the grids per reference region).
+By experiment — or, with neither --experiment nor --run, every experiment in the store — each kind's latest
+finished run per suite is used (per study kind for analyze-votes); the page lists the runs it left out.
+Sections without runs are left out with one line saying so.
+
+Logged to: the named run, when exactly one --run is given (its report/ is rebuilt); otherwise a new run in the
+experiment `reports`, described by the runs it was built from. run-benchmark and run-robustness log their own
+report as they finish; so does run-ablation.
+
+examples:
+  harness report                                   # everything in ./mlflow.db → report/report.html
+  harness report --experiment sample --experiment user-studies --out paper/
+  harness report --run RUN_ID                      # rebuild one run's report (and its report/ artifact)
+  harness report --run BENCH_ID --run AB_ID --run RANK_ID --no-mlflow
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXPERIMENT = "reports"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("which runs")
+    g.add_argument("--experiment", action="extend", nargs="+", metavar="NAME",
+                   help="experiments to read (repeatable; default: every experiment in the store)")
+    g.add_argument("--run", action="extend", nargs="+", metavar="ID", dest="runs",
+                   help="exactly these runs (repeatable; a per-method child run stands for its parent)")
+    g.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
+    g = p.add_argument_group("where it goes")
+    g.add_argument("--out", default="report", help="folder for report.html and the tables (replaced whole; "
+                                                    "default: %(default)s)")
+    g.add_argument("--no-mlflow", action="store_true", help="do not log the report to MLflow")
+    g.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+
+
+def _log(c, uri: str, args, selection, out_dir: str) -> tuple[str, str, str]:
+    """(run id, experiment id, artifact path) of the run the report was logged to."""
+    from harness.tracking.store import get_or_create_experiment
+
+    if args.runs and len(selection.sources) == 1:
+        run_id = selection.sources[0].run_id
+        exp_id = c.get_run(run_id).info.experiment_id
+    else:
+        exp_id = get_or_create_experiment(EXPERIMENT, uri)
+        listed = "\n".join(f"- {s.kind} `{s.run_id}` ({s.experiment}: {s.name})" for s in selection.sources)
+        run_id = c.create_run(exp_id, run_name=f"report {len(selection.sources)} runs", tags={
+            "harness.command": "report", "harness.report_sources": ",".join(s.run_id for s in selection.sources)[:5000],
+            "mlflow.note.content": f"Report page (report/report.html, with the tables as CSV and LaTeX) built by "
+                                   f"`harness report` from:\n\n{listed}"}).info.run_id
+    c.log_artifacts(run_id, out_dir, "report")
+    if not (args.runs and len(selection.sources) == 1):
+        c.set_terminated(run_id, "FINISHED")  # the run made here; a named run is left as it was
+    return run_id, exp_id, "report/report.html"
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.console import current
+    from harness.errors import HarnessError
+    from harness.tracking.store import (client, local_artifact, require_store, resolve_tracking_uri, served_by,
+                                        ui_link)
+
+    if args.experiment and args.runs:
+        raise HarnessError("give --experiment or --run, not both")
+    console = current()
+    uri = resolve_tracking_uri(args.tracking_uri)
+    require_store(uri, "--tracking-uri" if args.tracking_uri else "the default store")
+    c = client(uri)
+    from mlflow.exceptions import MlflowException
+
+    import reports
+
+    notes: list[str] = []
+    try:
+        selection = reports.collect(c, uri, experiments=args.experiment, run_ids=args.runs, notes=notes)
+        for line in notes:
+            console.note(line)
+        if not selection.sources:
+            where = f"experiment(s) {', '.join(args.experiment)}" if args.experiment else uri
+            raise HarnessError(f"no finished run-benchmark, run-robustness, run-ablation or analyze-votes run in "
+                               f"{where}: nothing to report")
+        info = reports.write_atomically(c, selection, args.out)
+        logged = None
+        if not args.no_mlflow:
+            run_id, exp_id, page = _log(c, uri, args, selection, info["dir"])
+            logged = {"run_id": run_id, "url": ui_link(uri, exp_id, run_id, page),
+                      "file": local_artifact(c, run_id, page)}
+    except MlflowException as err:  # an unreachable or broken store: one line
+        raise HarnessError(f"MLflow store {uri}: {str(err).splitlines()[0]}") from None
+    if args.json:
+        console.out.write(json.dumps({**info, "mlflow": logged}) + "\n")
+        return 0
+    shown = [k for k, v in info["sections"].items() if v]
+    lines = [f"report of {len(info['runs'])} run(s): {', '.join(shown)}", f"tables: {info['dir']}/ "
+             f"({', '.join(f for f in info['files'] if f != 'report.html') or 'none'})"]
+    if logged:
+        lines.append(f"MLflow run {logged['run_id']}: {logged['url']}{served_by(uri)}" if logged["url"]
+                     else f"MLflow run {logged['run_id']}")
+    lines.append(f"report: {info['html']}")
+    console.out.write("\n".join(lines) + "\n")
+    return 0

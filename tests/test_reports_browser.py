@@ -1,0 +1,209 @@
+"""The report page in a real browser (Debian's chromium, headless, offline): it loads without console errors,
+every image loads, and every number shown equals the MLflow value it came from — each number's origin is
+read from its data attributes and looked up here with MlflowClient, by code that shares nothing with
+reports/. Then the same page inside the MLflow UI (`harness ui`, started and stopped here): the links it
+prints open the runs table, and the report renders in the run's artifact view.
+
+Needs `chromium` and `chromium-driver` (apt; `make test` installs them); HARNESS_SKIP_BROWSER_TESTS=1 skips."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import t as student
+
+from tests.browser import chromium
+
+pytestmark = pytest.mark.slow
+SHOTS = os.environ.get("HARNESS_REPORT_SCREENSHOTS")  # a folder: keep the screenshots (for a closing note)
+
+NUMS_JS = """
+return Array.from(document.querySelectorAll('.num')).map(e => {
+  const d = Object.assign({}, e.dataset); d.text = e.textContent; return d; });
+"""
+# text of every result table's cell with its sourced numbers taken out: what is left must hold no number (the
+# list of runs the page was built from holds names, ids and dates, no results)
+BARE_CELLS_JS = """
+return Array.from(document.querySelectorAll('table:not(.runs) td')).map(td => {
+  const c = td.cloneNode(true); c.querySelectorAll('.num').forEach(n => n.remove()); return c.textContent; });
+"""
+IMAGES_JS = """
+return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt]);
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium("1400,1000") as driver:
+        yield driver
+
+
+class Oracle:
+    """The value behind a number's data attributes, read from MLflow."""
+
+    def __init__(self, uri: str, tmp: Path) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.c, self.tmp, self.files = MlflowClient(uri), tmp, {}
+
+    def _artifact(self, run: str, path: str):
+        if (run, path) not in self.files:
+            local = Path(self.c.download_artifacts(run, path, str(self.tmp / run)))
+            data = local.read_bytes()
+            self.files[run, path] = (json.loads(data) if path.endswith(".json")
+                                     else pd.read_csv(io.BytesIO(data)).to_dict(orient="records"))
+        return self.files[run, path]
+
+    @staticmethod
+    def _walk(obj, path: str):
+        for step in path.split("/"):
+            if "=" in step:
+                want = dict(kv.split("=", 1) for kv in step.split("&"))
+                obj = next(e for e in obj if all(str(e[k]) == v for k, v in want.items()))
+            elif isinstance(obj, list):
+                obj = obj[int(step)]
+            else:
+                obj = obj[step]
+        return obj
+
+    def value(self, d: dict) -> float:
+        scale = float(d.get("scale", 1))
+        if "runs" in d:
+            xs = np.array([self.c.get_run(r).data.metrics[d["metric"]] for r in d["runs"].split()])
+            if d["agg"] == "count":
+                return float(len(xs))
+            lo, hi = student.interval(0.95, len(xs) - 1, loc=xs.mean(), scale=xs.std(ddof=1) / np.sqrt(len(xs)))
+            return {"mean": xs.mean(), "t95_lo": lo, "t95_hi": hi}[d["agg"]]
+        run = self.c.get_run(d["run"])
+        if "metric" in d:
+            return scale * run.data.metrics[d["metric"]]
+        if "tag" in d:
+            return scale * float(run.data.tags[d["tag"]])
+        return scale * float(self._walk(self._artifact(d["run"], d["artifact"]), d["path"]))
+
+
+def _agrees(text: str, value: float) -> bool:
+    """The shown text is `value` rounded as shown: to its last decimal, or its mantissa's in 1.2e-05."""
+    if text in ("inf", "-inf"):
+        return math.isinf(value) and (value > 0) == (text == "inf")
+    shown = float(text)
+    if "e" in text:
+        mant, exp = text.split("e")
+        half = 0.5 * 10 ** (int(exp) - len(mant.split(".")[1]) if "." in mant else int(exp))
+    else:
+        half = 0.5 * 10 ** -(len(text.split(".")[1]) if "." in text else 0)
+    return abs(shown - value) <= half * (1 + 1e-9) + 1e-12
+
+
+def _check_page(driver, oracle: Oracle, expect_images: int) -> int:
+    """Every number against MLflow, no bare number in a cell, every image loaded; how many numbers."""
+    nums = driver.execute_script(NUMS_JS)
+    wrong = [(d, oracle.value(d)) for d in nums if not _agrees(d["text"], oracle.value(d))]
+    assert not wrong, wrong[:5]
+    bare = [t for t in driver.execute_script(BARE_CELLS_JS) if re.search(r"\d", t)]
+    assert not bare, bare[:5]  # a number in a table that does not say where it came from
+    images = driver.execute_script(IMAGES_JS)
+    assert len(images) >= expect_images and all(ok for ok, _ in images), [alt for ok, alt in images if not ok]
+    return len(nums)
+
+
+def test_report_page_numbers_equal_mlflow_and_images_load(browser, report_store, report_built, tmp_path):
+    browser.get_log("browser")  # start from an empty console
+    browser.get(Path(report_built["html"]).as_uri())
+    assert browser.title == "harness report"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    # 3 samples × (composite, regions, 3 methods, truth) + heatmap + buckets + responsiveness + 1 Fig. 5 grid
+    n = _check_page(browser, Oracle(report_store.uri, tmp_path), expect_images=18 + 4)
+    assert n > 150
+    best = browser.execute_script("return Array.from(document.querySelectorAll('#table1 td.best .main .num:first-child')).map("
+                                  "e => getComputedStyle(e).color)")
+    assert len(best) >= 4 and set(best) == {"rgb(192, 0, 0)"}  # the paper's red
+    heads = browser.execute_script("return Array.from(document.querySelectorAll('table.grid thead th')).map("
+                                   "e => e.textContent)")
+    assert heads == ["sample", "composite", "regions", "composite", "reinhard", "lum-match", "truth"]
+    if SHOTS:
+        browser.set_window_size(1400, 4200)
+        browser.save_screenshot(str(Path(SHOTS) / "report-page.png"))
+
+
+def _start_ui(uri: str):
+    """`harness ui` on a free port; its printed lines, read by a thread (a pipe read never blocks the test)."""
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", uri, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+    deadline = time.time() + 180
+    while not any(line.startswith("MLflow UI:") for line in lines):
+        if proc.poll() is not None:
+            pytest.fail(f"harness ui exited before serving: {lines}")
+        if time.time() > deadline:
+            pytest.fail(f"harness ui did not serve within 180 s: {lines}")
+        time.sleep(0.2)
+    time.sleep(1.0)  # the experiment lines follow the first at once
+    return proc, list(lines)
+
+
+def _wait(driver, condition, seconds: float = 60):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.2).until(condition)
+
+
+def test_mlflow_ui_opens_runs_and_renders_the_report(browser, report_store, report_built, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    proc, lines = _start_ui(report_store.uri)
+    try:
+        links = [re.search(r"http://127\.0\.0\.1:\d+/\S+", line).group(0) for line in lines if "http://" in line]
+        assert links and all(link.endswith("?workflowType=machine_learning") for link in links)
+        assert len(links) == 5  # sample, relit-robustness, user-studies, sample-ablation, reports
+        base = re.match(r"http://127\.0\.0\.1:\d+", links[0]).group(0)
+        # every printed link opens a runs table (the model-training view), not the GenAI traces pages
+        browser.get(next(link for link in links if "experiments/1/" in link))
+        _wait(browser, lambda d: "Run Name" in d.find_element(By.TAG_NAME, "body").text)
+        assert re.search(r"#/experiments/1/runs\?", browser.current_url), browser.current_url
+        body = browser.find_element(By.TAG_NAME, "body").text
+        from mlflow.tracking import MlflowClient
+
+        parent_name = MlflowClient(report_store.uri).get_run(report_store.bench["mlflow_run_id"]).info.run_name
+        assert parent_name in body and "matching runs" in body, body  # the parent row (children fold under it)
+        # the report run's page in the artifact view: the HTML renders in MLflow's sandboxed frame
+        run, exp = report_built["mlflow"]["run_id"], report_built["mlflow"]["url"].split("/experiments/")[1].split("/")[0]
+        browser.get(f"{base}/#/experiments/{exp}/runs/{run}/artifacts/report/report.html?workflowType=machine_learning")
+        frame = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "iframe"))
+        assert frame.get_attribute("sandbox") == "allow-scripts"
+        if SHOTS:
+            browser.save_screenshot(str(Path(SHOTS) / "mlflow-artifact-view.png"))
+        browser.switch_to.frame(frame)
+        try:
+            _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#table1 td"))
+            _check_page(browser, Oracle(report_store.uri, tmp_path), expect_images=18 + 4)
+        finally:
+            browser.switch_to.default_content()
+        # the benchmark run's overview shows what was run
+        parent = report_store.bench["mlflow_run_id"]
+        browser.get(f"{base}/#/experiments/1/runs/{parent}?workflowType=machine_learning")
+        _wait(browser, lambda d: "Benchmark: 3 methods" in d.find_element(By.TAG_NAME, "body").text)
+        if SHOTS:
+            browser.save_screenshot(str(Path(SHOTS) / "mlflow-run-overview.png"))
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
