@@ -22,6 +22,7 @@ LAYERS = [
     {"harness.tracking", "reports"},  # reports reads MLflow runs; the trackers call it to log their report
     {"harness.methods"},
     {"harness.engine", "harness.train"},
+    {"harness.experiments"},  # run-ablation / sweep: trains (train) and evaluates (engine) each trial
     {"harness.commands"},
     {"harness.cli"},
 ]
