@@ -12,9 +12,8 @@ import time
 
 from harness.data.io import id_to_stem
 
-from harness.tracking.store import (attach_report, client, get_or_create_experiment, git_sha, harness_version,
-                                    local_artifact, log_file, mark_failed, metric_key, resolve_tracking_uri,
-                                    ui_link)
+from harness.tracking.store import (client, finish_parent, get_or_create_experiment, git_sha, harness_version,
+                                    log_file, mark_failed, metric_key, resolve_tracking_uri)
 
 
 class BenchmarkTracker:
@@ -109,12 +108,7 @@ class BenchmarkTracker:
             self._log_inputs(samples[0])
         c.set_tag(self.parent, "computed", str(result.computed))
         c.set_tag(self.parent, "cached", str(result.cached))
-        log_file(c, self.parent, self.log_path)
-        self.url = ui_link(self.uri, self.exp_id, self.parent)
-        page = attach_report(c, self.parent, note)
-        if page:
-            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
-        c.set_terminated(self.parent, "FINISHED")
+        self.url, self.report = finish_parent(c, self.uri, self.exp_id, self.parent, self.log_path, note)
         return self.parent
 
     def _log_inputs(self, inputs: dict) -> None:

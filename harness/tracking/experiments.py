@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (attach_report, client, fail_runs, get_or_create_experiment, git_sha,
-                                    harness_version, local_artifact, log_file, metric_key, resolve_tracking_uri,
-                                    safe_key, ui_link)
+from harness.tracking.store import (client, fail_runs, finish_parent, get_or_create_experiment, git_sha,
+                                    harness_version, metric_key, resolve_tracking_uri, safe_key)
 
 
 def variant_key(name: str) -> str:
@@ -156,12 +155,7 @@ class ExperimentTracker:
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
         c.set_tag(self.parent, "missing", ",".join(result.missing))
-        log_file(c, self.parent, self.log_path)
-        self.url = ui_link(self.uri, self.exp_id, self.parent)
-        page = attach_report(c, self.parent, note)
-        if page:
-            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
-        c.set_terminated(self.parent, "FINISHED")
+        self.url, self.report = finish_parent(c, self.uri, self.exp_id, self.parent, self.log_path, note)
         return self.parent
 
     def fail(self, err: BaseException) -> None:

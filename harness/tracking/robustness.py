@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (attach_report, client, get_or_create_experiment, git_sha, harness_version,
-                                    local_artifact, log_file, mark_failed, metric_key, resolve_tracking_uri,
-                                    ui_link)
+from harness.tracking.store import (client, finish_parent, get_or_create_experiment, git_sha, harness_version,
+                                    log_file, mark_failed, metric_key, resolve_tracking_uri)
 
 
 class RobustnessTracker:
@@ -77,12 +76,7 @@ class RobustnessTracker:
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
-        log_file(c, self.parent, self.log_path)
-        self.url = ui_link(self.uri, self.exp_id, self.parent)
-        page = attach_report(c, self.parent, note)
-        if page:
-            self.report = local_artifact(c, self.parent, page) or ui_link(self.uri, self.exp_id, self.parent, page)
-        c.set_terminated(self.parent, "FINISHED")
+        self.url, self.report = finish_parent(c, self.uri, self.exp_id, self.parent, self.log_path, note)
         return self.parent
 
     def fail(self, err: BaseException) -> None:

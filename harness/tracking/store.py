@@ -182,6 +182,18 @@ def attach_report(c, run_id: str, note=None) -> str | None:
         return None
 
 
+def finish_parent(c, uri: str, exp_id: str, parent: str, log_path=None, note=None) -> tuple[str | None, str | None]:
+    """A command's parent run, done: its log attached, its report built and logged, status FINISHED. Returns
+    its UI link and its report page (a local file, else the page's UI link; None when not built)."""
+    log_file(c, parent, log_path)
+    url, report = ui_link(uri, exp_id, parent), None
+    page = attach_report(c, parent, note)
+    if page:
+        report = local_artifact(c, parent, page) or ui_link(uri, exp_id, parent, page)
+    c.set_terminated(parent, "FINISHED")
+    return url, report
+
+
 def fail_runs(c, parent: str | None, run_ids: list[str], err: BaseException, log_path=None,
               interrupted: str = "FAILED") -> None:
     """A command's runs after an error: the log attached to the parent, then `mark_failed`. Never raises."""
