@@ -55,12 +55,22 @@ def _shown(driver, letter):
 
 def _after(driver, action):
     """Do `action` and wait for the next page to replace this one."""
-    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_):
+        # selenium's staleness_of expects StaleElementReferenceException; while the next page replaces this one,
+        # chromium may instead answer "Node with given id does not belong to the document" (a plain
+        # WebDriverException) — the old page is gone either way
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
 
     old = driver.find_element(*_by("h1"))
     action()
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(EC.staleness_of(old))
+    WebDriverWait(driver, 10, poll_frequency=0.02).until(gone)
     WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda d: d.find_elements(*_by("h1")))
 
 
