@@ -32,8 +32,10 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; fi
 
+# Two pytest processes, whole files each (--dist loadfile: a file's module fixtures are built once); every
+# Ray test asks for its own local cluster with explicit num_cpus, so the two never share one.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
