@@ -135,7 +135,7 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
         t2 = tables.table2(selection.of("votes"), reader)
         sections.append(Section("table2", "Table 2 — user study", _tables_html([t2]) if t2 else None,
                                 "no analyze-votes run among the sources (`harness analyze-votes` logs one)"))
-        t3 = tables.table3(selection.of("ablation"))
+        t3 = tables.table3(selection.of("ablation"), reader)
         sections.append(Section("table3", "Table 3 — ablation", _tables_html([t3]) if t3 else None,
                                 "no run-ablation run among the sources"))
         ts += [t for t in (t2, t3) if t]

@@ -185,7 +185,7 @@ def _variant_key(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def table3(ablations: list[Source]) -> Table | None:
+def table3(ablations: list[Source], reader: Reader | None = None) -> Table | None:
     """Variants × metrics. From the parent when it holds the variant's numbers (run-ablation logs them with a
     CI bootstrapped over seeds and images together: the command's own table); otherwise one seed: the child's
     metric and its logged CI; several: their mean and the 95% t-interval over seeds."""
@@ -234,13 +234,33 @@ def table3(ablations: list[Source]) -> Table | None:
                                 "seeds": ",".join(str(s) for s in seeds if s is not None)})
             mark_best(list(column.values()), HIGHER_IS_BETTER.get(metric, False))
         notes.append([f"{src.name}: suite {src.suite}, run {src.run_id}"])
+        notes += _consecutive(src, reader, [m for m in METRICS if m in metrics]) if reader else []
     rows = [(v, [cells.get((s.run_id, k, v), Cell(["—"])) for s in ablations for k in metrics]) for v in variants]
     return Table("table3", "Table 3 — ablation", "Per variant: the mean over seeds and images with its 95% CI "
                  "bootstrapped over both, as run-ablation logs it (runs made otherwise: the metric of its run with "
-                 "its logged CI, or over several seeds their mean and 95% t-interval); best in red, second in blue.",
+                 "its logged CI, or over several seeds their mean and 95% t-interval); best in red, second in blue. Listed below: each row against the one before it — mean paired "
+                 "difference [95% CI] over the same seeds and images, Holm-corrected Wilcoxon p.",
                  [_label(k) for _ in ablations for k in metrics], rows,
                  groups=[(s.name, len(metrics)) for s in ablations] if len(ablations) > 1 else [],
                  records=records, notes=notes, row_header="variant")
+
+
+def _consecutive(src: Source, reader: Reader, metrics: list[str]) -> list[list]:
+    """run-ablation's paired differences between consecutive rows (its comparisons.csv: b − a over the same
+    seeds × images, bootstrap CI, Holm over the table), as note lines under Table 3."""
+    df = reader.csv(src.run_id, "comparisons.csv")
+    if df is None or df.empty:
+        return []
+    lines = []
+    for r in df.to_dict(orient="records"):
+        if r["metric"] not in metrics:
+            continue
+        path = lambda f, r=r: f"metric={r['metric']}&a={r['a']}&b={r['b']}/{f}"  # noqa: E731
+        num = lambda f, digits=4, **kw: Num(r[f], Ref(src.run_id, artifact="comparisons.csv", path=path(f)),  # noqa: E731
+                                            digits, **kw)
+        lines.append([f"{r['b']} − {r['a']}, {_label(r['metric'])}: ", num("diff"), " [", num("ci_lo"), ", ",
+                      num("ci_hi"), "], p (Holm) = ", num("p_holm", 2, p=True)])
+    return lines
 
 
 def robustness_table(sweeps: list[Source]) -> Table | None:

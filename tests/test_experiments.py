@@ -263,3 +263,26 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     assert set(children) == {"hnet/s0", "style/s0"}
     assert all(r.info.status == "FINISHED" for r in children.values())
     assert "error" not in children["style/s0"].data.tags
+    _report_is_the_commands_table(uri, parent[0].info.run_id, doc)
+
+
+def _report_is_the_commands_table(uri: str, run_id: str, doc: dict) -> None:
+    """The report run-ablation attaches shows Table 3 as the command printed it: each variant's mean and CI
+    over seeds and images, and the consecutive paired differences under it."""
+    import html
+    import re
+
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(uri)
+    t3 = pd.read_csv(c.download_artifacts(run_id, "report/table3.csv"))
+    for v in doc["variants"]:
+        for m in ("psnr", "ssim", "de2000", "fmse"):
+            row = t3[(t3["variant"] == v["name"]) & (t3["metric"] == m)].iloc[0]
+            want = v["metrics"][m]
+            assert (row["mean"], row["ci_lo"], row["ci_hi"]) == pytest.approx((want["mean"], *want["ci95"]))
+    page = Path(c.download_artifacts(run_id, "report/report.html")).read_text()
+    comp = next(x for x in doc["comparisons"] if x["metric"] == "fmse" and (x["a"], x["b"]) == ("hnet", "style"))
+    attr = html.escape('metric=fmse&a=hnet&b=style/diff')
+    shown = re.search(rf'data-artifact="comparisons.csv" data-path="{re.escape(attr)}">([^<]+)<', page)
+    assert shown and float(shown.group(1)) == pytest.approx(comp["diff"], rel=1e-3)
