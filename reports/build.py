@@ -1,5 +1,5 @@
 """Assemble the report from a selection of runs and write it: report.html plus each table as CSV and LaTeX.
-`attach_run_report` is what run-benchmark, run-robustness (and run-ablation) call to log their own report."""
+`attach_run_report` is what run-benchmark, run-robustness, run-ablation and sweep call to log their own report."""
 
 from __future__ import annotations
 
@@ -138,7 +138,10 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
         t3 = tables.table3(selection.of("ablation"), reader)
         sections.append(Section("table3", "Table 3 — ablation", _tables_html([t3]) if t3 else None,
                                 "no run-ablation run among the sources"))
-        ts += [t for t in (t2, t3) if t]
+        grid = tables.table3(selection.of("sweep"), reader, key="grid", title="Training grid (sweep)")
+        sections.append(Section("grid", "Training grid (sweep)", _tables_html([grid]) if grid else None,
+                                "no sweep run among the sources"))
+        ts += [t for t in (t2, t3, grid) if t]
         sections.append(_robustness_section(selection.of("robustness"), reader, ts))
         sections.append(_runs_section(selection))
     finally:

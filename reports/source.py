@@ -12,6 +12,7 @@ Runs are found by what made them, the parent run's tag `harness.command`:
                     name, when the param is absent), metrics as run-benchmark's children (mean, optional CIs);
                     parent (when run-ablation made it): `<metric>/<variant key>` with `_ci95_lo/hi`, bootstrapped
                     over seeds and images together (harness/tracking/experiments.py)
+    sweep           as run-ablation, one variant per grid point (its own section: "Training grid")
 
 By experiment (or the whole store), each kind keeps its latest FINISHED parent run per suite (per study kind for
 analyze-votes); older ones are listed as skipped, so `--run` can pick them instead. Named runs are used as they
@@ -31,7 +32,7 @@ from typing import Any
 from harness.errors import HarnessError, did_you_mean
 
 KINDS = {"run-benchmark": "benchmark", "run-robustness": "robustness", "run-ablation": "ablation",
-         "analyze-votes": "votes"}
+         "sweep": "sweep", "analyze-votes": "votes"}
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Child:
 
 @dataclass
 class Source:
-    kind: str  # benchmark | robustness | ablation | votes
+    kind: str  # benchmark | robustness | ablation | sweep | votes
     run_id: str
     name: str
     experiment: str
@@ -173,8 +174,8 @@ def _named_run(client, run_id: str, uri: str, notes: list[str]):
         return _named_run(client, parent, uri, notes)
     if tags.get("harness.command") not in KINDS:
         made_by = tags.get("harness.command", "something other than the harness")
-        raise HarnessError(f"--run {run_id}: a report reads run-benchmark, run-robustness, run-ablation and "
-                           f"analyze-votes runs; this one was made by {made_by}")
+        raise HarnessError(f"--run {run_id}: a report reads run-benchmark, run-robustness, run-ablation, sweep "
+                           f"and analyze-votes runs; this one was made by {made_by}")
     return run
 
 

@@ -185,7 +185,8 @@ def _variant_key(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def table3(ablations: list[Source], reader: Reader | None = None) -> Table | None:
+def table3(ablations: list[Source], reader: Reader | None = None, key: str = "table3",
+           title: str = "Table 3 — ablation") -> Table | None:
     """Variants × metrics. From the parent when it holds the variant's numbers (run-ablation logs them with a
     CI bootstrapped over seeds and images together: the command's own table); otherwise one seed: the child's
     metric and its logged CI; several: their mean and the 95% t-interval over seeds."""
@@ -207,9 +208,9 @@ def table3(ablations: list[Source], reader: Reader | None = None) -> Table | Non
             column = {}
             for v in variants:
                 runs = [r for r in groups.get(v, []) if metric in r.metrics]
-                key = f"{metric}/{_variant_key(v)}"
-                if runs and all(f"{key}{s}" in src.metrics for s in ("", "_ci95_lo", "_ci95_hi")):
-                    mean, lo, hi = (Num(src.metrics[f"{key}{s}"], Ref(src.run_id, metric=f"{key}{s}"))
+                logged = f"{metric}/{_variant_key(v)}"  # the parent's key for this variant's metric
+                if runs and all(f"{logged}{s}" in src.metrics for s in ("", "_ci95_lo", "_ci95_hi")):
+                    mean, lo, hi = (Num(src.metrics[f"{logged}{s}"], Ref(src.run_id, metric=f"{logged}{s}"))
                                     for s in ("", "_ci95_lo", "_ci95_hi"))
                 elif len(runs) == 1:
                     r = runs[0]
@@ -236,10 +237,11 @@ def table3(ablations: list[Source], reader: Reader | None = None) -> Table | Non
         notes.append([f"{src.name}: suite {src.suite}, run {src.run_id}"])
         notes += _consecutive(src, reader, [m for m in METRICS if m in metrics]) if reader else []
     rows = [(v, [cells.get((s.run_id, k, v), Cell(["—"])) for s in ablations for k in metrics]) for v in variants]
-    return Table("table3", "Table 3 — ablation", "Per variant: the mean over seeds and images with its 95% CI "
-                 "bootstrapped over both, as run-ablation logs it (runs made otherwise: the metric of its run with "
-                 "its logged CI, or over several seeds their mean and 95% t-interval); best in red, second in blue. Listed below: each row against the one before it — mean paired "
-                 "difference [95% CI] over the same seeds and images, Holm-corrected Wilcoxon p.",
+    return Table(key, title, "Per variant: the mean over seeds and images with its 95% CI bootstrapped over "
+                 "both, as run-ablation and sweep log it (runs made otherwise: the metric of its run with its logged "
+                 "CI, or over several seeds their mean and 95% t-interval); best in red, second in blue. Listed "
+                 "below: each row against the one before it — mean paired difference [95% CI] over the same seeds "
+                 "and images, Holm-corrected Wilcoxon p.",
                  [_label(k) for _ in ablations for k in metrics], rows,
                  groups=[(s.name, len(metrics)) for s in ablations] if len(ablations) > 1 else [],
                  records=records, notes=notes, row_header="variant")

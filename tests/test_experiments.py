@@ -286,3 +286,29 @@ def _report_is_the_commands_table(uri: str, run_id: str, doc: dict) -> None:
     attr = html.escape('metric=fmse&a=hnet&b=style/diff')
     shown = re.search(rf'data-artifact="comparisons.csv" data-path="{re.escape(attr)}">([^<]+)<', page)
     assert shown and float(shown.group(1)) == pytest.approx(comp["diff"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_smoke_sweep_end_to_end_with_its_report(tmp_path, capsys):
+    """A two-point grid through Tune, the engine and MLflow; its report's grid table is the command's own."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    rc = main(["sweep", "--method", "iph", "--loss", "style", "--grid", "lam=0,0.1", "--suite", "sample",
+               "--budget", "smoke", "--seeds", "1", "--limit", "2", "--no-robustness", "--bootstrap", "200",
+               "--out", str(tmp_path / "exp"), "--tracking-uri", uri, "--cache-dir", str(tmp_path / "cache"),
+               "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["missing"] == [] and len(doc["variants"]) == 2
+    assert [v["grid"] for v in doc["variants"]] == [{"lam": "0"}, {"lam": "0.1"}]
+
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(uri)
+    exp = c.get_experiment_by_name("sample-sweep")
+    runs = c.search_runs([exp.experiment_id])
+    parent = next(r for r in runs if r.data.tags.get("harness.command") == "sweep")
+    assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 3
+    grid = pd.read_csv(c.download_artifacts(parent.info.run_id, "report/grid.csv"))
+    for v in doc["variants"]:
+        row = grid[(grid["variant"] == v["name"]) & (grid["metric"] == "fmse")].iloc[0]
+        assert (row["mean"], row["ci_lo"], row["ci_hi"]) == pytest.approx((v["metrics"]["fmse"]["mean"],
+                                                                           *v["metrics"]["fmse"]["ci95"]))

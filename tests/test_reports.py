@@ -153,8 +153,11 @@ def test_table3_from_the_ablation_as_logged(report_built):
 
 def test_report_logs_to_a_run_of_its_own_and_lists_its_sources(report_store, report_built):
     c = _client(report_store)
-    assert set(report_built["sections"]) >= {"table1", "qualitative", "paired", "buckets", "table2", "table3",
-                                             "robustness"} and all(report_built["sections"].values())
+    sections = report_built["sections"]
+    assert set(sections) >= {"table1", "qualitative", "paired", "buckets", "table2", "table3", "robustness", "grid"}
+    assert all(v for k, v in sections.items() if k != "grid")
+    assert sections["grid"] is False  # no sweep in this store: left out with its one-line note
+    assert "no sweep run among the sources" in Path(report_built["html"]).read_text()
     run = c.get_run(report_built["mlflow"]["run_id"])
     assert c.get_experiment(run.info.experiment_id).name == "reports" and run.info.status == "FINISHED"
     assert set(run.data.tags["harness.report_sources"].split(",")) == set(report_built["runs"])

@@ -2,14 +2,15 @@
 table as CSV and LaTeX, and log it to MLflow, where it renders in the run's Artifacts tab.
 
 Reads run-benchmark (Table 1, outputs side by side, paired differences, fg-ratio buckets), analyze-votes
-(Table 2), run-ablation (Table 3) and run-robustness runs (responsiveness, the grids per reference region).
+(Table 2), run-ablation (Table 3), sweep (training grids) and run-robustness runs (responsiveness, the grids
+per reference region).
 By experiment — or, with neither --experiment nor --run, every experiment in the store — each kind's latest
 finished run per suite is used (per study kind for analyze-votes); the page lists the runs it left out.
 Sections without runs are left out with one line saying so.
 
 Logged to: the named run, when exactly one --run is given (its report/ is rebuilt); otherwise a new run in the
 experiment `reports`, described by the runs it was built from. run-benchmark and run-robustness log their own
-report as they finish; so does run-ablation.
+report as they finish; so do run-ablation and sweep.
 
 examples:
   harness report                                   # everything in ./mlflow.db → report/report.html
