@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_compute_arguments, key_values
+from harness.commands.options import add_compute_arguments, compute_values, key_values
 from harness.config import parse_limit
 from harness.experiments.config import ExperimentConfig
 
@@ -53,10 +53,8 @@ def config_from_args(args: argparse.Namespace, command: str, **extra) -> Experim
                             budget_overrides=key_values("--set", args.budget_set), seeds=args.seeds,
                             loss_options=key_values("--loss-option", args.loss_option), limit=args.limit,
                             references=None if args.no_robustness else args.references, out=args.out,
-                            resume=args.resume, ray_address=args.ray_address, num_cpus=args.num_cpus,
-                            tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed,
-                            n_boot=args.bootstrap, cache_dir=args.cache_dir,
-                            progress=not args.no_progress and not args.json, **extra)
+                            resume=args.resume, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow,
+                            cache_dir=args.cache_dir, **compute_values(args), **extra)
 
 
 def run_command(args: argparse.Namespace, cfg: ExperimentConfig) -> int:

@@ -39,6 +39,12 @@ def add_compute_arguments(group: argparse._ActionsContainer, config_cls: type) -
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def compute_values(args: argparse.Namespace) -> dict:
+    """The config fields behind `add_compute_arguments`' flags (no progress bar under --json either)."""
+    return {"ray_address": args.ray_address, "num_cpus": args.num_cpus, "seed": args.seed, "n_boot": args.bootstrap,
+            "progress": not args.no_progress and not args.json}
+
+
 def key_values(option: str, items: list[str]) -> dict[str, str]:
     """`["a=1", "b=2"]` (a repeatable KEY=VALUE flag) → {"a": "1", "b": "2"}; anything else is a one-line
     error naming `option`."""

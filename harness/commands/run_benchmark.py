@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_compute_arguments, add_protocol_arguments
+from harness.commands.options import add_compute_arguments, add_protocol_arguments, compute_values
 from harness.config import REFERENCE_MODES, BenchmarkConfig, default_of, parse_limit
 
 
@@ -50,11 +50,9 @@ def config_from_args(args: argparse.Namespace) -> BenchmarkConfig:
 
     return BenchmarkConfig(suite=args.suite, data_root=args.data_root,
                            methods=split_method_list(args.methods) if args.methods is not None else None,
-                           protocol=args.protocol, resolution=args.resolution, reference=args.reference, limit=args.limit, out=args.out,
-                           resume=args.resume, ray_address=args.ray_address, num_cpus=args.num_cpus,
-                           tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed,
-                           n_boot=args.bootstrap, cache_dir=args.cache_dir,
-                           progress=not args.no_progress and not args.json)
+                           protocol=args.protocol, resolution=args.resolution, reference=args.reference,
+                           limit=args.limit, out=args.out, resume=args.resume, tracking_uri=args.tracking_uri,
+                           mlflow=not args.no_mlflow, cache_dir=args.cache_dir, **compute_values(args))
 
 
 def run(args: argparse.Namespace) -> int:

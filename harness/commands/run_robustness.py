@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_compute_arguments
+from harness.commands.options import add_compute_arguments, compute_values
 from harness.config import PROTOCOLS, RobustnessConfig, default_of, parse_limit
 
 
@@ -54,10 +54,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = RobustnessConfig(suite=args.suite, data_root=args.data_root,
                            methods=split_method_list(args.methods) if args.methods is not None else None,
                            references=args.references, resolution=args.resolution, limit=args.limit,
-                           resume=args.resume, ray_address=args.ray_address, num_cpus=args.num_cpus,
-                           tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow, seed=args.seed,
-                           n_boot=args.bootstrap, cache_dir=args.cache_dir,
-                           progress=not args.no_progress and not args.json)
+                           resume=args.resume, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow,
+                           cache_dir=args.cache_dir, **compute_values(args))
     result = run_robustness(cfg)
     out = current().out
     out.write((json.dumps(jsonable(result.to_json())) if args.json else summary_text(result)) + "\n")

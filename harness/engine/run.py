@@ -76,22 +76,29 @@ class BenchmarkResult:
                 "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report}
 
 
-def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None) -> BenchmarkResult:
-    """Run the benchmark described by `cfg`. `log(str)` receives progress notes (default: the console)."""
-    from harness.console import current
+def open_inputs(cfg, log: Callable[[str], None]) -> tuple[Any, list]:
+    """The suite (its notice said through `log`) and the resolved methods a run of `cfg` works on — the same
+    first step for run-benchmark and run-robustness."""
     from harness.data.suites import open_suite
     from harness.methods.spec import resolve_methods
 
-    console = current()
-    log = log or console.note
-    cfg.check()
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
     if suite.notice:
         log(f"note: {suite.notice}")
     methods = resolve_methods(cfg.methods, cfg.tracking_uri)
     if not methods:
         raise HarnessError("no methods to run")
+    return suite, methods
 
+
+def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None) -> BenchmarkResult:
+    """Run the benchmark described by `cfg`. `log(str)` receives progress notes (default: the console)."""
+    from harness.console import current
+
+    console = current()
+    log = log or console.note
+    cfg.check()
+    suite, methods = open_inputs(cfg, log)
     tracker = None
     if cfg.mlflow:
         from harness.tracking.benchmark import BenchmarkTracker

@@ -20,7 +20,6 @@ from typing import Any, Callable
 import pandas as pd
 
 from harness.config import RobustnessConfig, parse_candidates
-from harness.errors import HarnessError
 
 PER_REFERENCE = ("fmse", "fde2000", "fpsnr", "gap_highlight", "gap_midtone", "gap_shadow", "gap_a", "gap_b")
 PAIRED = ("fde2000", "fmse")  # compared between methods, where the suite has truths
@@ -73,19 +72,13 @@ class RobustnessResult:
 def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = None) -> RobustnessResult:
     from harness.cluster import ray_session
     from harness.console import current
-    from harness.data.suites import open_suite
-    from harness.methods.spec import resolve_methods
+    from harness.engine.run import open_inputs
 
     console = current()
     log = log or console.note
     cfg.check()
     kinds = parse_candidates(cfg.references)
-    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
-    if suite.notice:
-        log(f"note: {suite.notice}")
-    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
-    if not methods:
-        raise HarnessError("no methods to run")
+    suite, methods = open_inputs(cfg, log)
     tracker = None
     if cfg.mlflow:
         from harness.tracking.robustness import RobustnessTracker

@@ -12,8 +12,8 @@ import time
 
 from harness.data.io import id_to_stem
 
-from harness.tracking.store import (client, finish_parent, get_or_create_experiment, git_sha, harness_version,
-                                    log_file, mark_failed, metric_key, resolve_tracking_uri)
+from harness.tracking.store import (client, fail_runs, finish_parent, get_or_create_experiment, git_sha,
+                                    harness_version, metric_key, resolve_tracking_uri)
 
 
 class BenchmarkTracker:
@@ -139,9 +139,4 @@ class BenchmarkTracker:
             self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
 
     def fail(self, err: BaseException) -> None:
-        if self.parent:
-            try:
-                log_file(self.client, self.parent, self.log_path)
-            except Exception:  # noqa: BLE001 — never mask the original error
-                pass
-        mark_failed(self.client, self.run_ids, err)
+        fail_runs(self.client, self.parent, self.run_ids, err, self.log_path)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (client, finish_parent, get_or_create_experiment, git_sha, harness_version,
-                                    log_file, mark_failed, metric_key, resolve_tracking_uri)
+from harness.tracking.store import (client, fail_runs, finish_parent, get_or_create_experiment, git_sha,
+                                    harness_version, metric_key, resolve_tracking_uri)
 
 
 class RobustnessTracker:
@@ -80,9 +80,4 @@ class RobustnessTracker:
         return self.parent
 
     def fail(self, err: BaseException) -> None:
-        if self.parent:
-            try:
-                log_file(self.client, self.parent, self.log_path)
-            except Exception:  # noqa: BLE001 — never mask the original error
-                pass
-        mark_failed(self.client, self.run_ids, err)
+        fail_runs(self.client, self.parent, self.run_ids, err, self.log_path)

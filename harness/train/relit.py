@@ -30,9 +30,10 @@ import torch
 from torch.utils.data import Dataset
 
 from harness.data import relight
-from harness.data.photos import EVAL_PHOTOS, available_train_photos, train_photo
+from harness.data.photos import EVAL_PHOTOS, available_train_photos
 from harness.errors import HarnessError
-from harness.train.synthetic import CROP, FG_AREA, FG_SHAPES, REF_SHAPES, REF_MIN_AREA, _to_item, random_region
+from harness.train.synthetic import (FG_AREA, FG_SHAPES, REF_MIN_AREA, REF_SHAPES, _to_item, random_crop,
+                                     random_region)
 
 
 PAIRS = ("regions", "lights", "both")
@@ -60,18 +61,6 @@ class RelitDataset(Dataset):
         return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS), "size": self.size,
                 "stage": self.stage, "seed": self.seed, "pairs": self.pairs if self.stage > 1 else None}
 
-    def _crop(self, rng: np.random.Generator) -> np.ndarray:
-        from harness.data.resize import resize_image
-
-        photo = train_photo(self.photos[int(rng.integers(len(self.photos)))])
-        h, w = photo.shape[:2]
-        side = max(16, int(round(min(h, w) * rng.uniform(*CROP))))
-        y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = photo[y0:y0 + side, x0:x0 + side]
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        return resize_image(crop.astype(np.float32) / 255.0, self.size).astype(np.float64)
-
     def _regions(self, fg: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         """Two disjoint reference regions outside the foreground (stage 1: the whole background, once)."""
         if self.stage == 1:
@@ -94,7 +83,8 @@ class RelitDataset(Dataset):
         if pair in self._recent:
             return self._recent[pair]
         rng = np.random.default_rng([self.seed, pair])
-        photo = self._crop(rng)
+        _, _, crop = random_crop(self.photos, self.size, rng)
+        photo = crop.astype(np.float64)
         fg, _ = random_region(self.size, rng, FG_SHAPES, FG_AREA)
         regions = self._regions(fg, rng)
         light_a, light_b, light_c = relight.draw_lights(rng, 3)

@@ -137,6 +137,23 @@ def reference_region(fg: np.ndarray, stage: int, rng: np.random.Generator) -> np
 
 
 # ------------------------------------------------------------------------------------------------ dataset
+def random_crop(photos, size: int, rng: np.random.Generator) -> tuple[str, tuple[int, int, int], np.ndarray]:
+    """A random square crop (CROP of the shorter side) of one of `photos`, flipped half the time, resized to
+    size²: the photo's name, the crop's (y0, x0, side) and the crop, float32 in [0, 1]. Both generators start
+    their items from it."""
+    from harness.data.resize import resize_image
+
+    name = photos[int(rng.integers(len(photos)))]
+    photo = train_photo(name)
+    h, w = photo.shape[:2]
+    side = max(16, int(round(min(h, w) * rng.uniform(*CROP))))
+    y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    crop = photo[y0:y0 + side, x0:x0 + side]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return name, (y0, x0, side), resize_image(crop.astype(np.float32) / 255.0, size)
+
+
 def _to_item(composite: np.ndarray, real: np.ndarray, fg: np.ndarray, ref: np.ndarray) -> dict[str, torch.Tensor]:
     def img(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
@@ -176,20 +193,11 @@ class SyntheticDataset(Dataset):
     def generate(self, index: int) -> dict:
         """Item `index` as numpy arrays plus what was drawn: composite, real (H×W×3 float32), fg, ref (bool)."""
         from harness.data.perturb import PERTURBATIONS, perturb
-        from harness.data.resize import resize_image
 
         if not 0 <= index < self.length:
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, index])
-        name = self.photos[int(rng.integers(len(self.photos)))]
-        photo = train_photo(name)
-        h, w = photo.shape[:2]
-        side = max(16, int(round(min(h, w) * rng.uniform(*CROP))))
-        y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = photo[y0:y0 + side, x0:x0 + side]
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        real = resize_image(crop.astype(np.float32) / 255.0, self.size)
+        name, (y0, x0, side), real = random_crop(self.photos, self.size, rng)
 
         fg, shape = random_region(self.size, rng, FG_SHAPES, FG_AREA)
         ref = reference_region(fg, self.stage, rng)
