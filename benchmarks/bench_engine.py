@@ -85,7 +85,7 @@ class Sampler(threading.Thread):
 
 def run(label: str, data_root: str, methods: list[str] | None, num_cpus: int | None, address: str | None) -> dict:
     from harness.config import BenchmarkConfig
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
 
     with tempfile.TemporaryDirectory() as cache:
         cfg = BenchmarkConfig(suite="folder", data_root=data_root, methods=methods, num_cpus=num_cpus,

@@ -24,9 +24,9 @@ import numpy as np
 
 def oracle_score(pred: np.ndarray, real: np.ndarray, fg_mask: np.ndarray) -> dict[str, float]:
     """The reference pipeline: the libraries called directly, in float64, one image at a time."""
-    from harness.scoring.reference import reference_scores
+    from harness.scoring.oracle import oracle_scores
 
-    return reference_scores(pred, real, fg_mask)
+    return oracle_scores(pred, real, fg_mask)
 
 
 def make_cases(size: int, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

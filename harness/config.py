@@ -1,7 +1,7 @@
 """Every config object of the harness, shared by the CLI and the Python API (lm-evaluation-harness style).
 
     from harness.config import BenchmarkConfig
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
     result = run_benchmark(BenchmarkConfig(suite="sample", methods=["composite", "reinhard"], limit=4))
 
 The CLI reads its defaults from these fields (`default_of`), and every value is checked here, once, when a

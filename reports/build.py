@@ -83,14 +83,14 @@ def _benchmark_sections(benchmarks: list[Source], reader: Reader, out: list[Tabl
                     none if not benchmarks else "the benchmark runs logged no fg-ratio buckets")]
 
 
-def _robustness_section(sweeps: list[Source], reader: Reader, out: list[Table]) -> Section:
-    t = tables.robustness_table(sweeps)
+def _robustness_section(runs: list[Source], reader: Reader, out: list[Table]) -> Section:
+    t = tables.robustness_table(runs)
     if t is None:
         return Section("robustness", "Figure — robustness to the reference region", None,
                        "no run-robustness run among the sources (`harness run-robustness` logs one)")
     out.append(t)
     parts = []
-    for src in sweeps:
+    for src in runs:
         panels = [(label, {c.name: tuple(c.metrics.get(k + s) for s in ("", "_lo", "_hi")) for c in src.children})
                   for label, k in (("responsiveness", "responsiveness"), ("reference accuracy", "reference_accuracy"))]
         panels = [p for p in panels if any(v[0] is not None for v in p[1].values())]
@@ -98,7 +98,7 @@ def _robustness_section(sweeps: list[Source], reader: Reader, out: list[Table]) 
         parts.append(page.figure(png, f"responsiveness, {src.suite}", "Responsiveness and reference accuracy with "
                                  "their 95% CIs; dashed: chance (0.5)."))
     parts.append(_tables_html([t]))
-    for src in sweeps:
+    for src in runs:
         for path in reader.list(src.run_id, "figures"):
             if path.endswith(".png"):
                 sample = path.rsplit("/", 1)[-1][:-4]

@@ -265,12 +265,12 @@ def _consecutive(src: Source, reader: Reader, metrics: list[str]) -> list[list]:
     return lines
 
 
-def robustness_table(sweeps: list[Source]) -> Table | None:
-    if not sweeps:
+def robustness_table(runs: list[Source]) -> Table | None:
+    if not runs:
         return None
-    methods = list(dict.fromkeys(c.name for s in sweeps for c in s.children))
+    methods = list(dict.fromkeys(c.name for s in runs for c in s.children))
     cells, records = {}, []
-    for src in sweeps:
+    for src in runs:
         for c in src.children:
             for k in ("responsiveness", "reference_accuracy"):
                 mean, lo, hi = _metric(c, k, 3), _metric(c, f"{k}_lo", 3), _metric(c, f"{k}_hi", 3)
@@ -279,13 +279,13 @@ def robustness_table(sweeps: list[Source]) -> Table | None:
                                 "mean": mean.value, "ci_lo": lo.value, "ci_hi": hi.value})
         mark_best([cells[src.run_id, "reference_accuracy", c.name] for c in src.children], higher=True)
     keys = ("responsiveness", "reference_accuracy")
-    rows = [(m, [cells.get((s.run_id, k, m), Cell(["—"])) for s in sweeps for k in keys]) for m in methods]
+    rows = [(m, [cells.get((s.run_id, k, m), Cell(["—"])) for s in runs for k in keys]) for m in methods]
     return Table("robustness", "Robustness to the reference region", "Responsiveness: how far the foreground moves "
                  "between regions over how far the regions themselves are apart (0: ignores the region; 1: follows "
                  "it exactly). Reference accuracy: harmonized to region A, closer to A's truth than to B's (0.5 = "
                  "chance; best in red, second in blue). 95% bootstrap CIs over samples.",
-                 ["responsiveness [95% CI]", "reference accuracy [95% CI]"] * len(sweeps), rows,
-                 groups=[(s.suite, 2) for s in sweeps], records=records)
+                 ["responsiveness [95% CI]", "reference accuracy [95% CI]"] * len(runs), rows,
+                 groups=[(s.suite, 2) for s in runs], records=records)
 
 
 _BUCKET = re.compile(r"^(fmse|fde2000|fpsnr)/fg_(\d+)_(\d+)$")

@@ -13,7 +13,7 @@ from harness.cli import main
 from harness.config import BenchmarkConfig
 from harness.data.suites import load_spec, open_suite
 from harness.engine.worker import FAULT_DIR_ENV
-from harness.scoring.reference import reference_scores
+from harness.scoring.oracle import oracle_scores
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_json_rows_equal_the_libraries_on_the_written_predictions(ray_local, tmp
     for row in res["per_image"]:
         s = load_spec(specs[row["id"]])
         pred = np.asarray(Image.open(tmp_path / "out" / row["method"] / f"{s.id}.png"), dtype=np.float64) / 255
-        expected = reference_scores(pred, s.real.astype(np.float64), s.fg_mask)
+        expected = oracle_scores(pred, s.real.astype(np.float64), s.fg_mask)
         for k in ("mse", "fmse", "ssim", "fssim", "de2000", "fde2000", "de76"):
             assert row[k] == pytest.approx(expected[k], rel=1e-5, abs=1e-9), (row["method"], s.id, k)
         for k in ("psnr", "fpsnr"):
@@ -73,7 +73,7 @@ def test_json_rows_equal_the_libraries_on_the_written_predictions(ray_local, tmp
 
 
 def test_resume_after_interruption_gives_the_same_numbers(ray_local, tmp_path):
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
 
     common = dict(suite="sample", limit=6, methods=["composite", "reinhard"], mlflow=False, progress=False,
                   n_boot=200)
@@ -95,7 +95,7 @@ def test_resume_after_interruption_gives_the_same_numbers(ray_local, tmp_path):
 def test_a_killed_worker_is_retried_and_changes_nothing(ray_local, fault_dir, tmp_path, methods):
     """A task (classical methods) or an actor (learned methods) process dies mid-run: Ray retries the work
     elsewhere and the numbers are those of an undisturbed run."""
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
 
     common = dict(suite="sample", limit=3, methods=methods, mlflow=False, progress=False, n_boot=100)
     clean = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "a"), **common))
@@ -127,7 +127,7 @@ def test_a_failing_run_is_marked_failed_in_mlflow(ray_local, tmp_path, capsys):
 
 
 def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
 
     common = dict(suite="sample", limit=2, methods=["reinhard"], mlflow=False, progress=False, n_boot=100,
                   cache_dir=str(tmp_path))
@@ -138,7 +138,7 @@ def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
 
 
 def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local, tmp_path, monkeypatch):
-    from harness.engine.run import run_benchmark
+    from harness.engine.benchmark import run_benchmark
     from harness.scoring.tables import summary_text
 
     monkeypatch.delenv("HARNESS_DATA", raising=False)

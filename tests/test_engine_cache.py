@@ -81,4 +81,4 @@ def test_the_code_paths_that_key_the_cache():
     assert {"baselines.unet", "iph.layers", "harness.methods.highres", "harness.methods.checkpoint"} <= learned
     for names in (scoring, learned):
         assert not {n for n in names if n.startswith(("studies", "harness.tracking", "harness.scoring.stats",
-                                                      "harness.engine.run", "harness.commands"))}
+                                                      "harness.engine.benchmark", "harness.commands"))}

@@ -10,7 +10,7 @@ import harness.data.suites
 from harness.config import BenchmarkConfig
 from harness.data.suites import open_suite
 from harness.engine.cache import RowCache
-from harness.engine.run import _plan
+from harness.engine.benchmark import _plan
 from harness.engine.worker import run_unit
 from harness.methods.spec import resolve_methods
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.data.suites import load_spec, open_suite
-from harness.scoring.reference import reference_scores
+from harness.scoring.oracle import oracle_scores
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_outside_methods_by_module_path_and_by_entry_point(plugin_path, tmp_path
     for row in res["per_image"]:
         s = load_spec(next(sp for sp in open_suite("sample", limit=2).specs if sp.id == row["id"]))
         strength = 1.0 if row["method"] == "mean-shift" else 0.5
-        expected = reference_scores(_expected(s, strength), s.real.astype(np.float64), s.fg_mask)
+        expected = oracle_scores(_expected(s, strength), s.real.astype(np.float64), s.fg_mask)
         assert row["fmse"] == pytest.approx(expected["fmse"], rel=1e-6)
         assert row["fde2000"] == pytest.approx(expected["fde2000"], rel=1e-5)
 

@@ -13,13 +13,13 @@ from skimage import data, transform
 
 from harness.scoring import metrics
 from harness.scoring.metrics import HIGHER_IS_BETTER, METRICS, score_image, score_images
-from harness.scoring.reference import reference_scores
+from harness.scoring.oracle import oracle_scores
 
 EXACT = {"mse", "fmse", "psnr", "fpsnr"}  # float64 path: ≤ 1e-6 relative; the float32 ones ≤ 1e-5
 
 
 # The libraries, used exactly as the metric conventions state, in float64.
-oracle = reference_scores
+oracle = oracle_scores
 
 
 def assert_matches_oracle(pred, real, mask) -> None:

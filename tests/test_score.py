@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.scoring.reference import reference_scores
+from harness.scoring.oracle import oracle_scores
 from tests.helpers import write_folder_suite
 
 
 def _oracle(pred8, real8, fg):
-    scores = reference_scores(pred8.astype(np.float64) / 255, real8.astype(np.float64) / 255, fg)
+    scores = oracle_scores(pred8.astype(np.float64) / 255, real8.astype(np.float64) / 255, fg)
     return {**scores, "fg_ratio": fg.mean()}
 
 

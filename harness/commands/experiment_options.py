@@ -34,8 +34,8 @@ def add_experiment_arguments(p: argparse.ArgumentParser, group: argparse._Argume
     g = p.add_argument_group("evaluation")
     g.add_argument("--limit", type=parse_limit, help="evaluate on the first N samples, or a fraction in (0, 1)")
     g.add_argument("--references", default=_d("references"),
-                   help="candidate regions of the robustness sweep, as run-robustness (default: %(default)s)")
-    g.add_argument("--no-robustness", action="store_true", help="skip the robustness sweep")
+                   help="candidate regions of run-robustness, as run-robustness (default: %(default)s)")
+    g.add_argument("--no-robustness", action="store_true", help="skip run-robustness")
     g = p.add_argument_group("where results go")
     g.add_argument("--out", help="experiment directory: trials, checkpoints, Tune state (default: "
                                  "runs/<command>-<suite>-<budget>)")

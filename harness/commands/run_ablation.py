@@ -1,6 +1,6 @@
 """The paper's ablation (Table 3): train H-Net alone, + style encoder, + L_highlight, + L_mid-tone, + L_shadow —
 every row with L_harmonization, L_consis and L_triplet, the same data, stages, steps and seeds — one Ray Tune
-trial per variant × seed; evaluate every trained model on the suite (and with the robustness sweep); report
+trial per variant × seed; evaluate every trained model on the suite (and with run-robustness); report
 mean [95 % CI] over seeds and images and each row's paired difference to the row above (Holm-corrected).
 
 Training data is the relit generator over held-out training photos (harness/train/relit.py), never the suite.

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from harness.console import current
-    from harness.engine.run import plan_benchmark, run_benchmark
+    from harness.engine.benchmark import plan_benchmark, run_benchmark
     from harness.scoring.tables import jsonable, summary_text, table
 
     out = current().out

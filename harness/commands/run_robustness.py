@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from harness.console import current
-    from harness.engine.sweep import run_robustness, summary_text
+    from harness.engine.robustness import run_robustness, summary_text
     from harness.methods.spec import split_method_list
     from harness.scoring.tables import jsonable
 

@@ -23,7 +23,7 @@ def export_suite(suite: Suite, out: str | Path, progress=None) -> int:
         write_png(out / "reference" / f"{stem}.png", s.ref_mask)
         if s.real is not None:
             write_png(out / "real" / f"{stem}.png", s.real)
-        for r in s.references:  # named candidate regions (and their truths), for the robustness sweep
+        for r in s.references:  # named candidate regions (and their truths), for run-robustness
             write_png(out / "references" / stem / f"{r.name}.png", r.mask)
             if r.real is not None:
                 write_png(out / "references_real" / stem / f"{r.name}.png", r.real)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from harness.data.relight import truth_for
 from harness.errors import InputError
 
 INSIDE = 0.5
@@ -132,8 +133,6 @@ def candidates(sample, kinds: list[str]) -> list[tuple[str, np.ndarray, np.ndarr
         if name not in seen:
             seen.add(name)
             if truth is None and "relight" in sample.meta:
-                from harness.data.loaders.relit import truth_for
-
                 truth = truth_for(sample, mask)
             unique.append((name, mask, truth))
     return unique

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from harness.data.photos import eval_photo
+
 MIN_APART = 16.0  # ΔE76 between a mid-grey (sRGB 0.5) lit by two lights that must look different
 RAMP = 0.04  # τ as a fraction of the image diagonal
 
@@ -107,3 +109,13 @@ def separating_ramp(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], 
     if not np.any(d):
         d = np.array([0.0, 1.0])
     return (float(mid[0]), float(mid[1])), (float(d[0]), float(d[1]))
+
+
+def truth_for(sample, region: np.ndarray) -> np.ndarray:
+    """The truth a relit sample (its `relight` meta: the lights and the ramp) implies for any region — the
+    foreground under that region's light; used for generated candidates (auto, boxes)."""
+    r = sample.meta["relight"]
+    photo = eval_photo(sample.meta["photo"]).astype(np.float64) / 255.0
+    fg = sample.fg_mask > 0.5
+    field = gain_field(ramp(fg.shape, r["centre"], r["direction"]), np.array(r["light_a"]), np.array(r["light_b"]))
+    return relight(photo, field, fg, region_light(field, region > 0.5)).astype(np.float32)

@@ -4,7 +4,7 @@ Convention, stated once for the whole project:
 - images (`composite`, `real`) are float32 arrays H×W×3, RGB, values in [0, 1] (sRGB-encoded, as stored);
 - masks (`fg_mask`, `ref_mask`) are float32 arrays H×W in [0, 1]; a pixel is *inside* when its value > 0.5;
 - `real` (the ground truth) is optional: user data to be harmonized may have none;
-- `references` (optional) are the suite's named candidate reference regions — the robustness sweep runs every
+- `references` (optional) are the suite's named candidate reference regions — run-robustness runs every
   method with each — each with the ground truth it implies when the suite knows it (e.g. a scene under
   spatially varying light: harmonized to region A, the foreground takes A's light). `ref_mask`/`real` are the
   default reference and its truth;

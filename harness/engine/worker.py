@@ -75,9 +75,9 @@ def checked_output(out: Any, sample, label: str) -> np.ndarray:
 def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable) -> list[dict[str, Any]]:
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
     returns the built method. `options`: `protocol` (a protocol key, "harness:full", "bcmi:256", …:
-    harness/config.py), `reference` ("given" or "auto"), and for the robustness sweep `candidates` (reference
+    harness/config.py), `reference` ("given" or "auto"), and for run-robustness `candidates` (reference
     kinds, harness/data/references.py), where every method runs once per candidate region. Returns one
-    {key, row, png} per item; in a sweep `row` is a list (one row per candidate) and `png` a dict by
+    {key, row, png} per item; with candidates `row` is a list (one row per candidate) and `png` a dict by
     candidate."""
     from harness.data.io import png_bytes
     from harness.data.suites import load_spec
@@ -87,13 +87,13 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
     sample = load_spec(spec)
     if options.get("reference") == "auto":
         sample = with_auto_reference(sample)
-    sweep = options.get("candidates")
+    kinds = options.get("candidates")
     variants = [(None, sample, False)]
-    if sweep:
+    if kinds:
         from harness.data.references import candidates
 
         variants = [(name, sample.with_reference(name, mask, truth), truth is not None)
-                    for name, mask, truth in candidates(sample, sweep)]
+                    for name, mask, truth in candidates(sample, kinds)]
     truths = {name: s.real for name, s, own in variants if own}  # per-reference truths, for reference accuracy
     apart = _truths_apart(sample, truths) if truths else {}
     shared = (time.perf_counter() - t0) / max(1, len(items))  # decoding, candidates: split over methods
@@ -106,11 +106,11 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
             out8, row = _harmonize_and_score(build(method_spec), method_spec.label, s, options["protocol"])
             row.update({"node": node, "worker_seconds": time.perf_counter() - t1 + shared / len(variants)})
             if name is not None:
-                row.update(_sweep_columns(name, s, out8, truths, apart))
+                row.update(_region_columns(name, s, out8, truths, apart))
             rows.append(row)
             if want_png:
                 pngs[name] = png_bytes(out8)
-        if sweep:
+        if kinds:
             results.append({"key": key, "row": rows, "png": pngs or None})
         else:
             results.append({"key": key, "row": rows[0], "png": pngs.get(None)})
@@ -131,7 +131,7 @@ def _harmonize_and_score(method, label: str, sample, protocol: str) -> tuple[np.
     return out8, row
 
 
-def _sweep_columns(name: str, sample, out8: np.ndarray, truths: dict, apart: dict) -> dict[str, Any]:
+def _region_columns(name: str, sample, out8: np.ndarray, truths: dict, apart: dict) -> dict[str, Any]:
     """What the robustness statistics (harness/scoring/robustness.py) need of one (method, reference) result:
     the output foreground's and the reference region's mean L*a*b* (responsiveness), and the foreground
     ΔE2000 to every per-reference truth and between the truths (reference accuracy; on every SUBSAMPLE-th

@@ -2,7 +2,7 @@
 (`harness sweep`), on Ray Tune.
 
     config (ExperimentConfig: arms × seeds, a budget) ──► one Tune trial per (arm, seed): train the stages
-    (trial.py) ──► the engine evaluates every trained model on the suite (+ the robustness sweep) ──► rows in
+    (trial.py) ──► the engine evaluates every trained model on the suite (+ run-robustness) ──► rows in
     pandas ──► means with CIs over seeds and images, consecutive paired differences with Holm (summary.py) ──►
     terminal table / --json / MLflow (a parent run, one child per trial: harness/tracking/experiments.py)
 

@@ -34,7 +34,7 @@ class ExperimentConfig:
     grid: list[tuple[str, list[str]]] = field(default_factory=list)  # sweep: [(key, [values])]
     loss_options: dict[str, str] = field(default_factory=dict)  # IPH loss options for every arm
     limit: int | float | None = None       # evaluate on the suite's first N samples (smoke runs)
-    references: str | None = "suite,background"  # robustness sweep candidates; None = no robustness sweep
+    references: str | None = "suite,background"  # robustness run candidates; None = no robustness run
     out: str | None = None                 # the experiment directory (trials, Tune state); default runs/…
     resume: bool = False                   # continue an interrupted experiment in `out` (Tuner.restore)
     ray_address: str | None = None

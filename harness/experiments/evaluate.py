@@ -1,5 +1,5 @@
 """Every trained model of an experiment through the engine: run-benchmark's scoring on the suite, and the
-robustness sweep (run-robustness) over the suite's candidate reference regions — with the engine's cache on,
+robustness run (run-robustness) over the suite's candidate reference regions — with the engine's cache on,
 so a resumed experiment re-scores nothing. Then the experiment's statistics (summary.py) and each trial's
 evaluation in its MLflow run."""
 
@@ -12,8 +12,8 @@ from harness.experiments.summary import ExperimentResult, robustness_by_arm, sum
 
 def evaluate(cfg, suite, arms, specs: dict, outcomes: dict, budgets: dict, tracker=None) -> ExperimentResult:
     from harness.config import BenchmarkConfig, RobustnessConfig
-    from harness.engine.run import run_benchmark
-    from harness.engine.sweep import run_robustness
+    from harness.engine.benchmark import run_benchmark
+    from harness.engine.robustness import run_robustness
     from harness.scoring.consistency import GAPS
     from harness.scoring.metrics import METRICS
     from harness.scoring.stats import consecutive_comparisons

@@ -1,5 +1,5 @@
 """An experiment's numbers: per arm, means with 95 % CIs over seeds and images; consecutive arms' paired
-differences with Holm's correction; the robustness sweep per arm; the terminal table and the JSON document.
+differences with Holm's correction; run-robustness per arm; the terminal table and the JSON document.
 
 Rows come in as the engine makes them (one per trained model × image), tagged with their arm and seed. Which
 arms or seeds are missing (a failed trial) is part of the result, never silently dropped.

@@ -13,7 +13,7 @@ aim at:
 
 All in L*a*b* units (L* 0–100). Lower means closer to the reference; a foreground of another material than
 the reference (skin vs a flag) need not reach 0 — compare methods on the same samples, not with zero.
-The robustness sweep also needs each region's mean L*a*b* (`mean_lab`).
+run-robustness also needs each region's mean L*a*b* (`mean_lab`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Does the output follow the reference region? The robustness sweep's two statistics, defined once.
+"""Does the output follow the reference region? run-robustness's two statistics, defined once.
 
 Input: sweep rows (harness/engine/worker.py), one per (method, sample, candidate reference region), each with
 `fg_lab` (the output foreground's mean CIE L*a*b*), `ref_lab` (the candidate region's mean L*a*b*, in the

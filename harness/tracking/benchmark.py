@@ -52,7 +52,7 @@ class BenchmarkTracker:
 
     def finish(self, result, grids: dict, samples: tuple[dict, dict] | None = None, note=None) -> str:
         """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8); `samples` is (per sample
-        id its input tiles — engine/grid.py `input_tiles` —, per method label {sample id: output tile}); `note`
+        id its input tiles — engine/tiles.py `input_tiles` —, per method label {sample id: output tile}); `note`
         receives the line saying why a report could not be built, if it could not."""
         from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS

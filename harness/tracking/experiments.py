@@ -12,7 +12,7 @@
   `variant`, `seed`, `method`, `loss`, `loss_options`, `overrides` and `budget.<field>`; metrics: the training
   curves `train/<term>` and `val/<metric>` at step = optimizer step over all stages, then the evaluation named
   as run-benchmark's (`psnr`, `ssim`, `de2000`, `fmse`, `fpsnr`, … with `_ci95_lo`/`_ci95_hi` over images), and
-  from the robustness sweep `responsiveness`, `reference_accuracy`; artifact `per_image.csv`. FINISHED after
+  from run-robustness `responsiveness`, `reference_accuracy`; artifact `per_image.csv`. FINISHED after
   its evaluation; FAILED (tag `error`) when its training or evaluation failed.
 
 A resumed experiment reopens its parent and its children (found by `harness.trial`): no duplicates. Every

@@ -27,7 +27,7 @@ class RobustnessTracker:
         tags = {"harness.command": "run-robustness", "git_sha": git_sha(), "harness_version": harness_version(),
                 "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
                 "references": self.cfg.references, "ray_address": str(cluster.get("address")),
-                "mlflow.note.content": f"Robustness sweep on {self.suite.name}: every method with every candidate "
+                "mlflow.note.content": f"Robustness run on {self.suite.name}: every method with every candidate "
                                        f"reference region ({self.cfg.references})."}
         if self.suite.notice:
             tags["data_notice"] = self.suite.notice

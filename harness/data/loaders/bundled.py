@@ -82,7 +82,7 @@ def build_sample(recipe: dict) -> Sample:
     composite[fg] = np.clip(np.rint(np.clip(new, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
     meta = {"source": SOURCE, "photo": recipe["photo"], "fg_region": recipe["fg"],
             "ref_region": recipe["ref"], "perturbation": recipe["perturbation"], "params": params}
-    # every hand-drawn region of the photo is a candidate reference for the robustness sweep; the truth (the
+    # every hand-drawn region of the photo is a candidate reference for run-robustness; the truth (the
     # untouched photo) is the same whichever region is picked
     others = [(name, region(recipe["photo"], name) & ~fg) for name in regions_of(recipe["photo"])
               if name != recipe["fg"]]

@@ -8,7 +8,7 @@
 Instead of mask/ + reference/, one RGB mask per sample in mask/<id>.png is accepted: red = foreground,
 blue = reference (the convention shown on the IPH project page); it is used when reference/<id>.png is absent.
 
-Optional, for the robustness sweep (`harness run-robustness`, candidates `suite`): more named reference
+Optional, for run-robustness (`harness run-robustness`, candidates `suite`): more named reference
 regions per sample, each with the ground truth it implies when known —
 
     ROOT/references/<id>/<name>.png        a candidate reference region, 8-bit, > 127 inside

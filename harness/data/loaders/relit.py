@@ -9,7 +9,7 @@ For each photo (harness/data/photos.py) and each of LIGHTINGS seeded draws (harn
   centroids), so the candidates see different light;
 - the truth under a candidate R is the scene with the foreground lit by R's light (the mean over R); the
   composite is the scene with the foreground lit by a third light C. `ref_mask`/`real` default to the first
-  candidate; `references` holds them all (the robustness sweep uses every one).
+  candidate; `references` holds them all (run-robustness uses every one).
 
 Everything is drawn from `numpy.random.default_rng([SEED, photo index, lighting])`. These are evaluation
 photos: training refuses the suite (`held_out`), and the relit training generator uses the training photos.
@@ -83,18 +83,6 @@ def build_sample(recipe: dict) -> Sample:
                         "light_c": s["lights"][2].tolist(), "centre": s["centre"], "direction": s["direction"]}}
     return Sample(recipe["id"], composite.astype(np.float32), s["fg"], refs[0].mask, refs[0].real, meta,
                   references=tuple(refs))
-
-
-def truth_for(sample: Sample, region: np.ndarray) -> np.ndarray:
-    """The truth a relit sample implies for any region (used for generated candidates: auto, boxes)."""
-    from harness.data import relight
-
-    r = sample.meta["relight"]
-    photo = eval_photo(sample.meta["photo"]).astype(np.float64) / 255.0
-    fg = sample.fg_mask > 0.5
-    field = relight.gain_field(relight.ramp(fg.shape, r["centre"], r["direction"]), np.array(r["light_a"]),
-                               np.array(r["light_b"]))
-    return relight.relight(photo, field, fg, relight.region_light(field, region > 0.5)).astype(np.float32)
 
 
 def _recipes() -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def reference_scores(pred: np.ndarray, real: np.ndarray, fg_mask: np.ndarray) -> dict[str, float]:
+def oracle_scores(pred: np.ndarray, real: np.ndarray, fg_mask: np.ndarray) -> dict[str, float]:
     """The 10 metrics of harness.scoring.metrics.METRICS, as the conventions in its docstring state them."""
     import colour
     from skimage.metrics import structural_similarity

@@ -1,5 +1,5 @@
 """The images logged with a benchmark: per method a grid (per sample, composite | regions | output | truth), and
-the same tiles one by one for the report's qualitative figure (reports/); the sweep's figure per sample."""
+the same tiles one by one for the report's qualitative figure (reports/); run-robustness's figure per sample (outputs side by side per region)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def grid_image(suite, pngs: dict[str, bytes], height: int = 192,
     return np.concatenate(rows, axis=0)
 
 
-def sweep_figure(sample, pngs: dict[str, bytes], methods: list[str], regions: list[str],
+def region_figure(sample, pngs: dict[str, bytes], methods: list[str], regions: list[str],
                  height: int = 144) -> np.ndarray:
     """The paper's Fig. 5 for one sample: a top row with the composite and each candidate region (blue, the
     foreground red), then one row per method with its output under each region, labelled. `pngs` maps

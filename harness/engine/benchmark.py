@@ -124,7 +124,7 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
         if cfg.out:
             atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
         if tracker:
-            from harness.engine.grid import grid_image, input_tiles, output_tile
+            from harness.engine.tiles import grid_image, input_tiles, output_tile
 
             inputs = input_tiles(suite, [s.id for s in suite.specs if any(s.id in p for p in grids.values())])
             images = {label: grid_image(suite, pngs, inputs=inputs) for label, pngs in grids.items()}

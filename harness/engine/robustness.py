@@ -1,4 +1,4 @@
-"""`run-robustness`: every method run with every candidate reference region of every sample — the sweep that
+"""`run-robustness`: every method run with every candidate reference region of every sample — the run that
 measures IPH's one promise (pick another region, get another, correct result).
 
     suite.specs ──hash──► keys ──cached? (--resume)──► rows
@@ -72,7 +72,7 @@ class RobustnessResult:
 def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = None) -> RobustnessResult:
     from harness.cluster import ray_session
     from harness.console import current
-    from harness.engine.run import open_inputs
+    from harness.engine.benchmark import open_inputs
 
     console = current()
     log = log or console.note
@@ -115,7 +115,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     method_fps = {m: method_fingerprint(m) for m in methods}
     scoring_fps = {k: scoring_fingerprint(loader_module(k)) for k in {s.kind for s in suite.specs}}
-    variant = "sweep:" + ",".join(kinds)
+    variant = "regions:" + ",".join(kinds)
     rows: list[dict] = []
     grids: dict[str, dict[str, bytes]] = {}
     units = []
@@ -146,7 +146,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     cached = len({(r["method"], r["id"]) for r in rows})
     total = sum(len(items) for _, items in units)
     if cfg.resume:
-        log(f"resume: {cached} (method, sample) sweeps cached, {total} to compute")
+        log(f"resume: {cached} (method, sample) pairs cached, {total} to compute")
 
     def store(item, res) -> None:
         m, key, _ = item
@@ -158,7 +158,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
                 cache.put_png(png_key(key, region), data)
             keep_pngs(sid, m.label, key, res["png"])
 
-    bar = progress_bar(total, cfg.progress, progress_stream, desc="sweep (method × sample)")
+    bar = progress_bar(total, cfg.progress, progress_stream, desc="method × sample, every region")
     try:
         execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store, total, bar)
     except BaseException:
@@ -192,13 +192,13 @@ def _summarise(cfg, kinds, suite, rows, cluster, method_order: list[str]) -> Rob
 
 def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:
     from harness.data.suites import load_spec
-    from harness.engine.grid import sweep_figure
+    from harness.engine.tiles import region_figure
 
     out = {}
     for spec in suite.specs:
         if spec.id in result.grids:
             regions = list(dict.fromkeys(result.rows[result.rows["id"] == spec.id]["reference"]))
-            out[spec.id] = sweep_figure(load_spec(spec), result.grids[spec.id], labels, regions)
+            out[spec.id] = region_figure(load_spec(spec), result.grids[spec.id], labels, regions)
     return out
 
 
@@ -207,7 +207,7 @@ def summary_text(result: RobustnessResult) -> str:
 
     lines = [f"suite {result.suite} — source: {result.source} — {result.rows['id'].nunique()} samples × "
              f"{result.rows['method'].nunique()} methods × candidate regions ({', '.join(result.references)}); "
-             f"{result.computed} sweeps computed, {result.cached} from cache"]
+             f"{result.computed} (method, sample) pairs computed, {result.cached} from cache"]
     if result.notice:
         lines.append(f"NOTE: {result.notice}")
     means = result.rows.groupby("method", sort=False)[["fde2000", "gap_midtone"]].mean()
