@@ -89,7 +89,7 @@ def run(label: str, data_root: str, methods: list[str] | None, num_cpus: int | N
 
     with tempfile.TemporaryDirectory() as cache:
         cfg = BenchmarkConfig(suite="folder", data_root=data_root, methods=methods, num_cpus=num_cpus,
-                              ray_address=address, mlflow=False, progress=False, cache_dir=cache, n_boot=200)
+                              ray_address=address, mlflow=False, progress=False, cache_dir=cache, bootstrap=200)
         sampler = Sampler()
         sampler.start()
         t0 = time.perf_counter()

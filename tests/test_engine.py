@@ -76,7 +76,7 @@ def test_resume_after_interruption_gives_the_same_numbers(ray_local, tmp_path):
     from harness.engine.benchmark import run_benchmark
 
     common = dict(suite="sample", limit=6, methods=["composite", "reinhard"], mlflow=False, progress=False,
-                  n_boot=200)
+                  bootstrap=200)
     full = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "a"), **common))
     # An interrupted run: pre-populate the cache with half the results, as a killed run would leave it.
     partial = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "b"), **{**common, "limit": 3}))
@@ -97,7 +97,7 @@ def test_a_killed_worker_is_retried_and_changes_nothing(ray_local, fault_dir, tm
     elsewhere and the numbers are those of an undisturbed run."""
     from harness.engine.benchmark import run_benchmark
 
-    common = dict(suite="sample", limit=3, methods=methods, mlflow=False, progress=False, n_boot=100)
+    common = dict(suite="sample", limit=3, methods=methods, mlflow=False, progress=False, bootstrap=100)
     clean = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "a"), **common))
     (fault_dir / "arm").write_text("")
     faulty = run_benchmark(BenchmarkConfig(cache_dir=str(tmp_path / "b"), **common))
@@ -129,7 +129,7 @@ def test_a_failing_run_is_marked_failed_in_mlflow(ray_local, tmp_path, capsys):
 def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
     from harness.engine.benchmark import run_benchmark
 
-    common = dict(suite="sample", limit=2, methods=["reinhard"], mlflow=False, progress=False, n_boot=100,
+    common = dict(suite="sample", limit=2, methods=["reinhard"], mlflow=False, progress=False, bootstrap=100,
                   cache_dir=str(tmp_path))
     given = run_benchmark(BenchmarkConfig(**common))
     auto = run_benchmark(BenchmarkConfig(reference="auto", **common))
@@ -143,7 +143,7 @@ def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local,
 
     monkeypatch.delenv("HARNESS_DATA", raising=False)
     result = run_benchmark(BenchmarkConfig(suite="portraittest", limit=3, methods=["composite", "reinhard"],
-                                           mlflow=False, progress=False, n_boot=100, cache_dir=str(tmp_path)))
+                                           mlflow=False, progress=False, bootstrap=100, cache_dir=str(tmp_path)))
     text = summary_text(result)
     assert "NOT PortraitTest numbers" in text and "bundled-sample" in text.splitlines()[0]
     assert "Δfmse (method − composite)" in text and "\nreinhard" in text

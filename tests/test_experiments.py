@@ -29,7 +29,7 @@ def test_budgets_are_named_and_overridable():
 
     assert set(BUDGETS) == {"smoke", "cpu", "gpu"}
     gpu = BUDGETS["gpu"]  # the paper's setting
-    assert (gpu.size, gpu.train_size, gpu.batch_size, gpu.lr) == ("full", 256, 48, (1e-4, 1e-5, 1e-6))
+    assert (gpu.size, gpu.resolution, gpu.batch_size, gpu.lr) == ("full", 256, 48, (1e-4, 1e-5, 1e-6))
     assert BUDGETS["cpu"].size == "small"
     b = resolve_budget("cpu", {"steps": "40,20", "lr": "3e-4", "size": "tiny", "validate": "false"})
     assert (b.steps, b.lr, b.size, b.validate) == ((40, 20), (3e-4, 3e-4), "tiny", False)  # one lr: every stage

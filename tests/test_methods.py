@@ -98,7 +98,7 @@ def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypat
     from mlflow.tracking import MlflowClient
 
     from harness.tracking.store import get_or_create_experiment
-    from harness.tracking.training import register_checkpoint
+    from harness.tracking.training import download_registered_checkpoint, register_checkpoint
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     store = f"sqlite:///{tmp_path}/mlflow.db"
@@ -107,7 +107,8 @@ def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypat
     for suffix in (".safetensors", ".json"):
         client.log_artifact(run.info.run_id, str(tiny_iph.with_suffix(suffix)), "checkpoint")
     register_checkpoint(client, run.info.run_id, "iph", 2, "checkpoint")
-    spec = MethodSpec.parse("iph:checkpoint=models:/iph@stage2", tracking_uri=store)
+    spec = MethodSpec.parse("iph:checkpoint=models:/iph@stage2",
+                            resolve=lambda ref: download_registered_checkpoint(ref, store))
     downloaded = spec.checkpoint()
     assert downloaded != tiny_iph and downloaded.is_relative_to(tmp_path / "cache" / "models" / "iph")
     assert hashlib.sha256(downloaded.read_bytes()).digest() == hashlib.sha256(tiny_iph.read_bytes()).digest()
@@ -115,4 +116,7 @@ def test_checkpoint_from_the_mlflow_model_registry(tiny_iph, tmp_path, monkeypat
     np.testing.assert_array_equal(spec.build().harmonize(sample),
                                   MethodSpec.parse(f"iph:checkpoint={tiny_iph}").build().harmonize(sample))
     with pytest.raises(HarnessError, match="not in the model registry"):
-        MethodSpec.parse("iph:checkpoint=models:/iph@stage9", tracking_uri=store).checkpoint()
+        MethodSpec.parse("iph:checkpoint=models:/iph@stage9",
+                         resolve=lambda ref: download_registered_checkpoint(ref, store))
+    with pytest.raises(HarnessError, match="needs the model registry"):  # methods/ does not reach MLflow itself
+        MethodSpec.parse("iph:checkpoint=models:/iph@stage2")

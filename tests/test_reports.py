@@ -214,7 +214,7 @@ def test_no_store_and_a_foreign_out_folder_are_refused(report_store, tmp_path, c
 
 
 def test_ui_links_open_the_runs_view():
-    from harness.tracking.store import ui_link
+    from harness.tracking.links import ui_link
 
     assert ui_link("sqlite:////x/mlflow.db", "3") == "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=" \
                                                     "machine_learning"

@@ -43,7 +43,7 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     out = tmp_path / "run"
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # registry downloads land here
     argv = ["train", "--method", "iph", "--stage", "1", "--steps", "4", "--checkpoint-every", "2",
-            "--log-every", "2", "--train-size", "64", "--batch-size", "2", "--workers", "2",
+            "--log-every", "2", "--resolution", "64", "--batch-size", "2", "--workers", "2",
             "--out", str(out), "--tracking-uri", uri]
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -65,7 +65,7 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     shutil.rmtree(out / "ray_final", ignore_errors=True)
     init_weights = _tensors(ckpts / "step_0000002.safetensors")
     assert any(not torch.equal(init_weights[k], v) for k, v in uninterrupted.items())
-    cfg = TrainConfig(method="iph", stage=1, steps=4, checkpoint_every=2, log_every=2, train_size=64,
+    cfg = TrainConfig(method="iph", stage=1, steps=4, checkpoint_every=2, log_every=2, resolution=64,
                       batch_size=2, workers=2, out=str(out), tracking_uri=uri, resume=True)
     result = train(cfg)
     assert result.run_id == run_id  # the same MLflow run continues
@@ -92,7 +92,7 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     (["--method", "iph", "--stage", "4"], "--stage must be 1, 2 or 3"),
     (["--method", "iph", "--size", "huge"], "invalid choice 'huge'"),
     (["--method", "composite"], "classical method, not a trainable network"),
-    (["--method", "dovenet", "--train-size", "96"], "multiple of 64"),
+    (["--method", "dovenet", "--resolution", "96"], "multiple of 64"),
     (["--method", "iph", "--resume"], "no complete checkpoint"),
     (["--method", "iph", "--init", "nowhere/x.safetensors"], "not found"),
     (["--method", "iph", "--loss-option", "alpah=0"], "Did you mean: alpha"),

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if cfg.mlflow:
             from harness.tracking.votes import log_vote_analysis
 
-            from harness.tracking.store import resolve_tracking_uri, run_link, served_by
+            from harness.tracking.links import run_link, served_by
+            from harness.tracking.store import resolve_tracking_uri
             from harness.tracking.votes import target
 
             run_id = log_vote_analysis(cfg, res, fig, console.log_path, study)

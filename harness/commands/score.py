@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
         console.note(f"note: {suite.notice}")
     df = pd.DataFrame(rows)
     means = {m: float(df[m].mean()) for m in METRICS}
-    subsets = summarize_per_value(df, METRICS, "subset", by=None, n_boot=cfg.n_boot, seed=cfg.seed)
+    subsets = summarize_per_value(df, METRICS, "subset", by=None, n_boot=cfg.bootstrap, seed=cfg.seed)
     if args.json:
-        ci = {m: list(bootstrap_ci(df[m].to_numpy(dtype=float), n_boot=cfg.n_boot, seed=cfg.seed)) for m in METRICS}
+        ci = {m: list(bootstrap_ci(df[m].to_numpy(dtype=float), n_boot=cfg.bootstrap, seed=cfg.seed)) for m in METRICS}
         out = {"suite": suite.name, "source": suite.source, "protocol": cfg.protocol_key,
                "resolution": cfg.resolution, "n": len(rows), "per_image": rows, "mean": means, "ci95": ci,
                "subsets": per_value_json(subsets, "subset", by=None) if len(subsets) else {}}

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         lines.append(f"exported: {args.export}")
     if result.run_id:
-        from harness.tracking.store import resolve_tracking_uri, run_link
+        from harness.tracking.links import run_link
+        from harness.tracking.store import resolve_tracking_uri
 
         link = run_link(resolve_tracking_uri(args.tracking_uri), result.run_id)
         lines += [f"mlflow run: {result.run_id}" + (f" — {link}" if link else ""),

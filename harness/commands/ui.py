@@ -29,6 +29,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _server_command(uri: str, port: int) -> list[str]:
+    """`mlflow server` over the store, on 127.0.0.1, one worker (≈9 s start, ≈0.5 GB; see the notes)."""
+    import sys
+
+    from harness.tracking.store import local_artifact_root
+
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
+           "--port", str(port), "--workers", "1"]
+    root = local_artifact_root(uri)
+    if root:
+        cmd += ["--default-artifact-root", root]
+    return cmd
+
+
 def _start(uri: str, port: int):
     """Start `mlflow server` on `port` and wait until it answers; (process, True) when it serves, (process,
     False) when it exited first (e.g. the port was taken)."""
@@ -37,11 +51,9 @@ def _start(uri: str, port: int):
     import time
     import urllib.request
 
-    from harness.tracking.store import ui_server_command
-
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # ~9 s start, ~0.5 GB (see notes)
     # The server's own output goes to stderr: stdout carries only the URL line (scripts read it).
-    proc = subprocess.Popen(ui_server_command(uri, port), env=env, start_new_session=True, stdout=2)
+    proc = subprocess.Popen(_server_command(uri, port), env=env, start_new_session=True, stdout=2)
     deadline = time.time() + READY_SECONDS
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -94,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.errors import HarnessError
-    from harness.tracking.store import ML_VIEW, resolve_tracking_uri, ui_link
+    from harness.tracking.links import ML_VIEW, ui_link
+    from harness.tracking.store import resolve_tracking_uri
 
     out = current().out
     uri = resolve_tracking_uri(args.tracking_uri)

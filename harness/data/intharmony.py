@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.config import IntHarmonyConfig
+from harness.data.intharmony_config import IntHarmonyConfig
 from harness.data.instances import ImageRecord, mask, read_coco, read_mhp
 from harness.errors import HarnessError, InputError
 

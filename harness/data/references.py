@@ -1,4 +1,8 @@
-"""`--reference auto`: choose the reference region without the user, offline and with no learned weights.
+"""Reference regions the harness makes itself: `--reference auto` (run-benchmark), and the candidate regions
+run-robustness tries one after the other (`--references suite,background,auto,boxes:K`; the kinds are named
+in harness/data/candidates.py).
+
+`--reference auto` chooses the reference region without the user, offline and with no learned weights.
 
 The paper's appendix picks "the most salient person or object in the background" with a detector. We have
 no weights to download, so we use a classical colour-contrast saliency instead:
@@ -91,7 +95,7 @@ def auto_reference(composite: np.ndarray, fg_mask: np.ndarray, min_fraction: flo
     return (full if full.any() else background_full).astype(np.float32)
 
 
-# --------------------------------------------------------------------------------- candidates for the sweep
+# ------------------------------------------------------------------------------ candidates for run-robustness
 def boxes(fg: np.ndarray, k: int) -> list[tuple[str, np.ndarray]]:
     """K boxes on a grid (the paper's Fig. 5): the image cut into g×g cells (g = ⌈√K⌉), the first K cells in
     reading order, each shrunk to its central half, minus the foreground; empty ones (< 0.5 % of the image)

@@ -14,7 +14,6 @@ finished unit, and `--resume` computes only the rest.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,70 +21,23 @@ import pandas as pd
 
 from harness.config import BenchmarkConfig
 from harness.data.io import atomic_write
+from harness.engine.results import BenchmarkResult
 from harness.errors import HarnessError
 
 
 
-@dataclass
-class BenchmarkResult:
-    suite: str
-    source: str
-    notice: str | None
-    resolution: str
-    rows: pd.DataFrame
-    summary: pd.DataFrame
-    buckets: pd.DataFrame
-    pairs: pd.DataFrame
-    cluster: dict[str, Any]
-    mlflow_run_id: str | None = None
-    mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
-    report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
-    computed: int = 0
-    cached: int = 0
-    grids: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: ray_start, compute (hash + work), summary
-    log_path: str | None = None
-    fingerprints: dict[str, str] = field(default_factory=dict)  # method label → what keys its cached rows
-    protocol: str = "harness:full"  # how the rows were scored (harness/config.py: protocol_key)
-    # per subset × method × metric: n, mean, CI, with the all-images row "All" (empty without subsets)
-    subsets: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # the same per augmentation family (IntHarmony builds: harness/data/augment.py)
-    augmentations: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def to_json(self) -> dict[str, Any]:
-        from harness.scoring.consistency import GAPS
-        from harness.scoring.metrics import METRICS
-        from harness.scoring.score import BREAKDOWNS
-        from harness.scoring.tables import per_value_json
-
-        methods = {}
-        for label, g in self.summary.groupby("method", sort=False):
-            methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
-                              "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
-        keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
-        return {"suite": self.suite, "source": self.source, "protocol": self.protocol,
-                "resolution": self.resolution,
-                "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
-                "pairs": self.pairs.to_dict(orient="records"),
-                "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
-                "subsets": per_value_json(self.subsets, "subset") if len(self.subsets) else {},
-                "augmentations": (per_value_json(self.augmentations, "augmentation")
-                                  if len(self.augmentations) else {}),
-                "per_image": self.rows[keep].to_dict(orient="records"),
-                "ray": self.cluster, "computed": self.computed, "cached": self.cached,
-                "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report}
-
-
 def open_inputs(cfg, log: Callable[[str], None]) -> tuple[Any, list]:
     """The suite (its notice said through `log`) and the resolved methods a run of `cfg` works on — the same
-    first step for run-benchmark and run-robustness."""
+    first step for run-benchmark and run-robustness. `models:/` checkpoints are fetched from the model registry
+    of `cfg.tracking_uri` here, on the driver."""
     from harness.data.suites import open_suite
     from harness.methods.spec import resolve_methods
+    from harness.tracking.training import download_registered_checkpoint
 
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
     if suite.notice:
         log(f"note: {suite.notice}")
-    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
+    methods = resolve_methods(cfg.methods, lambda ref: download_registered_checkpoint(ref, cfg.tracking_uri))
     if not methods:
         raise HarnessError("no methods to run")
     return suite, methods
@@ -93,49 +45,35 @@ def open_inputs(cfg, log: Callable[[str], None]) -> tuple[Any, list]:
 
 def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None) -> BenchmarkResult:
     """Run the benchmark described by `cfg`. `log(str)` receives progress notes (default: the console)."""
-    from harness.console import current
+    from harness.engine.session import command_session
+    from harness.tracking.benchmark import BenchmarkTracker
 
-    console = current()
-    log = log or console.note
     cfg.check()
-    suite, methods = open_inputs(cfg, log)
-    tracker = None
-    if cfg.mlflow:
-        from harness.tracking.benchmark import BenchmarkTracker
-
-        tracker = BenchmarkTracker(cfg, suite, methods, log_path=console.log_path)
-    try:
-        from harness.cluster import ray_session
-
+    with command_session(cfg, log) as session:
+        suite, methods = open_inputs(cfg, session.log)
+        session.track(lambda log_path: BenchmarkTracker(cfg, suite, methods, log_path=log_path))
         t0 = time.perf_counter()
-        with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:
+        with session.ray() as cluster:
             t1 = time.perf_counter()
-            if tracker:
-                tracker.start(cluster)
-            rows, grids, computed, cached, fingerprints, t_hash = _execute(cfg, suite, methods, cluster, log,
-                                                                          console.err)
+            rows, grids, computed, cached, fingerprints, t_hash = _execute(cfg, suite, methods, cluster, session.log,
+                                                                          session.progress_stream)
             t2 = time.perf_counter()
         result = _summarise(cfg, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         result.fingerprints = fingerprints
         result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "hash": t_hash, "work": t2 - t1 - t_hash,
                           "summary": time.perf_counter() - t2}
-        result.log_path = str(console.log_path) if console.log_path else None
+        result.log_path = str(session.log_path) if session.log_path else None
         if cfg.out:
             atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
-        if tracker:
+        if session.tracker is not None:
             from harness.engine.tiles import grid_image, input_tiles, output_tile
 
             inputs = input_tiles(suite, [s.id for s in suite.specs if any(s.id in p for p in grids.values())])
             images = {label: grid_image(suite, pngs, inputs=inputs) for label, pngs in grids.items()}
             outputs = {label: {sid: output_tile(png) for sid, png in pngs.items()} for label, pngs in grids.items()}
-            result.mlflow_run_id = tracker.finish(result, images, (inputs, outputs), note=log)
-            result.mlflow_url, result.report = tracker.url, tracker.report
-        return result
-    except BaseException as err:
-        if tracker:
-            tracker.fail(err)
-        raise
+            session.finish(result, images, (inputs, outputs))
+    return result
 
 
 def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
@@ -144,10 +82,11 @@ def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
     from harness.data.suites import open_suite, spec_content_hash
     from harness.engine.cache import RowCache
     from harness.methods.spec import resolve_methods
+    from harness.tracking.training import download_registered_checkpoint
 
     cfg.check()
     suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
-    methods = resolve_methods(cfg.methods, cfg.tracking_uri)
+    methods = resolve_methods(cfg.methods, lambda ref: download_registered_checkpoint(ref, cfg.tracking_uri))
     grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     hashes = [spec_content_hash(s) for s in suite.specs]
     rows, _, units, _ = _plan(cfg, suite, methods, hashes, RowCache(cfg.cache_dir), grid_ids, use_cache=True)
@@ -239,10 +178,10 @@ def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkR
     df["_o"] = df["id"].map(order)
     df["_m"] = df["method"].map({m: i for i, m in enumerate(method_order)})
     df = df.sort_values(["_m", "_o"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
-    summary = summarize(df, METRICS + GAPS, by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    summary = summarize(df, METRICS + GAPS, by="method", n_boot=cfg.bootstrap, seed=cfg.seed)
     buckets = bucket_means(df, METRICS, by="method")
-    pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.n_boot, seed=cfg.seed)
-    subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
-    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.n_boot, seed=cfg.seed)
+    pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.bootstrap, seed=cfg.seed)
+    subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.bootstrap, seed=cfg.seed)
+    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.bootstrap, seed=cfg.seed)
     return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
                            cluster, protocol=cfg.protocol_key, subsets=subsets, augmentations=augmentations)

@@ -11,7 +11,7 @@ L_triplet — see iph/losses.py for what that means for H-Net alone):
     full                     + L_shadow       the whole objective
 
 A grid key is any training option: a budget field (harness/experiments/budgets.py: lr, steps, batch_size,
-train_size, size, pairs, …; a per-stage field takes one value for every stage), an IPH loss option
+resolution, size, pairs, …; a per-stage field takes one value for every stage), an IPH loss option
 (iph/losses.py LossConfig: alpha, lam, beta, margin, …) or a model config field (iph/model.py IPHConfig:
 style_dim, mid_blocks, …). An unknown key is a one-line error with did-you-mean.
 """
@@ -61,21 +61,6 @@ def ablation_arms(names: list[str] | None = None) -> list[Arm]:
     if names is not None and not names:
         raise HarnessError("--variants: no variant given")
     return [a for a in VARIANTS if names is None or a.name in names]
-
-
-def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
-    """`["alpha=0.05,0.1", "margin=0.1,0.3"]` → [("alpha", ["0.05", "0.1"]), ("margin", ["0.1", "0.3"])]."""
-    out: list[tuple[str, list[str]]] = []
-    for item in items:
-        key, eq, values = item.partition("=")
-        key = key.strip()
-        vals = [v.strip() for v in values.split(",") if v.strip()]
-        if not eq or not key or not vals:
-            raise HarnessError(f"--grid '{item}' is not KEY=V1,V2,…")
-        if key in (k for k, _ in out):
-            raise HarnessError(f"--grid {key} given twice")
-        out.append((key, vals))
-    return out
 
 
 def _model_fields(method: str, size: str) -> dict[str, Any]:

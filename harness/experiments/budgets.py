@@ -28,7 +28,7 @@ from harness.errors import HarnessError, UnknownNameError
 @dataclass(frozen=True)
 class Budget:
     size: str                      # model size (iph/model.py SIZES; the baselines' PRESETS)
-    train_size: int                # square training crops, pixels
+    resolution: int                # square training crops, pixels a side (TrainConfig.resolution)
     batch_size: int                # per trial
     steps: tuple[int, ...]         # optimizer steps of stage 1, 2, …
     lr: tuple[float, ...]          # learning rate of each stage
@@ -45,7 +45,7 @@ class Budget:
                                f"{list(self.steps)} lr={list(self.lr)}")
         if any(s < 1 for s in self.steps) or any(x <= 0 for x in self.lr):
             raise HarnessError("budget: steps must be ≥ 1 and learning rates > 0")
-        for name in ("train_size", "batch_size", "log_every", "checkpoint_every"):
+        for name in ("resolution", "batch_size", "log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise HarnessError(f"budget: {name} must be ≥ 1")
         if self.cpus_per_trial <= 0:
@@ -60,11 +60,11 @@ class Budget:
 
 
 BUDGETS: dict[str, Budget] = {
-    "smoke": Budget(size="tiny", train_size=64, batch_size=2, steps=(6, 4), lr=(1e-3, 5e-4), log_every=2,
+    "smoke": Budget(size="tiny", resolution=64, batch_size=2, steps=(6, 4), lr=(1e-3, 5e-4), log_every=2,
                     checkpoint_every=3, validate=False),
-    "cpu": Budget(size="small", train_size=128, batch_size=8, steps=(500, 250), lr=(2e-4, 1e-4), log_every=25,
+    "cpu": Budget(size="small", resolution=128, batch_size=8, steps=(500, 250), lr=(2e-4, 1e-4), log_every=25,
                   checkpoint_every=125),
-    "gpu": Budget(size="full", train_size=256, batch_size=48, steps=(20_000, 10_000, 2_000), lr=(1e-4, 1e-5, 1e-6),
+    "gpu": Budget(size="full", resolution=256, batch_size=48, steps=(20_000, 10_000, 2_000), lr=(1e-4, 1e-5, 1e-6),
                   cpus_per_trial=4, gpus_per_trial=1, log_every=50, checkpoint_every=1000),
 }
 

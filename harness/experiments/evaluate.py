@@ -23,7 +23,7 @@ def evaluate(cfg, suite, arms, specs: dict, outcomes: dict, budgets: dict, track
     trial_of = {lab: (specs[k]["arm"], specs[k]["seed"]) for k, lab in label.items()}
     key_of = {lab: k for k, lab in label.items()}
     common = dict(suite=cfg.suite, data_root=cfg.data_root, limit=cfg.limit, resume=True, ray_address=cfg.ray_address,
-                  num_cpus=cfg.num_cpus, mlflow=False, seed=cfg.seed, n_boot=cfg.n_boot, cache_dir=cfg.cache_dir,
+                  num_cpus=cfg.num_cpus, mlflow=False, seed=cfg.seed, bootstrap=cfg.bootstrap, cache_dir=cfg.cache_dir,
                   progress=cfg.progress)
     rows = pd.DataFrame()
     bench = rob = None
@@ -34,12 +34,12 @@ def evaluate(cfg, suite, arms, specs: dict, outcomes: dict, budgets: dict, track
             rob = run_robustness(RobustnessConfig(methods=list(label.values()), references=cfg.references, **common))
     order = [a.name for a in arms]
     metrics = [m for m in (*METRICS, *GAPS) if m in rows]
-    summary = summarise(rows, order, metrics, cfg.n_boot, cfg.seed)
+    summary = summarise(rows, order, metrics, cfg.bootstrap, cfg.seed)
     present = [a for a in order if len(rows) and (rows["arm"] == a).any()]
     comparisons = consecutive_comparisons(rows, [m for m in METRICS if m in rows], present, by="arm",
-                                          n_boot=cfg.n_boot, seed=cfg.seed) if len(present) > 1 else pd.DataFrame(
+                                          n_boot=cfg.bootstrap, seed=cfg.seed) if len(present) > 1 else pd.DataFrame(
         columns=["metric", "a", "b", "n_seeds", "n", "diff", "ci_lo", "ci_hi", "p", "p_holm"])
-    robustness = robustness_by_arm(tag_rows(rob.rows, trial_of), cfg.n_boot, cfg.seed) if rob is not None \
+    robustness = robustness_by_arm(tag_rows(rob.rows, trial_of), cfg.bootstrap, cfg.seed) if rob is not None \
         else pd.DataFrame()
     trials = pd.DataFrame([{"key": k, "arm": s["arm"], "seed": s["seed"],
                             "status": outcomes.get(k, {}).get("status", "FAILED"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError, InputError
-from harness.experiments.config import ExperimentConfig
+from harness.config import ExperimentConfig
 from harness.experiments.summary import ExperimentResult
 
 STATE = "experiment.json"
@@ -76,50 +76,41 @@ def _prepare_out(cfg: ExperimentConfig, arms, budgets) -> tuple[Path, dict]:
 
 
 def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = None) -> ExperimentResult:
-    from harness.cluster import ray_session
-    from harness.console import current
+    """Train every arm × seed of `cfg` on Ray Tune, evaluate, summarise, log; `log(str)` receives progress
+    notes (default: the console)."""
     from harness.data.suites import open_suite
+    from harness.engine.session import command_session
+    from harness.experiments.evaluate import evaluate
+    from harness.experiments.tune import make_specs, run_trials, trial_resources
+    from harness.tracking.experiments import ExperimentTracker
 
-    console = current()
-    log = log or console.note
-    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
-    if suite.notice:
-        log(f"note: {suite.notice}")
-    arms, budgets = plan(cfg)
-    out, state = _prepare_out(cfg, arms, budgets)
-    tracker = None
-    t0 = time.perf_counter()
-    try:
-        with ray_session(cfg.ray_address, cfg.num_cpus) as cluster:
-            from harness.experiments.tune import make_specs, run_trials, trial_resources
-
+    cfg.check()
+    with command_session(cfg, log) as session:
+        suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
+        if suite.notice:
+            session.log(f"note: {suite.notice}")
+        arms, budgets = plan(cfg)
+        out, state = _prepare_out(cfg, arms, budgets)
+        t0 = time.perf_counter()
+        with session.ray(start=False) as cluster:
             resources, gpus = trial_resources(next(iter(budgets.values())), cluster)
             specs = make_specs(arms, budgets, cfg.seeds, out, gpus)
-            if cfg.mlflow:
-                from harness.tracking.experiments import ExperimentTracker
-
-                tracker = ExperimentTracker(cfg, suite, arms, specs, log_path=console.log_path)
+            tracker = session.track(lambda log_path: ExperimentTracker(cfg, suite, arms, specs, log_path=log_path))
+            if tracker is not None:
                 tracker.start(cluster, {"name": cfg.budget, **budgets[arms[0].name].to_dict()},
                               resume_parent=state.get("mlflow_run_id") if cfg.resume else None)
                 state["mlflow_run_id"], state["tracking_uri"] = tracker.parent, tracker.uri
             out.mkdir(parents=True, exist_ok=True)
             (out / STATE).write_text(json.dumps(state, indent=1))
-            log(f"{len(specs)} trials ({len(arms)} variants × {cfg.seeds} seeds), {resources['cpu']:g} CPU"
-                f"{f' + {gpus:g} GPU' if gpus else ''} each, on {cluster['cpus']} CPUs / {cluster['gpus']} GPUs")
+            session.log(f"{len(specs)} trials ({len(arms)} variants × {cfg.seeds} seeds), {resources['cpu']:g} CPU"
+                        f"{f' + {gpus:g} GPU' if gpus else ''} each, on {cluster['cpus']} CPUs / "
+                        f"{cluster['gpus']} GPUs")
             outcomes = run_trials(specs, out, resources, tracker, resume=cfg.resume)
             t1 = time.perf_counter()
             for key, o in outcomes.items():
                 if o["status"] != "FINISHED":
-                    log(f"trial {key} FAILED: {o['error']}")
-            from harness.experiments.evaluate import evaluate
-
+                    session.log(f"trial {key} FAILED: {o['error']}")
             result = evaluate(cfg, suite, arms, specs, outcomes, budgets, tracker)
         result.out, result.timings = str(out), {"train": t1 - t0, "evaluate": time.perf_counter() - t1}
-        if tracker:
-            result.mlflow_run_id = tracker.finish(result, log)
-            result.mlflow_url, result.report = tracker.url, tracker.report
-        return result
-    except BaseException as err:
-        if tracker:
-            tracker.fail(err)
-        raise
+        session.finish(result)
+    return result

@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.engine.results import closing_lines
+from harness.formatting import ci_cell, sig, table
+
 TABLE_METRICS = ("psnr", "ssim", "de2000", "fmse")  # the paper's Table 3 columns
 SHOWN_DIFFS = ("psnr", "de2000", "fmse")
 
@@ -70,6 +73,57 @@ class ExperimentResult:
                 "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report,
                 "out": self.out}
 
+    def to_text(self) -> str:
+        """The terminal table: Table 3's layout (mean [95% CI] over seeds and images), each row's paired
+        difference to the row above, what is missing, then where the experiment is logged."""
+        what = "Table 3 ablation" if self.command == "run-ablation" else "sweep"
+        b = self.budget
+        n = self.rows["id"].nunique() if len(self.rows) else 0
+        lines = [f"{what} on suite {self.suite} ({self.source}) — {n} images; budget: {b['name']} ({b['size']} model, "
+                 f"{b['resolution']}², batch {b['batch_size']}, steps {'+'.join(map(str, b['steps']))}, lr "
+                 f"{'/'.join(f'{x:g}' for x in b['lr'])})"]
+        cell = {(r.arm, r.metric): r for r in self.summary.itertuples()}
+        rob = {r["arm"]: r for r in self.robustness.to_dict(orient="records")} if len(self.robustness) else {}
+        body = []
+        for arm in self.arms:
+            t = self.trials[self.trials["arm"] == arm["name"]]
+            ok = int((t["status"] == "FINISHED").sum())
+            row = [arm["label"], f"{ok}/{len(t)}"]
+            for m in TABLE_METRICS:
+                r = cell.get((arm["name"], m))
+                row.append(ci_cell(r.mean, r.ci_lo, r.ci_hi) if r is not None else "missing")
+            if rob:
+                r = rob.get(arm["name"])
+                row.append(ci_cell(r["responsiveness"], r["responsiveness_lo"], r["responsiveness_hi"], 3)
+                           if r is not None else "-")
+            body.append(row)
+        header = ["variant", "seeds", "PSNR ↑", "SSIM ↑", "ΔE2000 ↓", "fMSE ↓"] + (["responsiveness"] if rob else [])
+        lines += ["", "mean [95% CI] over seeds and images (crossed bootstrap: seeds and images resampled)",
+                  table(header, body)]
+        c = self.comparisons
+        if len(c):
+            labels = {a["name"]: a["label"] for a in self.arms}
+            lines += ["", "each row against the row above, on the same seeds and images: mean difference (row − "
+                          "above) [95% CI], Wilcoxon signed-rank p over images, Holm-corrected over the consecutive "
+                          "pairs (* p < 0.05)"]
+            rows = []
+            for (a, bb), g in c.groupby(["a", "b"], sort=False):
+                row = [f"{labels.get(bb, bb)} vs {labels.get(a, a)}"]
+                for m in SHOWN_DIFFS:
+                    hit = g[g["metric"] == m]
+                    if hit.empty or hit.iloc[0]["diff"] != hit.iloc[0]["diff"]:
+                        row.append("-")
+                        continue
+                    r = hit.iloc[0]
+                    row.append(f"{sig(r['diff'])} [{sig(r['ci_lo'])}, {sig(r['ci_hi'])}] p={sig(r['p_holm'], 2)}"
+                               + (" *" if r["p_holm"] < 0.05 else ""))
+                rows.append(row)
+            lines.append(table(["comparison", *[f"Δ{m}" for m in SHOWN_DIFFS]], rows))
+        if self.missing:
+            lines += ["", f"MISSING (failed or not run; left out of every number above): "
+                          f"{', '.join(self.missing)}"]
+        return "\n".join(lines + closing_lines(self))
+
 
 def tag_rows(rows: pd.DataFrame, label_to_trial: dict[str, tuple[str, int]]) -> pd.DataFrame:
     """The engine's rows (method = the trained model's label) with `arm` and `seed` columns."""
@@ -108,53 +162,3 @@ def robustness_by_arm(rows: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFram
         return pd.DataFrame()
     pooled = rows.assign(method=rows["arm"], id=rows["seed"].astype(str) + "|" + rows["id"].astype(str))
     return robustness_summary(pooled, n_boot=n_boot, seed=seed).rename(columns={"method": "arm"})
-
-
-def summary_text(result: ExperimentResult) -> str:
-    from harness.scoring.tables import mlflow_lines, sig, table
-
-    what = "Table 3 ablation" if result.command == "run-ablation" else "sweep"
-    b = result.budget
-    lines = [f"{what} on suite {result.suite} ({result.source}) — {result.rows['id'].nunique() if len(result.rows) else 0} "
-             f"images; budget: {b['name']} ({b['size']} model, {b['train_size']}², batch {b['batch_size']}, steps "
-             f"{'+'.join(map(str, b['steps']))}, lr {'/'.join(f'{x:g}' for x in b['lr'])})"]
-    cell = {(r.arm, r.metric): r for r in result.summary.itertuples()}
-    rob = {r["arm"]: r for r in result.robustness.to_dict(orient="records")} if len(result.robustness) else {}
-    body = []
-    for arm in result.arms:
-        t = result.trials[result.trials["arm"] == arm["name"]]
-        ok = int((t["status"] == "FINISHED").sum())
-        row = [arm["label"], f"{ok}/{len(t)}"]
-        for m in TABLE_METRICS:
-            r = cell.get((arm["name"], m))
-            row.append(f"{sig(r.mean)} [{sig(r.ci_lo)}, {sig(r.ci_hi)}]" if r is not None else "missing")
-        if rob:
-            r = rob.get(arm["name"])
-            row.append(f"{sig(r['responsiveness'], 3)} [{sig(r['responsiveness_lo'], 3)}, "
-                       f"{sig(r['responsiveness_hi'], 3)}]" if r is not None else "-")
-        body.append(row)
-    header = ["variant", "seeds", "PSNR ↑", "SSIM ↑", "ΔE2000 ↓", "fMSE ↓"] + (["responsiveness"] if rob else [])
-    lines += ["", "mean [95% CI] over seeds and images (crossed bootstrap: seeds and images resampled)",
-              table(header, body)]
-    c = result.comparisons
-    if len(c):
-        labels = {a["name"]: a["label"] for a in result.arms}
-        lines += ["", "each row against the row above, on the same seeds and images: mean difference (row − above) "
-                      "[95% CI], Wilcoxon signed-rank p over images, Holm-corrected over the consecutive pairs "
-                      "(* p < 0.05)"]
-        rows = []
-        for (a, bb), g in c.groupby(["a", "b"], sort=False):
-            row = [f"{labels.get(bb, bb)} vs {labels.get(a, a)}"]
-            for m in SHOWN_DIFFS:
-                hit = g[g["metric"] == m]
-                if hit.empty or hit.iloc[0]["diff"] != hit.iloc[0]["diff"]:
-                    row.append("-")
-                    continue
-                r = hit.iloc[0]
-                row.append(f"{sig(r['diff'])} [{sig(r['ci_lo'])}, {sig(r['ci_hi'])}] p={sig(r['p_holm'], 2)}"
-                           + (" *" if r["p_holm"] < 0.05 else ""))
-            rows.append(row)
-        lines.append(table(["comparison", *[f"Δ{m}" for m in SHOWN_DIFFS]], rows))
-    if result.missing:
-        lines += ["", f"MISSING (failed or not run; left out of every number above): {', '.join(result.missing)}"]
-    return "\n".join(lines + mlflow_lines(result))

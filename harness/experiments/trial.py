@@ -33,7 +33,7 @@ def stage_config(spec: dict[str, Any], stage: int, init: str | None) -> TrainCon
     """The TrainConfig of stage `stage` (1-based) of a trial spec (see tune.make_specs)."""
     b = spec["budget"]
     return TrainConfig(method=spec["method"], stage=stage, size=b["size"], steps=b["steps"][stage - 1],
-                       batch_size=b["batch_size"], train_size=b["train_size"], lr=b["lr"][stage - 1], workers=1,
+                       batch_size=b["batch_size"], resolution=b["resolution"], lr=b["lr"][stage - 1], workers=1,
                        gpus_per_worker=spec["gpus"], cpus_per_worker=b["cpus_per_trial"],
                        checkpoint_every=b["checkpoint_every"], log_every=b["log_every"], init=init,
                        out=str(Path(spec["dir"]) / f"stage{stage}"), mlflow=False, seed=spec["seed"],

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from harness.methods import registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+Resolver = Callable[[str], Path]  # "models:/NAME@ALIAS" (or /VERSION) → a local checkpoint file
 
 
 class Method(Protocol):
@@ -41,10 +42,13 @@ class MethodSpec:
 
     name: str
     options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    tracking_uri: str | None = field(default=None, compare=False)  # for checkpoint=models:/NAME@ALIAS
+    # the local file a `checkpoint=models:/NAME@ALIAS` option was resolved to, on the driver (`parse`)
+    registered: str | None = field(default=None, compare=False)
 
     @classmethod
-    def parse(cls, text: str, tracking_uri: str | None = None) -> "MethodSpec":
+    def parse(cls, text: str, resolve: Resolver | None = None) -> "MethodSpec":
+        """The spec `text` names; a `checkpoint=models:/…` option is resolved now with `resolve` (the model
+        registry's download, passed in by the caller: this package does not know where runs are stored)."""
         head, _, rest = text.strip().partition(":")
         if "." in head:  # package.module:attr[:options] — a method from outside the project
             attr, _, rest = rest.partition(":")
@@ -58,7 +62,14 @@ class MethodSpec:
                 raise HarnessError(f"method option '{item}' in '{text}' is not key=value")
             opts.append((key.strip(), value.strip()))
         registry.get(name)  # unknown names: did-you-mean
-        return cls(name, tuple(opts), tracking_uri)
+        spec = cls(name, tuple(opts))
+        ref = spec.opts.get("checkpoint", "")
+        if ref.startswith("models:/"):
+            if resolve is None:
+                raise HarnessError(f"method '{spec.label}': a models:/ checkpoint needs the model registry; run it "
+                                   "through run-benchmark, or pass resolve= to MethodSpec.parse")
+            spec = cls(name, tuple(opts), str(resolve(ref)))
+        return spec
 
     @property
     def info(self) -> registry.MethodInfo:
@@ -92,13 +103,14 @@ class MethodSpec:
         info = self.info
         if info.kind != "learned":
             return None
+        if self.registered:
+            return Path(self.registered)
         path = self.opts.get("checkpoint") or info.checkpoint
         if path is None:
             return None
         if path.startswith("models:/"):
-            from harness.tracking.training import download_registered_checkpoint
-
-            return download_registered_checkpoint(path, self.tracking_uri)
+            raise HarnessError(f"method '{self.label}': its models:/ checkpoint was not resolved (MethodSpec.parse "
+                               "with resolve=)")
         p = Path(path)
         return p if p.is_absolute() or p.exists() else REPO_ROOT / p
 
@@ -168,14 +180,15 @@ def split_method_list(text: str) -> list[str]:
     return out
 
 
-def resolve_methods(names: str | list[str] | None, tracking_uri: str | None = None) -> list[MethodSpec]:
+def resolve_methods(names: str | list[str] | None, resolve: Resolver | None = None) -> list[MethodSpec]:
     """Parse `--methods a,b:opt=v`; None → every available built-in method. Unknown names → did-you-mean.
-    Every spec is checked now (options, checkpoints), so a typo fails before any work starts."""
+    Every spec is checked now (options, checkpoints), so a typo fails before any work starts; `resolve` turns
+    `models:/NAME@ALIAS` checkpoints into local files (see `MethodSpec.parse`)."""
     if names is None:
         return [MethodSpec(n) for n in registry.BUILTIN if MethodSpec(n).available()]
     if isinstance(names, str):
         names = split_method_list(names)
-    specs = [MethodSpec.parse(n, tracking_uri) for n in names]
+    specs = [MethodSpec.parse(n, resolve) for n in names]
     labels = [s.label for s in specs]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:

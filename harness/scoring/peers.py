@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.config import PEER_SIZE
+from harness.scoring.protocols import PEER_SIZE
 
 EPS = 1e-6  # iharm/inference/metrics.py: fMSE's denominator and PSNR's mse both get + 1e-6
 

@@ -1,6 +1,6 @@
-"""Scoring one prediction against its sample under an evaluation protocol (harness/config.py: PROTOCOLS).
+"""Scoring one prediction against its sample under an evaluation protocol (harness/scoring/protocols.py).
 
-- `harness`, `--resolution full` (default): the metrics of harness/scoring/metrics.py at the sample's own size.
+- `harness`, `--resolution native` (default): the metrics of harness/scoring/metrics.py at the sample's own size.
 - `harness`, `--resolution 256`: prediction, ground truth and mask resized to 256×256 first, the harness's
   way (harness/data/resize.py: float bicubic for images; the mask area-averaged, then thresholded at 0.5).
   This is *not* either published protocol; it is the harness's metrics at the common working size.
@@ -9,7 +9,7 @@
   arrays the script compares (its mask > 0.5 as the foreground) — no published table has them; `fpsnr` is
   10·log10(255² / fmse) with the protocol's fmse, and `fg_ratio` the share of that foreground.
 
-Prediction sizes: the sample's own size, always; 256×256 too under every protocol but `harness:full`, used
+Prediction sizes: the sample's own size, always; 256×256 too under every protocol but `harness:native`, used
 as it is (no up- or down-sampling): what a 256-pixel model and the official test scripts save.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.config import PEER_SIZE, check_protocol, protocol_key
+from harness.scoring.protocols import NATIVE, PEER_SIZE, check_protocol, protocol_key
 from harness.data.sample import Sample
 from harness.errors import InputError
 
@@ -34,13 +34,13 @@ def check_prediction_size(pred_hw: tuple[int, int], sample: Sample, protocol: st
                           where: str) -> None:
     """A prediction must be at the sample's size, or at 256×256 under a protocol that works at 256²."""
     full, work = sample.size, (PEER_SIZE, PEER_SIZE)
-    allowed = [full] if resolution == "full" else [full, work]
+    allowed = [full] if resolution == NATIVE else [full, work]
     if tuple(pred_hw) in allowed:
         return
     label = protocol_key(protocol, resolution)
-    if resolution == "full" and tuple(pred_hw) == work:
+    if resolution == NATIVE and tuple(pred_hw) == work:
         raise InputError(where, f"prediction is {_size(pred_hw)} but the sample is {_size(full)}: protocol {label} "
-                                f"scores at full size; a {PEER_SIZE}×{PEER_SIZE} prediction is scored with "
+                                f"scores at the sample's own size; a {PEER_SIZE}×{PEER_SIZE} prediction is scored with "
                                 "--resolution 256, --protocol bcmi or --protocol idih")
     sizes = " or ".join(dict.fromkeys(_size(s) for s in allowed))
     raise InputError(where, f"prediction is {_size(pred_hw)} but the sample is {_size(full)} (protocol {label} "

@@ -1,9 +1,9 @@
 """run-benchmark in MLflow: one parent run per invocation (config, cluster, summary tables, the full result,
 the log of Ray's and MLflow's messages, `per_subset.csv`), one child run per method (metrics with CIs,
 fg-ratio buckets, per-subset metrics `fmse/HCOCO` … `fmse/All` with their CIs, the per-image table, an image
-grid, and the grid's tiles one by one under `samples/` for the report's qualitative figure); the parent's
-`report/report.html` is built from all of it (reports/). The experiment is named after the suite; the protocol
-is a tag of every run; every run carries a description of what was run (`mlflow.note.content`)."""
+grid, and the grid's tiles one by one under `samples/` for the report's qualitative figure); the command then
+builds the parent's `report/report.html` from all of it (reports/). The experiment is named after the suite;
+the protocol is a tag of every run; every run carries a description of what was run (`mlflow.note.content`)."""
 
 from __future__ import annotations
 
@@ -11,67 +11,49 @@ import json
 import time
 
 from harness.data.io import id_to_stem
+from harness.tracking.parent import ParentTracker
+from harness.tracking.store import metric_key
 
-from harness.tracking.store import (client, fail_runs, finish_parent, get_or_create_experiment, git_sha,
-                                    harness_version, metric_key, resolve_tracking_uri)
 
+class BenchmarkTracker(ParentTracker):
+    command = "run-benchmark"
 
-class BenchmarkTracker:
     def __init__(self, cfg, suite, methods, log_path=None) -> None:
-        self.cfg, self.suite, self.methods, self.log_path = cfg, suite, methods, log_path
-        self.uri = resolve_tracking_uri(cfg.tracking_uri)
-        self.client = client(self.uri)
-        self.run_ids: list[str] = []
-        self.parent: str | None = None
-        self.url: str | None = None  # the parent run in the MLflow UI
-        self.report: str | None = None  # its report page: a local file, else its UI link
+        super().__init__(cfg, suite, log_path)
+        self.methods = methods
 
     def start(self, cluster: dict) -> str:
-        self.exp_id = get_or_create_experiment(self.suite.name, self.uri)
-        tags = {"harness.command": "run-benchmark", "git_sha": git_sha(), "harness_version": harness_version(),
-                "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
-                "protocol": self.cfg.protocol_key, "resolution": self.cfg.resolution,
-                "reference": self.cfg.reference,
-                "ray_address": str(cluster.get("address")), "ray_nodes": str(cluster.get("nodes")),
-                "ray_cpus": str(cluster.get("cpus")), "ray_gpus": str(cluster.get("gpus"))}
-        if self.suite.notice:
-            tags["data_notice"] = self.suite.notice
-        tags["mlflow.note.content"] = (
-            f"Benchmark: {len(self.methods)} methods ({', '.join(m.label for m in self.methods)}) on suite "
-            f"{self.suite.name} ({self.suite.source}, {len(self.suite)} samples), protocol {self.cfg.protocol_key}, "
-            f"reference regions: {self.cfg.reference}. One child run per method; the report page is "
-            "report/report.html (Artifacts)." + (f"\n\n**{self.suite.notice}**" if self.suite.notice else ""))
-        name = f"{self.suite.name} [{self.suite.source}] {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        self.parent = self.client.create_run(self.exp_id, run_name=name, tags=tags).info.run_id
-        self.run_ids.append(self.parent)
-        params = {k: ("" if v is None else str(v))[:500] for k, v in self.cfg.to_dict().items()}
-        params["methods_resolved"] = ",".join(m.label for m in self.methods)[:500]
-        for k, v in params.items():
-            self.client.log_param(self.parent, k, v)
-        return self.parent
+        notice = f"\n\n**{self.suite.notice}**" if self.suite.notice else ""
+        note = (f"Benchmark: {len(self.methods)} methods ({', '.join(m.label for m in self.methods)}) on suite "
+                f"{self.suite.name} ({self.suite.source}, {len(self.suite)} samples), protocol "
+                f"{self.cfg.protocol_key}, reference regions: {self.cfg.reference}. One child run per method; the "
+                f"report page is report/report.html (Artifacts).{notice}")
+        tags = {"protocol": self.cfg.protocol_key, "resolution": self.cfg.resolution, "reference": self.cfg.reference,
+                "mlflow.note.content": note}
+        params = {k: "" if v is None else str(v) for k, v in self.cfg.to_dict().items()}
+        params["methods_resolved"] = ",".join(m.label for m in self.methods)
+        return self.open_parent(cluster, f"{self.suite.name} [{self.suite.source}]", tags, params)
 
-    def finish(self, result, grids: dict, samples: tuple[dict, dict] | None = None, note=None) -> str:
+    def finish(self, result, grids: dict, samples: tuple[dict, dict] | None = None) -> str:
         """Log the result; `grids` maps a method label to its grid image (H×W×3 uint8); `samples` is (per sample
-        id its input tiles — engine/tiles.py `input_tiles` —, per method label {sample id: output tile}); `note`
-        receives the line saying why a report could not be built, if it could not."""
+        id its input tiles — engine/tiles.py `input_tiles` —, per method label {sample id: output tile})."""
+        from harness.formatting import jsonable
         from harness.scoring.consistency import GAPS
         from harness.scoring.metrics import METRICS
         from harness.scoring.score import BREAKDOWNS
-        from harness.scoring.tables import jsonable
 
         c = self.client
         for m in self.methods:
             rows = result.rows[result.rows["method"] == m.label]
             if rows.empty:
                 continue
-            cid = c.create_run(self.exp_id, run_name=m.label, tags={
-                "mlflow.parentRunId": self.parent, "method": m.name, "suite": self.suite.name,
+            cid = self.child(m.label, {
+                "method": m.name, "suite": self.suite.name,
                 "suite_source": self.suite.source, "protocol": self.cfg.protocol_key,
                 "resolution": self.cfg.resolution,
                 "mlflow.note.content": f"{m.label} on suite {self.suite.name} ({len(rows)} images, protocol "
                                        f"{self.cfg.protocol_key}): metrics with 95% bootstrap CIs, per-image "
-                                       "rows (per_image.csv), its outputs beside the inputs (grid.png)."}).info.run_id
-            self.run_ids.append(cid)
+                                       "rows (per_image.csv), its outputs beside the inputs (grid.png)."})
             c.log_param(cid, "method", m.label[:500])
             c.log_param(cid, "method_fingerprint", result.fingerprints.get(m.label, ""))
             c.log_param(cid, "n_images", len(rows))
@@ -108,8 +90,7 @@ class BenchmarkTracker:
             self._log_inputs(samples[0])
         c.set_tag(self.parent, "computed", str(result.computed))
         c.set_tag(self.parent, "cached", str(result.cached))
-        self.url, self.report = finish_parent(c, self.uri, self.exp_id, self.parent, self.log_path, note)
-        return self.parent
+        return self.close()
 
     def _log_inputs(self, inputs: dict) -> None:
         """What every method's output is shown beside, once per sample: samples/<stem>/{composite, regions,
@@ -137,6 +118,3 @@ class BenchmarkTracker:
                 metrics.append(Metric(metric_key(f"{r['metric']}/{r[column]}{suffix}"), float(value), now, 0))
         for i in range(0, len(metrics), 1000):  # MLflow's batch limit
             self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
-
-    def fail(self, err: BaseException) -> None:
-        fail_runs(self.client, self.parent, self.run_ids, err, self.log_path)

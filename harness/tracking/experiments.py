@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import time
 
-from harness.tracking.store import (client, fail_runs, finish_parent, get_or_create_experiment, git_sha,
-                                    harness_version, metric_key, resolve_tracking_uri, safe_key)
+from harness.tracking.parent import ParentTracker
+from harness.tracking.store import get_or_create_experiment, metric_key, safe_key
 
 
 def variant_key(name: str) -> str:
@@ -33,52 +33,52 @@ def variant_key(name: str) -> str:
     return safe_key(name).replace("+", "_")
 
 
-class ExperimentTracker:
+class ExperimentTracker(ParentTracker):
+    interrupted = "KILLED"  # an interrupted experiment resumes into the same runs
+
     def __init__(self, cfg, suite, arms, specs: dict, log_path=None) -> None:
-        self.cfg, self.suite, self.arms, self.specs, self.log_path = cfg, suite, arms, specs, log_path
-        self.uri = resolve_tracking_uri(cfg.tracking_uri)
-        self.client = client(self.uri)
-        self.parent: str | None = None
-        self.children: dict[str, str] = {}
-        self.url: str | None = None  # the parent run in the MLflow UI
-        self.report: str | None = None  # its report page (reports/: Table 3): a local file, else its UI link
+        super().__init__(cfg, suite, log_path)
+        self.command = cfg.command
+        self.arms, self.specs = arms, specs
+        self.children: dict[str, str] = {}  # trial key → its run
+
+    def experiment_name(self) -> str:
+        return self.cfg.experiment_name
 
     def start(self, cluster: dict, budget: dict, resume_parent: str | None = None) -> str:
-        c = self.client
-        self.exp_id = get_or_create_experiment(self.cfg.experiment_name, self.uri)
         if resume_parent:
-            self.parent = resume_parent
-            c.update_run(resume_parent, status="RUNNING")
-            c.set_tag(resume_parent, "resumed", "true")
-            for run in c.search_runs([self.exp_id], f"tags.mlflow.parentRunId = '{resume_parent}'",
-                                     max_results=5000):
-                key = run.data.tags.get("harness.trial")
-                if key in self.specs:
-                    self.children[key] = run.info.run_id
-            return resume_parent
+            return self._reopen(resume_parent)
         what = "Table 3 ablation" if self.cfg.command == "run-ablation" else "training grid"
-        tags = {"harness.command": self.cfg.command, "git_sha": git_sha(), "harness_version": harness_version(),
-                "suite": self.suite.name, "suite_source": self.suite.source, "budget": self.cfg.budget,
-                "variants": ",".join(a.name for a in self.arms), "ray_address": str(cluster.get("address")),
+        tags = {"budget": self.cfg.budget, "variants": ",".join(a.name for a in self.arms),
                 "mlflow.note.content": f"{what} on {self.suite.name}: {len(self.arms)} variants × {self.cfg.seeds} "
                                        f"seeds, budget {self.cfg.budget}, one child run per trial."}
-        name = f"{self.cfg.command} {self.suite.name} {self.cfg.budget} {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        self.parent = c.create_run(self.exp_id, run_name=name, tags=tags).info.run_id
         params = {k: json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
                   for k, v in self.cfg.to_dict().items()}
         params.update({f"budget.{k}": json.dumps(v) if isinstance(v, list) else str(v) for k, v in budget.items()})
-        for k, v in params.items():
-            c.log_param(self.parent, k, v[:500])
-        return self.parent
+        return self.open_parent(cluster, f"{self.cfg.command} {self.suite.name} {self.cfg.budget}", tags, params)
+
+    def _reopen(self, parent: str) -> str:
+        """A resumed experiment continues its parent run and the children of its trials (no duplicates)."""
+        c = self.client
+        self.exp_id = get_or_create_experiment(self.experiment_name(), self.uri)
+        self.parent = parent
+        self.run_ids.append(parent)
+        c.update_run(parent, status="RUNNING")
+        c.set_tag(parent, "resumed", "true")
+        for run in c.search_runs([self.exp_id], f"tags.mlflow.parentRunId = '{parent}'", max_results=5000):
+            key = run.data.tags.get("harness.trial")
+            if key in self.specs:
+                self.children[key] = run.info.run_id
+                self.run_ids.append(run.info.run_id)
+        return parent
 
     # --- per trial, from Tune's callbacks (harness/experiments/tune.py) -------------------------------------
-    def child(self, key: str) -> str:
+    def trial_run(self, key: str) -> str:
+        """The trial's child run (made on its first event)."""
         if key not in self.children:
             spec = self.specs[key]
-            run = self.client.create_run(self.exp_id, run_name=f"{spec['arm']} seed {spec['seed']}", tags={
-                "mlflow.parentRunId": self.parent, "harness.trial": key, "variant": spec["arm"],
-                "seed": str(spec["seed"]), "suite": self.suite.name})
-            rid = run.info.run_id
+            rid = self.child(f"{spec['arm']} seed {spec['seed']}", {
+                "harness.trial": key, "variant": spec["arm"], "seed": str(spec["seed"]), "suite": self.suite.name})
             params = {"variant": spec["arm"], "seed": spec["seed"], "method": spec["method"], "loss": spec["loss"],
                       "loss_options": json.dumps(spec["loss_options"]), "overrides": json.dumps(spec["overrides"]),
                       "trial_dir": spec["dir"], **{f"budget.{k}": v for k, v in spec["budget"].items()}}
@@ -88,7 +88,7 @@ class ExperimentTracker:
         return self.children[key]
 
     def trial_started(self, key: str) -> None:
-        rid = self.child(key)
+        rid = self.trial_run(key)
         run = self.client.get_run(rid)
         if run.info.status != "RUNNING":
             self.client.update_run(rid, status="RUNNING")  # a trial retried on resume continues its run
@@ -104,11 +104,11 @@ class ExperimentTracker:
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
                    if (k.startswith("train/") or k.startswith("val/")) and isinstance(v, (int, float))]
         if metrics:
-            self.client.log_batch(self.child(key), metrics=metrics)
+            self.client.log_batch(self.trial_run(key), metrics=metrics)
 
     def trial_failed(self, key: str, error: str) -> None:
         """Mark the trial's run FAILED (again, with the full error, once Tune's results are in)."""
-        rid = self.child(key)
+        rid = self.trial_run(key)
         self.client.set_tag(rid, "error", error[:5000])
         if self.client.get_run(rid).info.status != "FAILED":
             self.client.set_terminated(rid, "FAILED")
@@ -118,7 +118,7 @@ class ExperimentTracker:
         """Log one trained model's evaluation (run-benchmark's metric names) and finish its run."""
         from mlflow.entities import Metric
 
-        rid, now = self.child(key), int(time.time() * 1000)
+        rid, now = self.trial_run(key), int(time.time() * 1000)
         metrics = []
         for r in summary.itertuples():
             for suffix, v in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
@@ -132,12 +132,11 @@ class ExperimentTracker:
         self.client.log_text(rid, per_image.to_csv(index=False), "per_image.csv")
         self.client.set_terminated(rid, "FINISHED")
 
-    def finish(self, result, note=None) -> str:
-        """Log the experiment's table and comparisons to the parent, attach its report, finish it. `note`
-        receives the line saying why a report could not be built, if it could not."""
+    def finish(self, result) -> str:
+        """Log the experiment's table and comparisons to the parent, and finish it."""
         from mlflow.entities import Metric
 
-        from harness.scoring.tables import jsonable
+        from harness.formatting import jsonable
 
         c, now = self.client, int(time.time() * 1000)
         metrics = []
@@ -155,9 +154,4 @@ class ExperimentTracker:
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
         c.set_tag(self.parent, "missing", ",".join(result.missing))
-        self.url, self.report = finish_parent(c, self.uri, self.exp_id, self.parent, self.log_path, note)
-        return self.parent
-
-    def fail(self, err: BaseException) -> None:
-        runs = [self.parent, *self.children.values()] if self.parent else []
-        fail_runs(self.client, self.parent, runs, err, self.log_path, interrupted="KILLED")
+        return self.close()

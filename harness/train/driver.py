@@ -38,8 +38,8 @@ def validate(cfg: TrainConfig) -> None:
     recipe_for(cfg.method)
     recipe_loss(cfg)
     multiple = input_multiple(build_model(cfg))
-    if cfg.train_size % multiple:
-        raise HarnessError(f"--train-size {cfg.train_size} must be a multiple of {multiple} for "
+    if cfg.resolution % multiple:
+        raise HarnessError(f"--resolution {cfg.resolution} must be a multiple of {multiple} for "
                            f"{cfg.method} size '{cfg.size}'")
 
 
@@ -54,7 +54,7 @@ def _prepare_out(cfg: TrainConfig) -> tuple[dict, tuple[int, Path] | None]:
             raise InputError(str(out / "checkpoints"), "--resume: no complete checkpoint to resume from")
         saved = json.loads(state_file.read_text()) if state_file.is_file() else {}
         old = saved.get("config", {})
-        for key in ("method", "stage", "size", "batch_size", "workers", "train_size", "seed", "suite", "loss",
+        for key in ("method", "stage", "size", "batch_size", "workers", "resolution", "seed", "suite", "loss",
                     "loss_options", "data", "pairs"):
             if key in old and old[key] != getattr(cfg, key):
                 raise InputError(str(state_file), f"--resume with a different {key} ({old[key]!r} in the "

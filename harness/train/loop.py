@@ -51,10 +51,10 @@ def make_dataset(cfg: TrainConfig):
     from harness.train.synthetic import SuiteDataset, SyntheticDataset
 
     if cfg.suite:
-        return SuiteDataset(cfg.suite, cfg.data_root, cfg.train_size, cfg.stage)
+        return SuiteDataset(cfg.suite, cfg.data_root, cfg.resolution, cfg.stage)
     if cfg.data == "relit":
-        return RelitDataset(cfg.train_size, cfg.stage, cfg.seed, pairs=cfg.pairs)
-    return SyntheticDataset(cfg.train_size, cfg.stage, cfg.seed)
+        return RelitDataset(cfg.resolution, cfg.stage, cfg.seed, pairs=cfg.pairs)
+    return SyntheticDataset(cfg.resolution, cfg.stage, cfg.seed)
 
 
 def batch_indices(step: int, rank: int, world: int, batch: int, n: int, seed: int, shuffle: bool) -> list[int]:

@@ -25,10 +25,11 @@ BUNDLED_SOURCE = "intharmony-bundled"
 def open_intharmony(data_root: str | None) -> Suite:
     if data_root:
         return intharmony_suite(data_root)
-    from harness.config import IntHarmonyConfig, cache_dir_default
+    from harness.data.intharmony_config import IntHarmonyConfig
+    from harness.options import default_cache_dir
     from harness.data.intharmony import build
 
-    root = Path(cache_dir_default()) / "intharmony-bundled-test"
+    root = Path(default_cache_dir()) / "intharmony-bundled-test"
     build(IntHarmonyConfig(out=str(root), split="test", per_image=2, progress=False), use_ray=False)
     suite = intharmony_suite(root)
     suite.source = f"{BUNDLED_SOURCE} (built from harness/data/assets/coco_test.json)"

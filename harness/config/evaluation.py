@@ -1,0 +1,73 @@
+"""Configs of the commands that run methods on a suite and score them: run-benchmark, run-robustness, score,
+and export-suite (which writes a suite for outside tools)."""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass
+from harness.data.candidates import REFERENCE_MODES, check_candidates
+from harness.errors import HarnessError
+from harness.options import (RESULTS, RUN, BootstrapOptions, CacheOptions, ComputeOptions, SuiteOptions,
+                             TrackingOptions, option, redefault)
+from harness.scoring.protocols import ProtocolOptions
+
+
+def method_list(text: str) -> list[str]:
+    """`--methods a,b:k=v,k2=v2` → ["a", "b:k=v,k2=v2"] (imported when a flag is read: --help stays light)."""
+    from harness.methods.spec import split_method_list
+
+    return split_method_list(text)
+
+
+METHODS_HELP = ("comma-separated methods, each `name` or `name:key=value,...`, or a method from outside the "
+                "project, `package.module:attr` (see `harness list methods`)")
+
+
+# Bases are listed most-specific first: dataclasses order fields from the last base to the first, and --help
+# shows them in that order (the suite first, compute last).
+@dataclass(kw_only=True)
+class BenchmarkConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOptions, ProtocolOptions,
+                      SuiteOptions):
+    """`harness run-benchmark`: every method on every sample, scored, summarised, logged."""
+
+    methods: list[str] | None = option(None, group=RUN, parse=method_list, help=METHODS_HELP,
+                                       shown="every available method")
+    reference: str = option("given", group=RUN, choices=REFERENCE_MODES,
+                            help="reference regions: the suite's, or picked automatically — the most salient "
+                                 "object in the background, offline (harness/data/references.py)")
+    out: str | None = option(None, group=RESULTS, help="write predictions DIR/<method>/<id>.png and "
+                                                       "DIR/per_image.csv")
+    grid_samples: int = option(4, cli=False, help="samples per method shown as an image grid in MLflow")
+
+    def _check(self) -> None:
+        if self.methods is not None and not self.methods:
+            raise HarnessError("--methods: no methods given")
+
+
+@dataclass(kw_only=True)
+class RobustnessConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOptions, ProtocolOptions,
+                       SuiteOptions):
+    """`harness run-robustness`: every method with every candidate reference region of every sample."""
+
+    suite: str = redefault(SuiteOptions, "suite", "relit")
+    methods: list[str] | None = option(None, group=RUN, parse=method_list, help=METHODS_HELP,
+                                       shown="every available method")
+    references: str = option("suite,background,auto,boxes:4", group=RUN, check=check_candidates,
+                             help="candidate regions, comma-separated: suite, background, auto, boxes:K "
+                                  "(harness/data/candidates.py)")
+    grid_samples: int = option(3, cli=False, help="samples shown as a figure (outputs side by side per region)")
+
+
+@dataclass(kw_only=True)
+class ScoreConfig(BootstrapOptions, ProtocolOptions, SuiteOptions):
+    """`harness score`: saved predictions in PRED_DIR (harness/data/predictions.py) against a suite."""
+
+    suite: str = redefault(SuiteOptions, "suite", MISSING)
+    pred_dir: str = option(group=RUN, help="directory of predictions (names and sizes: see above)")
+
+
+@dataclass(kw_only=True)
+class ExportConfig(SuiteOptions):
+    """`harness export-suite`: any suite in the folder layout."""
+
+    suite: str = redefault(SuiteOptions, "suite", MISSING)
+    out: str = option(group=RESULTS, help="output directory")
