@@ -21,7 +21,8 @@ LAYERS = [
     {"harness.scoring"},
     {"harness.tracking", "reports"},  # reports reads MLflow runs; the trackers call it to log their report
     {"harness.methods"},
-    {"harness.engine", "harness.train"},
+    # user_study: the study builder collect-votes calls (reads data, method labels, MLflow runs)
+    {"harness.engine", "harness.train", "harness.user_study"},
     {"harness.experiments"},  # run-ablation / sweep: trains (train) and evaluates (engine) each trial
     {"harness.commands"},
     {"harness.cli"},

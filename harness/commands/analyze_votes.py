@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.errors import InputError
+    from harness.user_study import study_of
     from studies.analysis import analyze
     from studies.errors import StudyInputError
     from studies.render import figure, format_text
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         res = analyze(cfg.csv, cfg.kind, cfg.ties, cfg.bootstrap, cfg.seed, cfg.prior)
     except StudyInputError as err:
         raise InputError(err.where, err.problem) from None
-    study = _study_beside(cfg.csv)
+    study = study_of(cfg.csv)
 
     fig = figure(res, cfg.figure) if cfg.figure or cfg.mlflow else None
     try:
@@ -93,18 +94,3 @@ def run(args: argparse.Namespace) -> int:
         if cfg.figure:
             console.out.write(f"\nfigure: {cfg.figure}\n")
     return 0
-
-
-def _study_beside(csv_path: str) -> dict | None:
-    """study.json of the collect-votes study whose votes.csv this is (None for any other CSV)."""
-    from pathlib import Path
-
-    from studies.collect import is_study, read_study
-
-    folder = Path(csv_path).resolve().parent
-    if Path(csv_path).name != "votes.csv" or not is_study(folder):
-        return None
-    try:
-        return {**read_study(folder), "dir": str(folder)}
-    except (OSError, ValueError):
-        return None
