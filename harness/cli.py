@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
 CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
             "report"}
+# Commands whose result can be one JSON document on stdout (--json; no progress bar then).
+JSON = {"run-benchmark", "run-robustness", "score", "list", "build-intharmony", "run-ablation", "sweep",
+        "analyze-votes", "report"}
 
 EPILOG = """quick start:
   harness run-benchmark --suite portraittest          # bundled sample suite when PortraitTest is absent
@@ -73,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
+        if name in JSON:
+            from harness.options import RESULTS, group
+
+            target = group(p, RESULTS) if any(g.title == RESULTS for g in p._action_groups) else p
+            target.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
         if name in CAPTURED:
             p.add_argument("-v", "--verbose", action="store_true",
                            help="show Ray's and MLflow's own messages on stderr (default: a log file under "
@@ -122,13 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2
+    if getattr(args, "json", False) and hasattr(args, "progress"):
+        args.progress = False  # stderr stays quiet too when a script reads the JSON
     _terminate_like_interrupt()
     try:
         if args.command in CAPTURED:
-            from harness.config import cache_dir_default
             from harness.console import captured
+            from harness.options import default_cache_dir
 
-            with captured(args.command, getattr(args, "cache_dir", None) or cache_dir_default(), args.verbose):
+            with captured(args.command, getattr(args, "cache_dir", None) or default_cache_dir(), args.verbose):
                 return int(args._module.run(args) or 0)
         return int(args._module.run(args) or 0)
     except HarnessError as err:

@@ -67,10 +67,10 @@ def option(default: Any = MISSING, *, help: str, factory: Callable[[], Any] | No
     return dataclasses.field(default=default, metadata=meta)
 
 
-def redefault(group: type, name: str, default: Any = MISSING, **how: Any) -> Any:
-    """Field `name` of option group `group` with another default (and Option fields replaced by `how`): a
+def redefault(options: type, name: str, default: Any = MISSING, **how: Any) -> Any:
+    """Field `name` of option group `options` with another default (and Option fields replaced by `how`): a
     command that needs a different default keeps the group's flag, help and check."""
-    f = next(f for f in fields(group) if f.name == name)
+    f = next(f for f in fields(options) if f.name == name)
     opt = dataclasses.replace(f.metadata[KEY], **how)
     return dataclasses.field(default=default, metadata={KEY: opt})
 
@@ -138,9 +138,17 @@ def default_of(cls: type, name: str) -> Any:
 def _help(opt: Option, default: Any) -> str:
     if opt.shown is not None:
         return f"{opt.help} (default: {opt.shown})"
-    if default in (MISSING, None, False, True) or opt.repeat or isinstance(default, (list, dict)):
+    if default is MISSING or default is None or isinstance(default, (bool, list, dict)) or opt.repeat:
         return opt.help
     return f"{opt.help} (default: %(default)s)"
+
+
+def _kind(f: dataclasses.Field, default: Any) -> type:
+    """What a flag's text is read as: the default's type, else the field's annotation (`int | None` → int)."""
+    if isinstance(default, (int, float, str)) and not isinstance(default, bool):
+        return type(default)
+    names = {t.strip() for t in str(f.type).split("|")}
+    return int if "int" in names else float if "float" in names else str
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *,
@@ -169,7 +177,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *,
         if opt.repeat:
             target.add_argument(flag_of(f), dest=f.name, action="append", default=[], **kw)
             continue
-        kind = opt.parse or (type(default) if isinstance(default, (int, float, str)) else str)
+        kind = opt.parse or _kind(f, default)
         kw.update(type=kind, choices=opt.choices)
         if default is MISSING:
             kw["required"] = True
@@ -208,6 +216,12 @@ def positive(flag: str, value: Any, minimum: int = 1) -> int:
 
 def non_negative(flag: str, value: Any) -> int:
     return positive(flag, value, minimum=0)
+
+
+def port(flag: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise HarnessError(f"{flag} must be 0 (any free port) or 1–65535, not {value!r}")
+    return value
 
 
 def check_limit(flag: str, limit: Any) -> int | float | None:

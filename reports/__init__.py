@@ -11,11 +11,13 @@ beside it — with each table also as CSV and LaTeX.
            ─► build.py    write it (atomically) and log it to a run (`attach_run_report`)
 
 Every number on the page carries where it came from (data-run with data-metric or data-tag, or data-artifact
-with data-path), so the browser tests check each one against MLflow itself. Imports: harness.scoring (number
-formatting, which way each metric is better) and harness.errors only — harness.tracking calls into here.
+with data-path), so the browser tests check each one against MLflow itself. Imports: harness.formatting (how
+numbers are written), harness.scoring (which way each metric is better), harness.tracking (where a page is
+linked) and harness.errors. Nothing below calls into here: the commands build a run's report once its tracker
+has finished it (`attach_report`), and `harness report` any selection of runs.
 """
 
-from reports.build import attach_run_report, build, write_atomically
+from reports.build import attach_report, attach_run_report, build, write_atomically
 from reports.source import collect
 
-__all__ = ["attach_run_report", "build", "collect", "write_atomically"]
+__all__ = ["attach_report", "attach_run_report", "build", "collect", "write_atomically"]

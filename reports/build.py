@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -187,10 +188,27 @@ def write_atomically(client, selection: Selection, out: str | os.PathLike) -> di
 
 
 def attach_run_report(client, run_id: str, uri: str = "") -> str:
-    """Build the report of one run (run-benchmark, run-robustness, run-ablation or analyze-votes) and log it to
-    that run under report/; the artifact path of the page. Called by the commands before they end their run."""
+    """Build the report of one finished run (run-benchmark, run-robustness, run-ablation, sweep or analyze-votes)
+    and log it to that run under report/; the artifact path of the page."""
     selection = collect(client, uri or client.tracking_uri, run_ids=[run_id])
     with tempfile.TemporaryDirectory(prefix="harness-report-") as tmp:
         build(client, selection, tmp)
         client.log_artifacts(run_id, tmp, "report")
     return f"report/{REPORT}"
+
+
+def attach_report(tracking_uri: str | None, run_id: str, note=None) -> str | None:
+    """What an experiment command does once its tracker has finished: build the run's report and log it beside
+    the run. Returns the page — a local file, else its MLflow UI link — or None when it could not be built,
+    said through `note` (else on stderr): a broken figure is not worth losing the run's results for."""
+    from harness.tracking.links import local_artifact, ui_link
+    from harness.tracking.store import client, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    c = client(uri)
+    try:
+        page = attach_run_report(c, run_id, uri)
+    except Exception as err:  # noqa: BLE001 — the run itself is complete; say why the report is missing
+        (note or (lambda line: print(line, file=sys.stderr)))(f"report: not built ({type(err).__name__}: {err})")
+        return None
+    return local_artifact(c, run_id, page) or ui_link(uri, c.get_run(run_id).info.experiment_id, run_id, page)

@@ -13,7 +13,7 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from harness.scoring.tables import sig
+from harness.formatting import sig
 
 
 @dataclass(frozen=True)

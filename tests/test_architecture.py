@@ -1,6 +1,8 @@
-"""The shape of the code, checked from its source: imports point one way (commands → engine/train →
-methods/scoring/data → iph/baselines), no import cycle between packages, the models are plain PyTorch, no
-module over 400 lines. The graph is read with `ast` from every file (imports inside functions included)."""
+"""The shape of the code, checked from its source: imports point one way, the way a sample flows (cli →
+commands → experiments → engine/train → reports → tracking → config → methods → scoring → data →
+options/formatting/console → errors; iph/, baselines/ and studies/ import no harness code), no import cycle
+between packages or between modules, the models are plain PyTorch, no module over 400 lines. The graph is read
+with `ast` from every file: imports inside functions and under TYPE_CHECKING count like any other."""
 
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ PACKAGES = ("harness", "iph", "baselines", "studies", "reports")
 # sub-package or top-level module.
 LAYERS = [
     {"harness.errors"},
-    {"harness.config", "harness.console", "harness.cluster"},
+    # how options become flags, how numbers are written, where output goes, Ray on a laptop or a cluster
+    {"harness.options", "harness.formatting", "harness.console", "harness.cluster"},
     {"harness.data"},
     {"harness.scoring"},
-    {"harness.tracking", "reports"},  # reports reads MLflow runs; the trackers call it to log their report
     {"harness.methods"},
+    {"harness.config"},  # the command configs: option groups + names from data, scoring, methods, studies
+    {"harness.tracking"},  # MLflow: at the end of the pipeline; nothing below it knows where runs are stored
+    {"reports"},  # reads finished runs back; the commands call it once a tracker has finished
     # user_study: the study builder collect-votes calls (reads data, method labels, MLflow runs)
     {"harness.engine", "harness.train", "harness.user_study"},
     {"harness.experiments"},  # run-ablation / sweep: trains (train) and evaluates (engine) each trial
@@ -165,7 +170,10 @@ def test_imports_point_down_the_layers():
         assert not {b for b in edges.get(a, ()) if b.startswith("harness")}, f"{a} imports harness"
     assert edges.get("iph", set()) == set() and edges.get("studies", set()) == set()
     assert edges.get("baselines", set()) <= {"iph"}
-    assert edges.get("reports", set()) <= {"harness.errors", "harness.scoring"}  # never the writers of runs
+    # reports reads runs; it never imports what makes them (engine, train, experiments)
+    assert edges.get("reports", set()) <= {"harness.errors", "harness.formatting", "harness.scoring",
+                                           "harness.tracking"}
+    assert "harness.tracking" not in edges.get("harness.methods", set())  # the models:/ resolver is passed in
 
 
 @pytest.mark.parametrize("package", ["iph", "baselines"])

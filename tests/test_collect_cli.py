@@ -90,7 +90,7 @@ def test_builds_a_study(tmp_path, suite, capsys):
     ("too many trials", ["--trials 99", "at most 6"]),
     ("unknown method", ["unknown method 'tow'", "Did you mean: two"]),
     ("no suite", ["--pred-dirs needs --suite"]),
-    ("both sources", ["not allowed with argument"]),
+    ("both sources", ["give either --run or --pred-dirs, not both"]),
     ("bad images", ["--images must be an integer ≥ 1"]),
 ])
 def test_bad_input_is_one_line(tmp_path, suite, capsys, case, needles):

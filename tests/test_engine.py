@@ -139,12 +139,11 @@ def test_reference_auto_replaces_the_reference_region(ray_local, tmp_path):
 
 def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local, tmp_path, monkeypatch):
     from harness.engine.benchmark import run_benchmark
-    from harness.scoring.tables import summary_text
 
     monkeypatch.delenv("HARNESS_DATA", raising=False)
     result = run_benchmark(BenchmarkConfig(suite="portraittest", limit=3, methods=["composite", "reinhard"],
                                            mlflow=False, progress=False, bootstrap=100, cache_dir=str(tmp_path)))
-    text = summary_text(result)
+    text = result.to_text()
     assert "NOT PortraitTest numbers" in text and "bundled-sample" in text.splitlines()[0]
     assert "Δfmse (method − composite)" in text and "\nreinhard" in text
     assert set(result.rows["source"]) == {"bundled-sample"}

@@ -32,9 +32,9 @@ def test_one_decode_and_one_auto_reference_per_unit(monkeypatch):
     spec = open_suite("sample").specs[0]
     methods = resolve_methods("composite,reinhard,lum-match")
     items = [(m, f"key{i}", i == 0) for i, m in enumerate(methods)]
-    auto_rows = run_unit(spec, items, {"protocol": "harness:full", "reference": "auto"}, lambda m: m.build())
+    auto_rows = run_unit(spec, items, {"protocol": "harness:native", "reference": "auto"}, lambda m: m.build())
     assert calls == {"load": 1, "auto": 1}
-    given_rows = run_unit(spec, items, {"protocol": "harness:full", "reference": "given"}, lambda m: m.build())
+    given_rows = run_unit(spec, items, {"protocol": "harness:native", "reference": "given"}, lambda m: m.build())
     assert calls == {"load": 2, "auto": 1}
     assert [r["key"] for r in auto_rows] == ["key0", "key1", "key2"]
     assert auto_rows[0]["png"] is not None and auto_rows[1]["png"] is None

@@ -60,7 +60,8 @@ def test_table3_variants_in_order_and_faithful():
 
 
 def test_grid_is_a_product_routed_to_budget_loss_and_model():
-    from harness.experiments.arms import grid_arms, parse_grid
+    from harness.config.training import parse_grid
+    from harness.experiments.arms import grid_arms
 
     arms = grid_arms("iph", "full", parse_grid(["alpha=0.05,0.2", "margin=0.1,0.3", "lr=1e-3"]), "tiny")
     assert [a.name for a in arms] == ["alpha=0.05,margin=0.1,lr=1e-3", "alpha=0.05,margin=0.3,lr=1e-3",

@@ -162,7 +162,7 @@ def test_psnr_peaks_and_fmse_weights_by_hand():
     s = _sample(real8, mask8)
     bcmi = score_prediction(pred8, s, protocol="bcmi")
     idih = score_prediction(pred8, s, protocol="idih")
-    ours = score_prediction(pred8, s, "full")
+    ours = score_prediction(pred8, s, "native")
     assert bcmi["mse"] == idih["mse"] == 1.5625 and bcmi["fmse"] == 25.0
     # the harness scores float32 images in [0, 1]: k/255 is rounded to float32, hence ~1e-7
     assert ours["mse"] == pytest.approx(1.5625, rel=1e-6) and ours["fmse"] == pytest.approx(25.0, rel=1e-6)
@@ -211,8 +211,8 @@ def _one_line_error(capsys, argv, *needles):
 def test_contradictory_protocol_and_resolution(tree, capsys):
     root, _ = tree
     _one_line_error(capsys, ["score", "--suite", "iharmony4", "--data-root", str(root / "data"), "--pred-dir",
-                             str(root / "preds"), "--protocol", "bcmi", "--resolution", "full"],
-                    "--protocol bcmi", "256×256", "--resolution full")
+                             str(root / "preds"), "--protocol", "bcmi", "--resolution", "native"],
+                    "--protocol bcmi", "256×256", "--resolution native")
 
 
 def test_ambiguous_misnamed_and_misfit_predictions(tmp_path, capsys):

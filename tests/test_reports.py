@@ -72,10 +72,10 @@ def test_benchmark_runs_carry_descriptions_tiles_and_their_report(report_store, 
 def test_the_closing_lines_point_at_the_run_and_end_on_the_report():
     from types import SimpleNamespace
 
-    from harness.scoring.tables import mlflow_lines
+    from harness.engine.results import closing_lines
 
-    lines = mlflow_lines(SimpleNamespace(mlflow_run_id="abc", mlflow_url="http://127.0.0.1:5000/#/x?workflowType="
-                                         "machine_learning", report="/tmp/r/report.html"))
+    lines = closing_lines(SimpleNamespace(mlflow_run_id="abc", mlflow_url="http://127.0.0.1:5000/#/x?workflowType="
+                                          "machine_learning", report="/tmp/r/report.html"))
     assert lines[-1] == "report: /tmp/r/report.html" and "abc: http://127.0.0.1:5000/#/x" in lines[-2]
     assert "harness ui" in lines[-2]  # a local store's link needs the UI started
 

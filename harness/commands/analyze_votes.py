@@ -21,28 +21,12 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import VotesConfig, default_of
+from harness.config import VotesConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = lambda name: default_of(VotesConfig, name)  # noqa: E731 — the config's defaults, shown in --help
-    parser.add_argument("csv", metavar="CSV", help="the study's votes (A/B or ranking CSV)")
-    parser.add_argument("--kind", choices=("ab", "rank"), help="override the kind detected from the header")
-    parser.add_argument("--ties", choices=("split", "drop"), default=d("ties"),
-                        help="A/B ties: half a vote each way, or left out (default: %(default)s)")
-    parser.add_argument("--bootstrap", type=int, default=d("bootstrap"), metavar="N",
-                        help="subject-bootstrap resamples for CIs and tests (0 = none; default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=d("seed"), help="bootstrap seed (default: %(default)s)")
-    parser.add_argument("--prior", choices=("none", "gaussian"), default=d("prior"),
-                        help="Thurstone scale: maximum likelihood, or pwcmp's default gaussian distance prior "
-                             "(default: %(default)s)")
-    parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
-    parser.add_argument("--figure", metavar="PNG", help="write the figure (scales with CIs, significance)")
-    parser.add_argument("--tracking-uri", help="MLflow store (default: sqlite mlflow.db in the working "
-                                               "directory, or $MLFLOW_TRACKING_URI)")
-    parser.add_argument("--experiment", help="MLflow experiment (default: the benchmark run's, for a "
-                                             "collect-votes study made from one; else user-studies)")
-    parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    add_config_arguments(parser, VotesConfig)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,9 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from studies.errors import StudyInputError
     from studies.render import figure, format_text
 
-    cfg = VotesConfig(csv=args.csv, kind=args.kind, ties=args.ties, bootstrap=args.bootstrap, seed=args.seed,
-                      figure=args.figure, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow,
-                      prior=args.prior, experiment=args.experiment)
+    cfg = from_args(VotesConfig, args)
     console = current()
     try:
         res = analyze(cfg.csv, cfg.kind, cfg.ties, cfg.bootstrap, cfg.seed, cfg.prior)
@@ -68,11 +50,9 @@ def run(args: argparse.Namespace) -> int:
     fig = figure(res, cfg.figure) if cfg.figure or cfg.mlflow else None
     try:
         if cfg.mlflow:
-            from harness.tracking.votes import log_vote_analysis
-
             from harness.tracking.links import run_link, served_by
             from harness.tracking.store import resolve_tracking_uri
-            from harness.tracking.votes import target
+            from harness.tracking.votes import log_vote_analysis, target
 
             run_id = log_vote_analysis(cfg, res, fig, console.log_path, study)
             uri, experiment = target(cfg, study)

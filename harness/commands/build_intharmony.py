@@ -20,33 +20,12 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import IntHarmonyConfig, default_of
+from harness.config import IntHarmonyConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = lambda name: default_of(IntHarmonyConfig, name)  # noqa: E731 — the config's defaults, shown in --help
-    g = p.add_argument_group("source (default: the bundled COCO-format instances over the bundled photos)")
-    g.add_argument("--annotations", help="COCO instances JSON (polygons, compressed or uncompressed RLE)")
-    g.add_argument("--images", help="the folder of the images the annotations name")
-    g.add_argument("--mhp", metavar="ROOT", help="an MHP (Multi-Human Parsing) root instead: one person per "
-                                                 "parsing mask")
-    g.add_argument("--split", choices=("train", "test", "val"), default=d("split"),
-                   help="bundled file or MHP split (default: %(default)s)")
-    g = p.add_argument_group("what to make")
-    g.add_argument("--out", required=True, help="output folder (created; a finished or interrupted build of "
-                                                "the same settings is completed, never mixed)")
-    g.add_argument("--seed", type=int, default=d("seed"), help="(default: %(default)s)")
-    g.add_argument("--per-image", type=int, default=d("per_image"), help="samples per image (default: %(default)s)")
-    g.add_argument("--categories", help="comma-separated categories to use, e.g. person (default: all)")
-    g.add_argument("--min-area", type=float, default=d("min_area"),
-                   help="smallest usable instance, as a fraction of the image (default: %(default)s)")
-    g.add_argument("--luts", metavar="DIR", help="folder of .cube 3D LUTs for the LUT augmentation (default: "
-                                                 "seeded random smooth LUTs)")
-    g = p.add_argument_group("compute")
-    g.add_argument("--ray-address", help="Ray cluster to use (else $RAY_ADDRESS; else a local Ray)")
-    g.add_argument("--num-cpus", type=int, help="local Ray: CPUs to use (default: all available)")
-    g.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_config_arguments(p, IntHarmonyConfig)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,12 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.console import current
     from harness.data.intharmony import build
 
-    cfg = IntHarmonyConfig(out=args.out, annotations=args.annotations, images=args.images, mhp=args.mhp,
-                           split=args.split, seed=args.seed, per_image=args.per_image,
-                           categories=[c.strip() for c in args.categories.split(",") if c.strip()]
-                           if args.categories is not None else None,
-                           min_area=args.min_area, luts=args.luts, ray_address=args.ray_address,
-                           num_cpus=args.num_cpus, progress=not args.no_progress and not args.json)
+    cfg = from_args(IntHarmonyConfig, args)
     console = current()
     bar = tqdm(desc="images", unit="img", file=console.err, disable=not cfg.progress, dynamic_ncols=True)
     try:

@@ -21,53 +21,14 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import DESIGNS, CollectConfig, default_of, parse_limit
+from harness.config import CollectConfig
+from harness.options import RESULTS, add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = lambda name: default_of(CollectConfig, name)  # noqa: E731 — the config's defaults, shown in --help
-    g = p.add_argument_group("what to show (to build a new study)")
-    src = g.add_mutually_exclusive_group()
-    src.add_argument("--run", metavar="RUN_ID|DIR", help="a run-benchmark run: its MLflow run id (suite, data "
-                     "root and --out folder are read from the run), or its --out folder (then give --suite)")
-    src.add_argument("--pred-dirs", metavar="NAME=DIR,...", help="one folder of predictions <id>.png per method, "
-                     "named as the study will report them")
-    g.add_argument("--suite", help="the suite the outputs were made on (composites are taken from it)")
-    g.add_argument("--data-root", help="where the suite's data lives")
-    g.add_argument("--limit", type=parse_limit, help="only the suite's first N samples (or a fraction in (0, 1)), "
-                                                     "as given to run-benchmark or score; a --run knows its own")
-    g.add_argument("--methods", help="only these of the run's methods, in this order (default: all)")
-    g.add_argument("--design", choices=DESIGNS, default=d("design"),
-                   help="ab: two outputs side by side, A / B / no preference; rank: every output, ranked 1–3 "
-                        "(default: %(default)s)")
-    g.add_argument("--images", type=int, default=d("images"), help="images in the study, a seeded sample of the "
-                                                                   "suite (default: %(default)s)")
-    g.add_argument("--subjects", type=int, default=d("subjects"), help="participants planned; the design is "
-                                                                       "balanced over them (default: %(default)s)")
-    g.add_argument("--trials", type=int, help="trials per participant (default: every pair on every image for "
-                                              "ab, every image for rank); fewer gives a balanced incomplete design")
-    g.add_argument("--repeats", type=int, help="trials shown a second time as consistency checks (default: 3, "
-                                               "at most one trial in five)")
-    g.add_argument("--seed", type=int, default=d("seed"), help="image sample, design and presentation order "
-                                                               "(default: %(default)s)")
-    g.add_argument("--tracking-uri", help="MLflow store holding --run (default: $MLFLOW_TRACKING_URI, else "
-                                          "sqlite ./mlflow.db)")
-    g = p.add_argument_group("where")
-    g.add_argument("--out", required=True, metavar="STUDY_DIR", help="the study directory (new, or an existing "
-                                                                     "study to serve again)")
-    g.add_argument("--host", help="bind address (default: 127.0.0.1, this machine only); any other address "
-                                  "lets other machines in, with only the URL's token as protection")
-    g.add_argument("--port", type=int, default=d("port"), help="port (default: %(default)s; 0 = any free port)")
+    g = add_config_arguments(p, CollectConfig)[RESULTS]
     g.add_argument("--no-serve", action="store_true", help="build the study, print where, and stop")
     g.add_argument("--export", action="store_true", help="rewrite the study's CSVs from its database and stop")
-
-
-def config_from_args(args: argparse.Namespace) -> CollectConfig:
-    return CollectConfig(out=args.out, run=args.run, pred_dirs=args.pred_dirs, suite=args.suite,
-                         data_root=args.data_root, limit=args.limit, methods=args.methods, design=args.design, images=args.images,
-                         subjects=args.subjects, trials=args.trials, repeats=args.repeats, seed=args.seed,
-                         host=args.host or default_of(CollectConfig, "host"), port=args.port,
-                         tracking_uri=args.tracking_uri)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from studies.collect.export import export
     from studies.collect.store import Store
 
-    cfg = config_from_args(args)
+    cfg = from_args(CollectConfig, args)
     console = current()
     build_study(cfg, console.note)
     info = read_study(cfg.out)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import parse_limit
+from harness.config import ExportConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--suite", required=True, help="suite name (see `harness list suites`)")
-    p.add_argument("--data-root", help="where the suite's data lives (folder, portraittest, iharmony4)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--limit", type=parse_limit, help="only the first N samples (or a fraction in (0, 1))")
+    add_config_arguments(p, ExportConfig)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,10 +22,11 @@ def run(args: argparse.Namespace) -> int:
     from harness.data.export import export_suite
     from harness.data.suites import open_suite
 
+    cfg = from_args(ExportConfig, args)
     console = current()
-    suite = open_suite(args.suite, args.data_root, args.limit)
+    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
     if suite.notice:
         console.note(f"note: {suite.notice}")
-    n = export_suite(suite, args.out)
-    console.out.write(f"wrote {n} samples of '{suite.name}' ({suite.source}) to {args.out}\n")
+    n = export_suite(suite, cfg.out)
+    console.out.write(f"wrote {n} samples of '{suite.name}' ({suite.source}) to {cfg.out}\n")
     return 0

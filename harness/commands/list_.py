@@ -14,7 +14,6 @@ import json
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", choices=["suites", "methods", "metrics"], help="what to list")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             out.write(json.dumps({"methods": rows}) + "\n")
         else:
-            from harness.scoring.tables import table
+            from harness.formatting import table
 
             out.write(table(["name", "kind", "reference", "resolution", "params", "params_full", "available"],
                             [[r["name"], r["kind"], r["uses_reference"], r["resolution"], r["params"],

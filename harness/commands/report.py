@@ -23,28 +23,21 @@ from __future__ import annotations
 
 import argparse
 
+from harness.config import ReportConfig
+from harness.options import add_arguments as add_config_arguments, from_args
+
 EXPERIMENT = "reports"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("which runs")
-    g.add_argument("--experiment", action="extend", nargs="+", metavar="NAME",
-                   help="experiments to read (repeatable; default: every experiment in the store)")
-    g.add_argument("--run", action="extend", nargs="+", metavar="ID", dest="runs",
-                   help="exactly these runs (repeatable; a per-method child run stands for its parent)")
-    g.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
-    g = p.add_argument_group("where it goes")
-    g.add_argument("--out", default="report", help="folder for report.html and the tables (replaced whole; "
-                                                    "default: %(default)s)")
-    g.add_argument("--no-mlflow", action="store_true", help="do not log the report to MLflow")
-    g.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    add_config_arguments(p, ReportConfig)
 
 
-def _log(c, uri: str, args, selection, out_dir: str) -> tuple[str, str, str]:
+def _log(c, uri: str, cfg: ReportConfig, selection, out_dir: str) -> tuple[str, str, str]:
     """(run id, experiment id, artifact path) of the run the report was logged to."""
     from harness.tracking.store import get_or_create_experiment
 
-    if args.runs and len(selection.sources) == 1:
+    if cfg.runs and len(selection.sources) == 1:
         run_id = selection.sources[0].run_id
         exp_id = c.get_run(run_id).info.experiment_id
     else:
@@ -55,7 +48,7 @@ def _log(c, uri: str, args, selection, out_dir: str) -> tuple[str, str, str]:
             "mlflow.note.content": f"Report page (report/report.html, with the tables as CSV and LaTeX) built by "
                                    f"`harness report` from:\n\n{listed}"}).info.run_id
     c.log_artifacts(run_id, out_dir, "report")
-    if not (args.runs and len(selection.sources) == 1):
+    if not (cfg.runs and len(selection.sources) == 1):
         c.set_terminated(run_id, "FINISHED")  # the run made here; a named run is left as it was
     return run_id, exp_id, "report/report.html"
 
@@ -65,14 +58,15 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.errors import HarnessError
-    from harness.tracking.store import (client, local_artifact, require_store, resolve_tracking_uri, served_by,
-                                        ui_link)
+    from harness.tracking.links import local_artifact, served_by, ui_link
+    from harness.tracking.store import client, require_store, resolve_tracking_uri
 
-    if args.experiment and args.runs:
+    cfg = from_args(ReportConfig, args)
+    if cfg.experiment and cfg.runs:
         raise HarnessError("give --experiment or --run, not both")
     console = current()
-    uri = resolve_tracking_uri(args.tracking_uri)
-    require_store(uri, "--tracking-uri" if args.tracking_uri else "the default store")
+    uri = resolve_tracking_uri(cfg.tracking_uri)
+    require_store(uri, "--tracking-uri" if cfg.tracking_uri else "the default store")
     c = client(uri)
     from mlflow.exceptions import MlflowException
 
@@ -80,17 +74,17 @@ def run(args: argparse.Namespace) -> int:
 
     notes: list[str] = []
     try:
-        selection = reports.collect(c, uri, experiments=args.experiment, run_ids=args.runs, notes=notes)
+        selection = reports.collect(c, uri, experiments=cfg.experiment, run_ids=cfg.runs, notes=notes)
         for line in notes:
             console.note(line)
         if not selection.sources:
-            where = f"experiment(s) {', '.join(args.experiment)}" if args.experiment else uri
+            where = f"experiment(s) {', '.join(cfg.experiment)}" if cfg.experiment else uri
             raise HarnessError(f"no finished run-benchmark, run-robustness, run-ablation or analyze-votes run in "
                                f"{where}: nothing to report")
-        info = reports.write_atomically(c, selection, args.out)
+        info = reports.write_atomically(c, selection, cfg.out)
         logged = None
-        if not args.no_mlflow:
-            run_id, exp_id, page = _log(c, uri, args, selection, info["dir"])
+        if cfg.mlflow:
+            run_id, exp_id, page = _log(c, uri, cfg, selection, info["dir"])
             logged = {"run_id": run_id, "url": ui_link(uri, exp_id, run_id, page),
                       "file": local_artifact(c, run_id, page)}
     except MlflowException as err:  # an unreachable or broken store: one line

@@ -12,7 +12,7 @@ examples:
   harness run-ablation --suite sample --budget smoke --seeds 1 --json      # a minute or two: tests, CI
   harness run-ablation --suite sample --budget cpu --seeds 3                # minutes per trial on a CPU core
   harness run-ablation --suite portraittest --budget gpu --ray-address auto # the paper's size, one GPU a trial
-  harness run-ablation --suite sample --budget cpu --variants style,full --set steps=1200,600
+  harness run-ablation --suite sample --budget cpu --variants style,all --set steps=1200,600
   harness run-ablation --suite sample --budget cpu --seeds 3 --resume       # after an interruption
 """
 
@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.experiment_options import add_experiment_arguments, config_from_args, run_command
+from harness.config import ExperimentConfig
+from harness.options import add_arguments as add_config_arguments, from_args
+
+SWEEP_ONLY = ("method", "loss", "grid")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("what to run")
-    g.add_argument("--variants", help="comma-separated subset of Table 3's rows: hnet, style, style+highlight, "
-                                      "style+highlight+midtone, full (default: all five, in the table's order)")
-    add_experiment_arguments(p, g)
+    add_config_arguments(p, ExperimentConfig, skip=SWEEP_ONLY)
 
 
 def run(args: argparse.Namespace) -> int:
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants is not None else None
-    return run_command(args, config_from_args(args, "run-ablation", variants=variants))
+    from harness.commands.publish import publish
+    from harness.experiments.run import run_experiment
+
+    return publish(run_experiment(from_args(ExperimentConfig, args, command="run-ablation")), args)

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from harness.console import current
+    from harness.commands.publish import publish
     from harness.engine.benchmark import plan_benchmark, run_benchmark
-    from harness.formatting import jsonable, table
+    from harness.formatting import table
 
     out = current().out
     if args.dry_run:
@@ -43,10 +44,4 @@ def run(args: argparse.Namespace) -> int:
             out.write(table(["method", "cached", "to compute"],
                             [[k, v["cached"], v["to_compute"]] for k, v in plan["methods"].items()]) + "\n")
         return 0
-    result = run_benchmark(from_args(BenchmarkConfig, args))
-    if args.json:
-        out.write(json.dumps(jsonable(result.to_json())) + "\n")
-    else:
-        out.write(result.to_text() + "\n")
-    out.flush()
-    return 0
+    return publish(run_benchmark(from_args(BenchmarkConfig, args)), args)

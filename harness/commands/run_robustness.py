@@ -20,43 +20,16 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_compute_arguments, compute_values
-from harness.config import PROTOCOLS, RobustnessConfig, default_of, parse_limit
+from harness.config import RobustnessConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = lambda name: default_of(RobustnessConfig, name)  # noqa: E731 — the config's defaults, shown in --help
-    g = p.add_argument_group("what to run")
-    g.add_argument("--suite", default=d("suite"), help="suite name (default: %(default)s)")
-    g.add_argument("--data-root", help="where the suite's data lives")
-    g.add_argument("--methods", help="comma-separated methods, as in run-benchmark (default: every available one)")
-    g.add_argument("--references", default=d("references"), help="candidate regions (default: %(default)s)")
-    g.add_argument("--resolution", choices=PROTOCOLS, default=d("resolution"),
-                   help="evaluation protocol (default: %(default)s)")
-    g.add_argument("--limit", type=parse_limit, help="first N samples, or a fraction in (0, 1)")
-    g = p.add_argument_group("where results go")
-    g.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
-    g.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
-    g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
-    g.add_argument("--resume", action="store_true", help="reuse cached results; compute only the rest")
-    g.add_argument("--cache-dir", default=d("cache_dir"), help="results cache and logs (default: %(default)s)")
-    add_compute_arguments(p.add_argument_group("compute"), RobustnessConfig)
+    add_config_arguments(p, RobustnessConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
+    from harness.commands.publish import publish
+    from harness.engine.robustness import run_robustness
 
-    from harness.console import current
-    from harness.engine.robustness import run_robustness, summary_text
-    from harness.methods.spec import split_method_list
-    from harness.scoring.tables import jsonable
-
-    cfg = RobustnessConfig(suite=args.suite, data_root=args.data_root,
-                           methods=split_method_list(args.methods) if args.methods is not None else None,
-                           references=args.references, resolution=args.resolution, limit=args.limit,
-                           resume=args.resume, tracking_uri=args.tracking_uri, mlflow=not args.no_mlflow,
-                           cache_dir=args.cache_dir, **compute_values(args))
-    result = run_robustness(cfg)
-    out = current().out
-    out.write((json.dumps(jsonable(result.to_json())) if args.json else summary_text(result)) + "\n")
-    return 0
+    return publish(run_robustness(from_args(RobustnessConfig, args)), args)

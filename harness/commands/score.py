@@ -24,21 +24,12 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.options import add_protocol_arguments
-from harness.config import ScoreConfig, default_of, parse_limit
+from harness.config import ScoreConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--suite", required=True, help="suite name (see `harness list suites`)")
-    p.add_argument("--data-root", help="where the suite's data lives (folder, portraittest, iharmony4)")
-    p.add_argument("--pred-dir", required=True, help="directory of predictions (names and sizes: see above)")
-    add_protocol_arguments(p, ScoreConfig)
-    p.add_argument("--limit", type=parse_limit, help="only the first N samples (or a fraction in (0, 1))")
-    p.add_argument("--seed", type=int, default=default_of(ScoreConfig, "seed"),
-                   help="bootstrap seed for the CIs (default: %(default)s)")
-    p.add_argument("--bootstrap", type=int, default=default_of(ScoreConfig, "n_boot"),
-                   help="bootstrap resamples for the CIs (default: %(default)s)")
-    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    add_config_arguments(p, ScoreConfig)
 
 
 def score_predictions(cfg: ScoreConfig) -> tuple[object, list[dict]]:
@@ -66,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.console import current
     from harness.scoring.metrics import METRICS
     from harness.scoring.stats import bootstrap_ci, summarize_per_value
-    from harness.scoring.tables import format_means, jsonable, per_value_json, per_value_text
+    from harness.engine.results import per_value_json, per_value_text
+    from harness.formatting import format_means, jsonable
 
-    cfg = ScoreConfig(suite=args.suite, pred_dir=args.pred_dir, data_root=args.data_root, protocol=args.protocol,
-                      resolution=args.resolution, limit=args.limit, seed=args.seed, n_boot=args.bootstrap)
+    cfg = from_args(ScoreConfig, args)
     console = current()
     suite, rows = score_predictions(cfg)
     if suite.notice:

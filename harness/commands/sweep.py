@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.experiment_options import add_experiment_arguments, config_from_args, run_command
+from harness.config import ExperimentConfig
+from harness.options import add_arguments as add_config_arguments, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("what to run")
-    g.add_argument("--method", default="iph", help="the learned method to train (default: %(default)s)")
-    g.add_argument("--loss", default="full", help="IPH: the loss preset the grid starts from (default: %(default)s)")
-    g.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,…",
-                   help="one axis of the grid (repeatable; the grid is their product)")
-    add_experiment_arguments(p, g)
+    add_config_arguments(p, ExperimentConfig, skip=("variants",))
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.experiments.arms import parse_grid
+    from harness.commands.publish import publish
+    from harness.experiments.run import run_experiment
 
-    cfg = config_from_args(args, "sweep", method=args.method, loss=args.loss, grid=parse_grid(args.grid))
-    return run_command(args, cfg)
+    return publish(run_experiment(from_args(ExperimentConfig, args, command="sweep")), args)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 
+from harness.config import UIConfig
+from harness.options import add_arguments as add_config_arguments, from_args
+
 PORT_TRIES = 5  # with --port 0: another free port when the chosen one was taken before the server bound it
 READY_SECONDS = 120
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite ./mlflow.db)")
-    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1; 0 = any free port (default 5000)")
+    add_config_arguments(p, UIConfig)
 
 
 def _free_port() -> int:
@@ -109,16 +111,17 @@ def run(args: argparse.Namespace) -> int:
     from harness.tracking.links import ML_VIEW, ui_link
     from harness.tracking.store import resolve_tracking_uri
 
+    cfg = from_args(UIConfig, args)
     out = current().out
-    uri = resolve_tracking_uri(args.tracking_uri)
+    uri = resolve_tracking_uri(cfg.tracking_uri)
     if uri.startswith(("http://", "https://")):
         out.write(f"the store is already a server: open {uri}\n")
         return 0
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
         raise HarnessError(f"{uri[len('sqlite:///'):]}: no MLflow store here yet (run `harness run-benchmark` "
                            "first, or pass --tracking-uri)")
-    for _ in range(PORT_TRIES if args.port == 0 else 1):
-        port = args.port or _free_port()
+    for _ in range(PORT_TRIES if cfg.port == 0 else 1):
+        port = cfg.port or _free_port()
         proc, ready = _start(uri, port)
         if ready:
             break

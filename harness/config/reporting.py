@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.options import RESULTS, RUN, StoreOptions, TrackingOptions, option
+from harness.options import RESULTS, RUN, StoreOptions, TrackingOptions, option, port
 
 UI_PORT = 5000  # `harness ui`'s default port: where the links printed for a local store point
 
@@ -30,4 +30,4 @@ class ReportConfig(TrackingOptions):
 class UIConfig(StoreOptions):
     """`harness ui`."""
 
-    port: int = option(UI_PORT, help="port on 127.0.0.1; 0 = any free port")
+    port: int = option(UI_PORT, check=port, help="port on 127.0.0.1; 0 = any free port")

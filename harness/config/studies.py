@@ -4,18 +4,10 @@ and analyze-votes (scale the votes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from harness.errors import HarnessError
 from harness.options import (RESULTS, RUN, StoreOptions, SuiteOptions, TrackingOptions, non_negative,
-                             option, positive, redefault)
+                             option, port, positive, redefault)
 from studies import DESIGNS
-
-
-def _port(flag: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-        raise HarnessError(f"{flag} must be 0 (any free port) or 1–65535, not {value!r}")
-    return value
 
 
 @dataclass(kw_only=True)
@@ -69,7 +61,7 @@ class CollectConfig(StoreOptions, SuiteOptions):
     seed: int = option(0, group=RUN, help="image sample, design and presentation order")
     host: str = option("127.0.0.1", group=RESULTS, help="bind address; any other address lets other machines in, "
                                                         "with only the URL's token as protection")
-    port: int = option(5050, group=RESULTS, check=_port, help="port (0 = any free port)")
+    port: int = option(5050, group=RESULTS, check=port, help="port (0 = any free port)")
 
     def _check(self) -> None:
         if self.run is not None and self.pred_dirs is not None:

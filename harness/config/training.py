@@ -17,6 +17,12 @@ STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training
 EXPERIMENT_COMMANDS = ("run-ablation", "sweep")
 
 
+def _stage(flag: str, value: Any) -> int:
+    if value not in STAGE_LR:
+        raise HarnessError(f"{flag} must be 1, 2 or 3, got {value}")
+    return value
+
+
 def _at_least_32(flag: str, value: Any) -> int:
     positive(flag, value)
     if value < 32:
@@ -41,8 +47,8 @@ class TrainConfig(TrackingOptions):
     """`harness train`: one stage of one learned method; picklable (sent to Ray Train workers as a dict)."""
 
     method: str = option(group=RUN, help="the learned method to train (`harness list methods`)")
-    stage: int = option(1, group=RUN, choices=tuple(STAGE_LR), help="1 (background as the reference), 2 (a "
-                                                                   "reference region), 3 (fine-tuning)")
+    stage: int = option(1, group=RUN, check=_stage, help="1 (background as the reference), 2 (a reference "
+                                                         "region), 3 (fine-tuning)")
     size: str = option("tiny", group=RUN, help="model size: a key of the method's SIZES (tiny: tests, small: the "
                                                "shipped checkpoints, full: the published network)")
     loss: str = option("all", group=RUN, help="IPH loss preset (iph/losses.py LOSS_PRESETS), for ablations")

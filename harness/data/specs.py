@@ -40,7 +40,7 @@ class Suite:
 
     def limited(self, limit: int | float | None) -> "Suite":
         """The first `limit` samples (an int ≥ 1), or that fraction of them (a float in (0, 1)), at least one.
-        The limit is checked where the config is made (harness/config.py: check_limit)."""
+        The limit is checked where the config is made (harness/options.py: check_limit)."""
         if limit is None:
             return self
         n = int(limit) if limit >= 1 else max(1, int(round(limit * len(self.specs))))

@@ -162,8 +162,8 @@ def scoring_fingerprint(loader_module: str) -> str:
 
 
 def row_key(sample_hash: str, method_fp: str, scoring_fp: str, protocol: str, reference: str) -> str:
-    """`protocol` is the protocol key (harness/config.py: protocol_key), resolution included: each protocol
-    and resolution has keys of its own."""
+    """`protocol` is the protocol key (harness/scoring/protocols.py: protocol_key), resolution included: each
+    protocol and resolution has keys of its own."""
     return hashlib.sha256(f"{sample_hash}|{method_fp}|{scoring_fp}|{protocol}|{reference}".encode()).hexdigest()
 
 

@@ -74,9 +74,9 @@ def checked_output(out: Any, sample, label: str) -> np.ndarray:
 
 def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable) -> list[dict[str, Any]]:
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
-    returns the built method. `options`: `protocol` (a protocol key, "harness:full", "bcmi:256", …:
-    harness/config.py), `reference` ("given" or "auto"), and for run-robustness `candidates` (reference
-    kinds, harness/data/references.py), where every method runs once per candidate region. Returns one
+    returns the built method. `options`: `protocol` (a protocol key, "harness:native", "bcmi:256", …:
+    harness/scoring/protocols.py), `reference` ("given" or "auto"), and for run-robustness `candidates`
+    (reference kinds, harness/data/candidates.py), where every method runs once per candidate region. Returns one
     {key, row, png} per item; with candidates `row` is a list (one row per candidate) and `png` a dict by
     candidate."""
     from harness.data.io import png_bytes
