@@ -218,6 +218,23 @@ def non_negative(flag: str, value: Any) -> int:
     return positive(flag, value, minimum=0)
 
 
+def number_above(minimum: float, *, inclusive: bool = False) -> Callable[[str, Any], float]:
+    """A check: a number > `minimum` (≥ with `inclusive`)."""
+    def check(flag: str, value: Any) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            value >= minimum if inclusive else value > minimum)
+        if not ok:
+            raise HarnessError(f"{flag} must be {'≥' if inclusive else '>'} {minimum:g}, not {value!r}")
+        return value
+    return check
+
+
+def fraction(flag: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise HarnessError(f"{flag} must be a fraction in [0, 1), not {value}")
+    return value
+
+
 def port(flag: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         raise HarnessError(f"{flag} must be 0 (any free port) or 1–65535, not {value!r}")

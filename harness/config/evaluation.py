@@ -4,6 +4,7 @@ and export-suite (which writes a suite for outside tools)."""
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass
+from typing import Any
 from harness.data.candidates import REFERENCE_MODES, check_candidates
 from harness.errors import HarnessError
 from harness.options import (RESULTS, RUN, BootstrapOptions, CacheOptions, ComputeOptions, SuiteOptions,
@@ -18,8 +19,10 @@ def method_list(text: str) -> list[str]:
     return split_method_list(text)
 
 
-METHODS_HELP = ("comma-separated methods, each `name` or `name:key=value,...`, or a method from outside the "
-                "project, `package.module:attr` (see `harness list methods`)")
+def _methods() -> Any:
+    return option(None, group=RUN, parse=method_list, shown="every available method",
+                  help="comma-separated methods, each `name` or `name:key=value,...`, or a method from outside the "
+                       "project, `package.module:attr` (see `harness list methods`)")
 
 
 # Bases are listed most-specific first: dataclasses order fields from the last base to the first, and --help
@@ -29,8 +32,7 @@ class BenchmarkConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOp
                       SuiteOptions):
     """`harness run-benchmark`: every method on every sample, scored, summarised, logged."""
 
-    methods: list[str] | None = option(None, group=RUN, parse=method_list, help=METHODS_HELP,
-                                       shown="every available method")
+    methods: list[str] | None = _methods()
     reference: str = option("given", group=RUN, choices=REFERENCE_MODES,
                             help="reference regions: the suite's, or picked automatically — the most salient "
                                  "object in the background, offline (harness/data/references.py)")
@@ -49,8 +51,7 @@ class RobustnessConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheO
     """`harness run-robustness`: every method with every candidate reference region of every sample."""
 
     suite: str = redefault(SuiteOptions, "suite", "relit")
-    methods: list[str] | None = option(None, group=RUN, parse=method_list, help=METHODS_HELP,
-                                       shown="every available method")
+    methods: list[str] | None = _methods()
     references: str = option("suite,background,auto,boxes:4", group=RUN, check=check_candidates,
                              help="candidate regions, comma-separated: suite, background, auto, boxes:K "
                                   "(harness/data/candidates.py)")

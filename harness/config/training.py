@@ -10,8 +10,8 @@ from typing import Any
 from harness.data.candidates import check_candidates
 from harness.errors import HarnessError
 from harness.options import (COMPUTE, DATA, RESULTS, RUN, TRAINING, BootstrapOptions, CacheOptions,
-                             ComputeOptions, SuiteOptions, TrackingOptions, comma_list, key_values, option,
-                             positive, redefault)
+                             ComputeOptions, SuiteOptions, TrackingOptions, comma_list, key_values, number_above,
+                             option, positive, redefault)
 
 STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training stage
 EXPERIMENT_COMMANDS = ("run-ablation", "sweep")
@@ -30,16 +30,10 @@ def _at_least_32(flag: str, value: Any) -> int:
     return value
 
 
-def _non_negative(flag: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise HarnessError(f"{flag} must be ≥ 0, not {value!r}")
-    return value
-
-
-def _positive_float(flag: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise HarnessError(f"{flag} must be > 0, not {value!r}")
-    return value
+def _loss_options(help: str) -> Any:
+    """`--loss-option KEY=VALUE` (repeatable): IPH LossConfig fields replaced on the loss preset."""
+    return option(factory=dict, group=RUN, flag="--loss-option", repeat=True, parse=key_values("--loss-option"),
+                  metavar="KEY=VALUE", help=help)
 
 
 @dataclass(kw_only=True)
@@ -52,10 +46,8 @@ class TrainConfig(TrackingOptions):
     size: str = option("tiny", group=RUN, help="model size: a key of the method's SIZES (tiny: tests, small: the "
                                                "shipped checkpoints, full: the published network)")
     loss: str = option("all", group=RUN, help="IPH loss preset (iph/losses.py LOSS_PRESETS), for ablations")
-    loss_options: dict[str, Any] = option(factory=dict, group=RUN, flag="--loss-option", repeat=True,
-                                          parse=key_values("--loss-option"), metavar="KEY=VALUE",
-                                          help="IPH: replace one LossConfig field of the preset, e.g. "
-                                               "harm_per_foreground=true (repeatable)")
+    loss_options: dict[str, Any] = _loss_options("IPH: replace one LossConfig field of the preset, e.g. "
+                                                 "harm_per_foreground=true (repeatable)")
     init: str | None = option(None, group=RUN, help="start from this checkpoint (a path or models:/NAME@stageK)")
     suite: str | None = redefault(SuiteOptions, "suite", None, group=DATA,
                                   help="train on this suite's samples instead of a generator")
@@ -70,7 +62,7 @@ class TrainConfig(TrackingOptions):
     seed: int = option(0, group=DATA, help="data and initialisation seed")
     steps: int = option(1000, group=TRAINING, check=positive, help="optimizer steps")
     batch_size: int = option(4, group=TRAINING, check=positive, help="images per worker per step")
-    lr: float | None = option(None, group=TRAINING, check=_positive_float, help="learning rate",
+    lr: float | None = option(None, group=TRAINING, check=number_above(0), help="learning rate",
                               shown="1e-4, 1e-5, 1e-6 for stages 1, 2, 3")
     checkpoint_every: int = option(200, group=TRAINING, check=positive, help="steps between checkpoints")
     keep_checkpoints: int = option(2, group=TRAINING, check=positive, help="periodic checkpoints kept on disk "
@@ -79,8 +71,8 @@ class TrainConfig(TrackingOptions):
     validate_every: int = option(0, group=TRAINING, help="steps between validations on held-out relit pairs of "
                                                          "the training photos; 0 = at the end only")
     workers: int = option(2, group=COMPUTE, check=positive, help="Ray Train workers")
-    gpus_per_worker: float = option(0.0, group=COMPUTE, check=_non_negative, help="GPUs per worker (0 = CPU, gloo)")
-    cpus_per_worker: float = option(1.0, group=COMPUTE, check=_positive_float, help="CPUs per worker")
+    gpus_per_worker: float = option(0.0, group=COMPUTE, check=number_above(0, inclusive=True), help="GPUs per worker (0 = CPU, gloo)")
+    cpus_per_worker: float = option(1.0, group=COMPUTE, check=number_above(0), help="CPUs per worker")
     ray_address: str | None = redefault(ComputeOptions, "ray_address", None)
     out: str | None = option(None, group=RESULTS, help="output directory", shown="runs/<method>-stage<K>")
     resume: bool = option(False, group=RESULTS, help="continue from the latest checkpoint in --out")
@@ -147,10 +139,8 @@ class ExperimentConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheO
     grid: list[tuple[str, list[str]]] = option(factory=list, group=RUN, repeat=True, parse=parse_grid,
                                                metavar="KEY=V1,V2,…", help="sweep: one axis of the grid "
                                                                          "(repeatable; the grid is their product)")
-    loss_options: dict[str, str] = option(factory=dict, group=RUN, flag="--loss-option", repeat=True,
-                                          parse=key_values("--loss-option"), metavar="KEY=VALUE",
-                                          help="IPH loss option applied to every variant, e.g. "
-                                               "harm_per_foreground=true (repeatable)")
+    loss_options: dict[str, str] = _loss_options("IPH loss option applied to every variant, e.g. "
+                                                 "harm_per_foreground=true (repeatable)")
     references: str | None = option("suite,background", group=RUN, parse=_references, check=check_candidates,
                                     help="candidate regions of the robustness run, as run-robustness; none = no "
                                          "robustness run")

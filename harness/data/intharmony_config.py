@@ -5,18 +5,10 @@ module of its own, light, because the command line reads it for --help."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from harness.errors import HarnessError
-from harness.options import DATA, RESULTS, RUN, ComputeOptions, comma_list, option, positive
+from harness.options import DATA, RESULTS, RUN, ComputeOptions, comma_list, fraction, option, positive
 
 SOURCE = "source (default: the bundled COCO-format instances over the bundled photos)"
-
-
-def _fraction(flag: str, value: Any) -> float:
-    if not 0.0 <= value < 1.0:
-        raise HarnessError(f"{flag} must be a fraction in [0, 1), not {value}")
-    return value
 
 
 @dataclass(kw_only=True)
@@ -36,7 +28,7 @@ class IntHarmonyConfig(ComputeOptions):
                                                                "reference and augmentation)")
     categories: list[str] | None = option(None, group=RUN, parse=comma_list, help="comma-separated categories to "
                                           "use, e.g. person (portraits)", shown="all")
-    min_area: float = option(0.01, group=RUN, check=_fraction, help="smallest usable instance, as a fraction of "
+    min_area: float = option(0.01, group=RUN, check=fraction, help="smallest usable instance, as a fraction of "
                                                                     "the image")
     luts: str | None = option(None, group=DATA, metavar="DIR", help="folder of .cube 3D LUTs for the LUT "
                                                                     "augmentation", shown="seeded random smooth "

@@ -130,7 +130,7 @@ def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None =
 
 def _execute(cfg, suite, methods, cluster, log, progress_stream):
     from harness.engine.cache import RowCache
-    from harness.engine.dispatch import execute, hash_samples, progress_bar, start_pool
+    from harness.engine.dispatch import execute, hash_samples, start_pool
 
     t0 = time.perf_counter()
     actors = start_pool(len(suite.specs), methods, cluster)
@@ -156,15 +156,9 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
                 grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
                 cache.put_png(res["key"], res["png"])
 
-    bar = progress_bar(total, cfg.progress, progress_stream)
-    try:
-        execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in units],
-                {"protocol": cfg.protocol_key, "reference": cfg.reference}, actors, store, total, bar)
-    except BaseException:
-        bar.leave = False  # on a terminal, the error line is not left under a half-drawn bar
-        raise
-    finally:
-        bar.close()
+    execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in units],
+            {"protocol": cfg.protocol_key, "reference": cfg.reference}, actors, store,
+            (cfg.progress, progress_stream, "harmonize+score"))
     return rows, grids, total, cached, fingerprints, t_hash
 
 

@@ -56,10 +56,23 @@ def hash_samples(specs: list, actors: list, cpus: int) -> list[str]:
 
 
 def execute(units: list[tuple[Any, list[tuple]]], options: dict[str, Any], actors: list,
-            on_result: Callable[[tuple, dict], None], total: int, progress) -> None:
+            on_result: Callable[[tuple, dict], None], progress: tuple[bool, Any, str]) -> None:
     """Run `units` — (sample spec, [(method spec, key, want PNG, anything the driver needs), …]) — and call
-    `on_result(item, result)` in the driver for each item as its unit finishes. `progress.update(n)` counts
-    items. Actors are always killed at the end."""
+    `on_result(item, result)` in the driver for each item as its unit finishes, counting items on a progress
+    bar (`progress`: shown?, its stream, its label). Actors are always killed at the end."""
+    total = sum(len(items) for _, items in units)
+    bar = progress_bar(total, *progress)
+    try:
+        _execute(units, options, actors, on_result, bar)
+    except BaseException:
+        bar.leave = False  # on a terminal, the error line is not left under a half-drawn bar
+        raise
+    finally:
+        bar.close()
+
+
+def _execute(units: list[tuple[Any, list[tuple]]], options: dict[str, Any], actors: list,
+             on_result: Callable[[tuple, dict], None], progress) -> None:
     import ray
 
     from harness.engine.worker import run_task
@@ -129,7 +142,7 @@ def execute(units: list[tuple[Any, list[tuple]]], options: dict[str, Any], actor
             ray.kill(a, no_restart=True)
 
 
-def progress_bar(total: int, enabled: bool, stream, desc: str = "harmonize+score"):
+def progress_bar(total: int, enabled: bool, stream, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="img", file=stream, disable=not enabled or total == 0,

@@ -49,7 +49,7 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
 
     from harness.data.suites import loader_module
     from harness.engine.cache import RowCache, method_fingerprint, row_key, scoring_fingerprint
-    from harness.engine.dispatch import execute, hash_samples, progress_bar, start_pool
+    from harness.engine.dispatch import execute, hash_samples, start_pool
 
     actors = start_pool(len(suite.specs), methods, cluster)
     hashes = hash_samples(suite.specs, actors, cluster["cpus"])
@@ -100,14 +100,8 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
                 cache.put_png(png_key(key, region), data)
             keep_pngs(sid, m.label, key, res["png"])
 
-    bar = progress_bar(total, cfg.progress, progress_stream, desc="method × sample, every region")
-    try:
-        execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store, total, bar)
-    except BaseException:
-        bar.leave = False
-        raise
-    finally:
-        bar.close()
+    execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store,
+            (cfg.progress, progress_stream, "method × sample, every region"))
     return rows, grids, total, cached
 
 
