@@ -24,7 +24,6 @@ RESOLUTIONS = ("full", "256")  # the harness protocol only: native resolution, o
 PEER_SIZE = 256  # the working size of the bcmi and idih protocols (both scripts resize everything to 256²)
 REFERENCE_MODES = ("given", "auto")  # the suite's reference regions, or picked automatically
 STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training stage
-MODEL_SIZES = ("tiny", "small", "full")
 
 
 def default_of(cls: type, name: str) -> Any:
@@ -351,7 +350,7 @@ class TrainConfig:
     tracking_uri: str | None = None
     mlflow: bool = True
     seed: int = 0
-    loss: str = "full"                     # IPH loss preset (iph.losses.LOSS_PRESETS), for ablations
+    loss: str = "all"                      # IPH loss preset (iph.losses.LOSS_PRESETS), for ablations
     loss_options: dict[str, Any] = field(default_factory=dict)  # LossConfig fields replaced on the preset
     suite: str | None = None               # None = a self-supervised generator (`data`)
     data_root: str | None = None

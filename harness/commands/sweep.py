@@ -21,7 +21,7 @@ from harness.commands.experiment_options import add_experiment_arguments, config
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what to run")
     g.add_argument("--method", default="iph", help="the learned method to train (default: %(default)s)")
-    g.add_argument("--loss", default="full", help="IPH: the loss preset the grid starts from (default: %(default)s)")
+    g.add_argument("--loss", default="all", help="IPH: the loss preset the grid starts from (default: %(default)s)")
     g.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,…",
                    help="one axis of the grid (repeatable; the grid is their product)")
     add_experiment_arguments(p, g)

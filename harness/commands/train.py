@@ -3,7 +3,7 @@
 Stage 1 learns background harmonization (reference = the whole background), stage 2 reference-guided
 harmonization (a random reference region), stage 3 fine-tuning (on real pairs: --suite folder --data-root D).
 Each stage starts from the previous one's checkpoint (--init). Data defaults to the self-supervised generator
-over photos held out from the evaluation suites (harness/train/synthetic.py). Checkpoints: safetensors + JSON
+over photos held out from the evaluation suites (harness/train/relit.py). Checkpoints: safetensors + JSON
 in OUT/; logged to MLflow and registered as models:/METHOD@stageK.
 
 examples:
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 
 from harness.commands.options import key_values
-from harness.config import MODEL_SIZES, TrainConfig, default_of
+from harness.config import TrainConfig, default_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", required=True, help="iph, dovenet, bargainnet, bargainnet-r or rainnet")
     g.add_argument("--stage", type=int, default=d("stage"),
                    help="1 (background), 2 (reference region), 3 (fine-tune) (default: %(default)s)")
-    g.add_argument("--size", choices=MODEL_SIZES, default=d("size"), help="model size (default: %(default)s)")
+    g.add_argument("--size", default=d("size"), help="model size (default: %(default)s)")
     g.add_argument("--loss", default=d("loss"), help="IPH loss preset for ablations (iph.losses.LOSS_PRESETS; "
                                                      "default: %(default)s)")
     g.add_argument("--loss-option", action="append", default=[], metavar="KEY=VALUE",

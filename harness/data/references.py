@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from harness.data.sample import INSIDE
 from harness.errors import InputError
 
-INSIDE = 0.5
 WORK_SIZE = 128
 
 

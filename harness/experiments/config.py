@@ -30,7 +30,7 @@ class ExperimentConfig:
     seeds: int = 3                         # seeds 0 … N−1, each arm trained once per seed
     variants: list[str] | None = None      # run-ablation: a subset of Table 3's rows (None = all five)
     method: str = "iph"                    # sweep: the learned method trained
-    loss: str = "full"                     # sweep: the IPH loss preset the grid starts from
+    loss: str = "all"                      # sweep: the IPH loss preset the grid starts from
     grid: list[tuple[str, list[str]]] = field(default_factory=list)  # sweep: [(key, [values])]
     loss_options: dict[str, str] = field(default_factory=dict)  # IPH loss options for every arm
     limit: int | float | None = None       # evaluate on the suite's first N samples (smoke runs)
