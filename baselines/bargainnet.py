@@ -108,6 +108,7 @@ class BargainNet(nn.Module):
     def __init__(self, cfg: BargainNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.input_multiple = 2 ** cfg.num_downs  # every down-sampling halves H and W, down to the bottleneck
         # "reference" on a Bargain-Net trained with the background: the IPH paper's guide-mask protocol (the
         # same weights, the reference region in place of the background); set by `bargainnet:guide=reference`
         self.guide = "reference" if cfg.use_reference else "background"
@@ -132,7 +133,7 @@ class BargainNet(nn.Module):
     def generate(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor,
                  code: torch.Tensor | None = None) -> torch.Tensor:
         """The raw full-image generator output in [0, 1]; `code` defaults to the composite's region code."""
-        check_inputs(composite, fg_mask, ref_mask, 2 ** self.cfg.num_downs)
+        check_inputs(composite, fg_mask, ref_mask, self.input_multiple)
         if code is None:
             code = self.domain_code(composite, self.region(fg_mask, ref_mask))
         return from_pm1(self.generator(torch.cat([to_pm1(composite), fg_mask], 1), code))

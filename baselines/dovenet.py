@@ -129,13 +129,14 @@ class DoveNet(nn.Module):
     def __init__(self, cfg: DoveNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.input_multiple = 2 ** cfg.num_downs  # every down-sampling halves H and W, down to the bottleneck
         self.generator = AttentionUNet(UNetConfig(input_nc=4, num_downs=cfg.num_downs, ngf=cfg.ngf,
                                                   use_dropout=cfg.use_dropout))
         init_weights(self.generator)
 
     def generate(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         """The raw full-image generator output in [0, 1] (what the official code scores and trains on)."""
-        check_inputs(composite, fg_mask, ref_mask, 2 ** self.cfg.num_downs)
+        check_inputs(composite, fg_mask, ref_mask, self.input_multiple)
         return from_pm1(self.generator(torch.cat([to_pm1(composite), fg_mask], 1)))
 
     def forward(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:

@@ -191,6 +191,7 @@ class RainNet(nn.Module):
     def __init__(self, cfg: RainNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.input_multiple = 2 ** (4 + cfg.n_codec)  # four encoder layers and n_codec codec blocks, each halving
         self.guide = "background"  # or "reference" (set by the harness's `rainnet:guide=reference`)
         self.generator = RainNetGenerator(cfg)
         init_weights(self.generator)
@@ -201,7 +202,7 @@ class RainNet(nn.Module):
 
     def generate(self, composite: torch.Tensor, fg_mask: torch.Tensor, ref_mask: torch.Tensor) -> torch.Tensor:
         """The raw full-image output in [0, 1] (the official trainer's L1 and GAN losses use it)."""
-        check_inputs(composite, fg_mask, ref_mask, 2 ** (4 + self.cfg.n_codec))
+        check_inputs(composite, fg_mask, ref_mask, self.input_multiple)
         guide = ref_mask if self.guide == "reference" else None
         return from_pm1(self.generator(to_pm1(composite), fg_mask, guide))
 

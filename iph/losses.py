@@ -66,13 +66,13 @@ class LossConfig:
 
 
 # The rows of the paper's ablation (Table 3: H-Net alone, + style encoder, + each luminance term). "hnet" has the
-# same loss as "style"; its model is built with use_style_encoder=False (harness/train/loop.py: build_model).
+# same loss as "style"; its model is built with use_style_encoder=False (harness/train/recipes.py: IPHRecipe).
 LOSS_PRESETS: dict[str, LossConfig] = {
     "hnet": LossConfig(alpha=0.0),
     "style": LossConfig(alpha=0.0),
     "style+highlight": LossConfig(midtone=False, shadow=False),
     "style+highlight+midtone": LossConfig(shadow=False),
-    "full": LossConfig(),
+    "all": LossConfig(),  # the whole objective
 }
 
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from iph.layers import AdaINResBlock, PartialConv2d, ResBlock
 
-INSIDE = 0.5  # mask values above this are inside a region (project-wide convention)
+INSIDE = 0.5  # mask > INSIDE is inside a region: harness/data/sample.py's value, restated (iph imports no harness)
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,8 @@ def blend_styles(style_a: torch.Tensor, style_b: torch.Tensor, r1: float, r2: fl
 
 class IPH(nn.Module):
     """`forward(composite, fg_mask, ref_mask) -> harmonized` (the contract every network of the harness follows; see harness/methods/registry.py)."""
+
+    input_multiple = 1  # any H and W: it pads to its own multiple and crops back
 
     def __init__(self, cfg: IPHConfig | None = None) -> None:
         super().__init__()

@@ -214,7 +214,7 @@ def test_cli_build_on_ray_then_benchmark_by_augmentation(tmp_path, capsys, bundl
 
 
 def test_training_takes_builds_of_held_out_photos_never(tmp_path, bundled_test):
-    from harness.train.synthetic import SuiteDataset
+    from harness.train.suite import SuiteDataset
 
     with pytest.raises(HarnessError, match="held out of training"):
         SuiteDataset("intharmony", str(bundled_test), 64, 2)  # the bundled test split: evaluation photos

@@ -70,7 +70,7 @@ def test_each_reference_implies_the_foreground_under_its_light(relit_sample):
 
 def test_relit_is_held_out_of_training():
     from harness.errors import HarnessError
-    from harness.train.synthetic import SuiteDataset
+    from harness.train.suite import SuiteDataset
 
     assert open_suite("relit").held_out
     with pytest.raises(HarnessError, match="held out of training"):

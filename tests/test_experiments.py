@@ -54,7 +54,7 @@ def test_table3_variants_in_order_and_faithful():
         c = LOSS_PRESETS[a.loss]
         assert c.harmonization and c.lam > 0 and c.consistency and c.beta > 0 and c.triplet_reference and c.triplet_real
     assert VARIANTS[0].overrides == {"use_style_encoder": False} and not VARIANTS[1].overrides
-    assert [a.name for a in ablation_arms(["full", "hnet"])] == ["hnet", "full"]  # always the table's order
+    assert [a.name for a in ablation_arms(["all", "hnet"])] == ["hnet", "all"]  # always the table's order
     with pytest.raises(HarnessError, match="Did you mean: style"):
         ablation_arms(["stlye"])
 
@@ -63,13 +63,13 @@ def test_grid_is_a_product_routed_to_budget_loss_and_model():
     from harness.config.training import parse_grid
     from harness.experiments.arms import grid_arms
 
-    arms = grid_arms("iph", "full", parse_grid(["alpha=0.05,0.2", "margin=0.1,0.3", "lr=1e-3"]), "tiny")
+    arms = grid_arms("iph", "all", parse_grid(["alpha=0.05,0.2", "margin=0.1,0.3", "lr=1e-3"]), "tiny")
     assert [a.name for a in arms] == ["alpha=0.05,margin=0.1,lr=1e-3", "alpha=0.05,margin=0.3,lr=1e-3",
                                       "alpha=0.2,margin=0.1,lr=1e-3", "alpha=0.2,margin=0.3,lr=1e-3"]
     assert arms[1].loss_options == {"alpha": 0.05, "margin": 0.3} and arms[1].budget == {"lr": "1e-3"}
-    assert grid_arms("iph", "full", parse_grid(["style_dim=8"]), "tiny")[0].overrides == {"style_dim": 8}
+    assert grid_arms("iph", "all", parse_grid(["style_dim=8"]), "tiny")[0].overrides == {"style_dim": 8}
     with pytest.raises(HarnessError, match="expected a float"):
-        grid_arms("iph", "full", parse_grid(["alpha=much"]), "tiny")
+        grid_arms("iph", "all", parse_grid(["alpha=much"]), "tiny")
     with pytest.raises(HarnessError, match="not KEY=V1,V2"):
         parse_grid(["alpha"])
 

@@ -1,17 +1,20 @@
-"""IPH checkpoints: safetensors + JSON round trip without pickle, and one-line errors for bad files."""
+"""Checkpoints: safetensors + JSON round trip without pickle, one-line errors for bad files (on IPH), the whole
+config stored for every network, and the shipped checkpoints read bit-identically."""
 
+import dataclasses
 import hashlib
 import json
 import pickle
 import struct
+from pathlib import Path
 
 import pytest
 import torch
 
 from harness.errors import InputError
-from harness.methods import checkpoint
+from harness.methods import checkpoint, registry
 from iph.model import build
-from harness.methods.registry import create_model
+from harness.methods.registry import create_model, list_models, model_sizes
 
 
 def _batch():
@@ -28,7 +31,7 @@ def _batch():
 def saved(tmp_path):
     torch.manual_seed(0)
     model = build("tiny", style_dim=8).eval()
-    path = checkpoint.save_checkpoint(model, tmp_path / "iph-tiny", stage=2, step=120,
+    path = checkpoint.save_checkpoint(model, tmp_path / "iph-tiny", model_name="iph", stage=2, step=120,
                            data={"suite": "bundled", "seed": 3}, metrics={"fMSE": 12.5})
     return model, path
 
@@ -118,3 +121,51 @@ def test_registry_rebuilds_the_saved_architecture(saved):
     assert rebuilt.cfg == model.cfg
     with pytest.raises(ValueError, match="size"):
         checkpoint.save_checkpoint(torch.nn.Linear(2, 2), path.parent / "other", model_name="dovenet")
+
+
+# ------------------------------------------------------------------------------------ every network, shipped
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_network_stores_its_whole_config(name, tmp_path):
+    """Any network whose `cfg` is a dataclass is saved with its whole config and, when the caller names no
+    size, the size it is closest to (fewest differing fields of the family's SIZES)."""
+    torch.manual_seed(0)
+    sizes = model_sizes(name)
+    field, value = next((k, v) for k, v in dataclasses.asdict(sizes["small"]).items() if isinstance(v, int)
+                        and not isinstance(v, bool) and k != "resolution")
+    model = create_model(name, "small", **{field: value + 1})  # one field off the shipped size
+    path = checkpoint.save_checkpoint(model, tmp_path / name, model_name=name)
+    meta = checkpoint.read_meta(path)
+    assert meta["size"] == "small"
+    assert meta["overrides"] == json.loads(json.dumps(dataclasses.asdict(model.cfg)))  # every field, as JSON
+    loaded, _ = checkpoint.load_checkpoint(path)
+    assert loaded.cfg == model.cfg and getattr(loaded.cfg, field) == value + 1
+    for key, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], tensor), key
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_shipped_checkpoints_load_bit_identically(name, tmp_path):
+    """The shipped checkpoints were written before configs were stored whole (the baselines' hold no
+    overrides): they load to exactly the tensors in their files, and saved again today they rebuild the same
+    network and write the same weights file, byte for byte."""
+    from safetensors.torch import load_file
+
+    shipped = ROOT / registry.BUILTIN[name].checkpoint
+    model, meta = checkpoint.load_checkpoint(shipped)
+    on_disk = load_file(str(shipped))
+    assert set(model.state_dict()) == set(on_disk)
+    for key, tensor in on_disk.items():
+        mine = model.state_dict()[key]
+        assert mine.dtype == tensor.dtype and torch.equal(mine, tensor), key
+    assert meta["size"] == "small" and meta["parameters"] == sum(p.numel() for p in model.parameters())
+
+    again = checkpoint.save_checkpoint(model, tmp_path / name, stage=meta["stage"], step=meta["step"],
+                                       model_name=name)
+    assert checkpoint.weights_sha256(again) == meta["weights"]["sha256"] == hashlib.sha256(
+        shipped.read_bytes()).hexdigest()
+    reloaded, new_meta = checkpoint.load_checkpoint(again)
+    assert new_meta["size"] == "small" and reloaded.cfg == model.cfg
+    assert new_meta["overrides"] == json.loads(json.dumps(dataclasses.asdict(model.cfg)))

@@ -124,7 +124,7 @@ def test_foreground_normalised_l1_and_ablation_presets():
 
 def test_tiny_model_overfits_a_handful_of_samples():
     """Four 64² photos with colour-shifted foregrounds; the reference region holds the real foreground's pixels.
-    L1 alone must fall ≥ 10× in 200 steps (the network can fit); under the full objective the harmonization
+    L1 alone must fall ≥ 10× in 200 steps (the network can fit); under the whole objective the harmonization
     term must still fall ≥ 2× while the luminance, consistency and triplet terms pull on it, all finite."""
     photos = [resize(getattr(skimage.data, n)(), (64, 64), anti_aliasing=True).astype(np.float32)
               for n in ("astronaut", "coffee", "chelsea", "rocket")]

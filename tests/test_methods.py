@@ -21,6 +21,41 @@ def test_unknown_method_and_option_are_clear_errors():
         resolve_methods("iph:checkpoint=/nonexistent/iph.safetensors")
 
 
+def test_options_are_the_registry_entry_s():
+    """Which method takes which option is its registry entry's: every learned method has checkpoint and terms,
+    a classical method's options are its function's keyword-only arguments, and a key the entry lacks is one
+    line naming the method's options."""
+    import inspect
+
+    from harness.methods import registry
+    from harness.methods.learned import VALUES
+
+    for info in registry.BUILTIN.values():
+        if info.kind == "learned":
+            assert list(info.options)[:2] == ["checkpoint", "terms"], info.name
+            assert set(info.options) - {"checkpoint"} <= set(VALUES), info.name
+        else:
+            fn = registry.load(info.target)
+            assert set(info.options) == {n for n, p in inspect.signature(fn).parameters.items()
+                                         if p.kind == p.KEYWORD_ONLY}, info.name
+    declared = {o for info in registry.BUILTIN.values() if info.kind == "learned" for o in info.options}
+    assert set(VALUES) <= declared  # no option is read that no method has
+    for text, line in [
+        ("lum-match:gamma=2", "method 'lum-match' has no option 'gamma' (its options: chroma, mean_iters)"),
+        ("reinhard:chroma=1", "method 'reinhard' has no option 'chroma' (its options: none)"),
+        ("dovenet:r1=0.5", "method 'dovenet' has no option 'r1' (its options: checkpoint, terms)"),
+        ("rainnet:term=4,blend=x", "method 'rainnet' has no options 'term', 'blend' (its options: checkpoint, "
+                                   "terms, guide). Did you mean: terms?"),
+    ]:
+        with pytest.raises(HarnessError) as err:
+            resolve_methods(text)
+        assert str(err.value) == line
+    with pytest.raises(HarnessError, match="terms must be one of"):
+        resolve_methods("iph:terms=5")
+    with pytest.raises(HarnessError, match="r2 must be a number"):
+        resolve_methods("iph:r2=half")
+
+
 def test_method_lists_split_options_from_methods():
     specs = resolve_methods("composite,lum-match:chroma=0.5,mean_iters=2,reinhard")
     assert [s.label for s in specs] == ["composite", "lum-match:chroma=0.5,mean_iters=2", "reinhard"]

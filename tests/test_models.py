@@ -1,6 +1,8 @@
 """Every registered harmonization network gets these checks for free (timm-style), at its tiny size."""
 
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -51,16 +53,46 @@ def test_backward_reaches_every_parameter(name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_registry_constants_match_the_built_models(name):
-    """`harness list methods` reads parameter counts, reference use and working size from the registry
-    without building anything: every size of every network, built on the meta device, must agree."""
+    """`harness list methods` reads the parameter count, reference use and working size from the registry
+    without building anything: the full-size network, built on the meta device, must agree."""
     info = registry.BUILTIN[name]
-    assert set(info.params) == {"tiny", "small", "full"}
-    for size, declared in info.params.items():
+    with torch.device("meta"):
+        model = create_model(name, "full")
+    assert isinstance(info.params, int)
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == info.params
+    assert model.uses_reference is info.uses_reference
+    assert model.resolution == info.resolution
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_family_offers_tiny_small_and_full(name):
+    """One SIZES per family (the builder's module), read by everyone: the three sizes the harness names exist
+    and build, and an unknown size is a ValueError naming the family's sizes."""
+    sizes = registry.model_sizes(name)
+    assert {"tiny", "small", "full"} <= set(sizes)
+    for size in sizes:
         with torch.device("meta"):
-            model = create_model(name, size)
-        assert sum(p.numel() for p in model.parameters()) == declared, (name, size)
-        assert model.uses_reference is info.uses_reference
-        assert model.resolution == info.resolution
+            assert dataclasses.is_dataclass(create_model(name, size).cfg)
+    with pytest.raises(ValueError, match="Known: " + ", ".join(sizes)):
+        create_model(name, "huge")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_input_multiple_is_what_the_network_accepts(name):
+    """`input_multiple` (what training crops must divide by) is the truth: a side of that multiple runs; for a
+    network that does not pad itself, one pixel less fails."""
+    model = create_model(name, "tiny").eval()
+    m = model.input_multiple
+    side = max(m, 64)
+    comp, fg, ref = _batch(side, n=1)
+    with torch.no_grad():
+        assert model(comp, fg, ref).shape == comp.shape
+        if m > 1:
+            with pytest.raises(ValueError, match=f"divisible by {m}"):
+                model(*(t[..., : side - 1, : side - 1] for t in (comp, fg, ref)))
+        else:
+            odd = [t[..., :37, :45] for t in (comp, fg, ref)]
+            assert model(*odd).shape == odd[0].shape
 
 
 def test_unknown_model_suggests_close_name():

@@ -1,30 +1,33 @@
-"""The self-supervised training generator and the batch split (no Ray, no training)."""
+"""The perturbation generator (`--data perturb`), the suite dataset and the batch split (no Ray, no training)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harness.train.synthetic import EVAL_PHOTOS, FG_AREA, REF_MIN_AREA, SuiteDataset, SyntheticDataset
+from harness.data.photos import EVAL_PHOTOS
+from harness.train.perturb import PerturbDataset
+from harness.train.regions import FG_AREA, REF_MIN_AREA
+from harness.train.suite import SuiteDataset
 from harness.errors import HarnessError
 from harness.train.loop import batch_indices
 
 
 def test_item_depends_only_on_seed_and_index():
-    a, b = SyntheticDataset(64, stage=2, seed=7), SyntheticDataset(64, stage=2, seed=7)
+    a, b = PerturbDataset(64, stage=2, seed=7), PerturbDataset(64, stage=2, seed=7)
     late = b[5]  # b is read in another order than a
     _ = b[3]
     first = a[5]
     for key in ("composite", "real", "fg_mask", "ref_mask"):
         assert np.array_equal(first[key].numpy(), late[key].numpy())
-    other_seed = SyntheticDataset(64, stage=2, seed=8)[5]
+    other_seed = PerturbDataset(64, stage=2, seed=8)[5]
     assert not np.array_equal(first["composite"].numpy(), other_seed["composite"].numpy())
     assert not np.array_equal(first["composite"].numpy(), a[6]["composite"].numpy())
 
 
 @pytest.mark.parametrize("stage", [1, 2])
 def test_regions_are_valid_and_only_the_foreground_changes(stage):
-    ds = SyntheticDataset(64, stage=stage, seed=3)
+    ds = PerturbDataset(64, stage=stage, seed=3)
     for i in range(25):
         g = ds.generate(i)
         fg, ref, comp, real = g["fg"], g["ref"], g["composite"], g["real"]
@@ -42,7 +45,7 @@ def test_regions_are_valid_and_only_the_foreground_changes(stage):
 def test_brightness_items_are_a_uniform_shift_of_the_photo():
     """Independent check of the perturbation: a brightness item's composite − real is strength·b wherever
     neither is clipped (numpy arithmetic on the returned draws, not the generator's code path)."""
-    ds = SyntheticDataset(64, stage=1, seed=11)
+    ds = PerturbDataset(64, stage=1, seed=11)
     seen = 0
     for i in range(80):
         g = ds.generate(i)
@@ -62,8 +65,8 @@ def test_evaluation_photos_are_held_out():
     import skimage.data
 
     with pytest.raises(HarnessError, match="held-out"):
-        SyntheticDataset(64, photos=("motorcycle_left", "astronaut"))
-    ds = SyntheticDataset(64)
+        PerturbDataset(64, photos=("motorcycle_left", "astronaut"))
+    ds = PerturbDataset(64)
     assert not set(ds.photos) & set(EVAL_PHOTOS)
     # No training photo is one of the evaluation pictures (compared with skimage's own copies).
     from harness.data.photos import train_photo

@@ -90,14 +90,15 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
 @pytest.mark.parametrize("argv, needle", [
     (["--method", "ipj"], "Did you mean: iph"),
     (["--method", "iph", "--stage", "4"], "--stage must be 1, 2 or 3"),
-    (["--method", "iph", "--size", "huge"], "invalid choice 'huge'"),
+    (["--method", "iph", "--size", "smal"], "unknown IPH size 'smal'. Did you mean: small?"),
+    (["--method", "rainnet", "--size", "huge"], "unknown size 'huge'"),  # each family's SIZES, named
     (["--method", "composite"], "classical method, not a trainable network"),
     (["--method", "dovenet", "--resolution", "96"], "multiple of 64"),
     (["--method", "iph", "--resume"], "no complete checkpoint"),
     (["--method", "iph", "--init", "nowhere/x.safetensors"], "not found"),
     (["--method", "iph", "--loss-option", "alpah=0"], "Did you mean: alpha"),
     (["--method", "iph", "--loss-option", "alpha=much"], "expected a float"),
-    (["--method", "dovenet", "--loss", "style"], "IPH ablations"),
+    (["--method", "dovenet", "--loss", "style"], "'dovenet' has none"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, tmp_path, capsys):
     code = main(["train", *argv, "--out", str(tmp_path / "o"), "--no-mlflow"])

@@ -17,16 +17,16 @@ from harness.errors import HarnessError, UnknownNameError
 from harness.methods import registry
 from harness.methods.registry import create_model, list_models
 from harness.train.loop import collate
-from harness.train.recipes import make_recipe
+from harness.train.recipes import Recipe, make_recipe, recipe_for
 from harness.train.state import load_training_state, save_training_state
-from harness.train.synthetic import SyntheticDataset
+from harness.train.perturb import PerturbDataset
 
 # The reconstruction term each recipe reports (the GAN terms are not expected to fall monotonically).
 L1_TERM = {"iph": "harmonization", "bargainnet": "L1", "bargainnet-r": "L1", "dovenet": "G_L1", "rainnet": "G_L1"}
 
 
 def _batch(n: int = 2, size: int = 64, stage: int = 2) -> dict:
-    ds = SyntheticDataset(size, stage=stage, seed=1)
+    ds = PerturbDataset(size, stage=stage, seed=1)
     return collate([ds[i] for i in range(n)])
 
 
@@ -37,7 +37,23 @@ def _pm1(x: torch.Tensor) -> torch.Tensor:
 def test_every_network_names_a_recipe():
     assert set(L1_TERM) == set(list_models())
     for name in list_models():
-        assert registry.BUILTIN[name].recipe, name
+        assert issubclass(recipe_for(name), Recipe), name
+
+
+def test_recipes_say_what_differs_between_them():
+    """Only IPH has loss presets; "H-Net alone" (preset hnet) builds the harmonizer without a style encoder,
+    every other preset the network as configured."""
+    from harness.config import TrainConfig
+    from harness.train.loop import build_model
+
+    assert [n for n in list_models() if recipe_for(n).loss_presets] == ["iph"]
+    hnet = build_model(TrainConfig(method="iph", loss="hnet"))
+    assert hnet.style_encoder is None and not hnet.uses_reference
+    assert build_model(TrainConfig(method="iph", loss="style")).style_encoder is not None
+    assert build_model(TrainConfig(method="iph", loss="hnet", overrides={"use_style_encoder": True})).style_encoder
+    for name in list_models():
+        if name != "iph":
+            assert recipe_for(name).model_overrides("hnet") == {}
 
 
 def test_bargainnet_recipes_step_on_l1_plus_the_two_triplets():
@@ -105,11 +121,12 @@ def test_a_network_without_a_recipe_cannot_be_trained(monkeypatch):
     """No recipe is guessed from the model's class: an entry naming none, or an unknown one, is an error."""
     base = registry.BUILTIN["bargainnet-r"]
     monkeypatch.setitem(registry.BUILTIN, "toy", dataclasses.replace(base, name="toy", recipe=None))
-    monkeypatch.setitem(registry.BUILTIN, "toy2", dataclasses.replace(base, name="toy2", recipe="bargain"))
+    monkeypatch.setitem(registry.BUILTIN, "toy2", dataclasses.replace(
+        base, name="toy2", recipe="harness.train.recipes:BargainNetRecip"))
     model = create_model("bargainnet-r", "tiny")
     with pytest.raises(HarnessError, match="names no training recipe"):
         make_recipe("toy", model, lr=1e-3)
-    with pytest.raises(UnknownNameError, match="Did you mean: bargainnet"):
+    with pytest.raises(UnknownNameError, match="Did you mean: BargainNetRecipe"):
         make_recipe("toy2", model, lr=1e-3)
     with pytest.raises(HarnessError, match="classical method, not a trainable network"):
         make_recipe("reinhard", model, lr=1e-3)

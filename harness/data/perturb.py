@@ -1,5 +1,5 @@
 """Colour and luminance perturbations of a foreground's pixels — how the bundled suite's composites and the
-training generator's are made (harness/data/loaders/bundled.py, harness/train/synthetic.py).
+training generator's are made (harness/data/loaders/bundled.py, harness/train/perturb.py).
 
 `perturb(pixels, kind, rng)` takes float64 N×3 pixels in [0, 1] and a numpy Generator, draws the strength
 within the ranges below, and returns the new pixels (not clipped) with the parameters drawn:

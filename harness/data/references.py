@@ -26,9 +26,9 @@ import numpy as np
 from scipy import ndimage
 
 from harness.data.relight import truth_for
+from harness.data.sample import INSIDE
 from harness.errors import InputError
 
-INSIDE = 0.5
 WORK_SIZE = 128
 
 

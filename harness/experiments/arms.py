@@ -8,7 +8,7 @@ L_triplet — see iph/losses.py for what that means for H-Net alone):
     style                    + SE             the style encoder's code drives the harmonizer
     style+highlight          + L_highlight
     style+highlight+midtone  + L_mid-tone
-    full                     + L_shadow       the whole objective
+    all                      + L_shadow       the whole objective
 
 A grid key is any training option: a budget field (harness/experiments/budgets.py: lr, steps, batch_size,
 resolution, size, pairs, …; a per-stage field takes one value for every stage), an IPH loss option
@@ -32,7 +32,7 @@ class Arm:
     name: str                                   # the row's name (MLflow param `variant`, JSON `name`)
     label: str                                  # the row as the table prints it
     method: str = "iph"
-    loss: str = "full"                          # IPH loss preset (iph/losses.py LOSS_PRESETS)
+    loss: str = "all"                           # IPH loss preset (iph/losses.py LOSS_PRESETS)
     loss_options: dict[str, Any] = field(default_factory=dict)   # LossConfig fields replaced on the preset
     overrides: dict[str, Any] = field(default_factory=dict)      # model config fields
     budget: dict[str, str] = field(default_factory=dict)         # budget fields (text, as from --set)
@@ -48,7 +48,7 @@ VARIANTS: tuple[Arm, ...] = (
     Arm("style", "+ SE", loss="style"),
     Arm("style+highlight", "+ L_highlight", loss="style+highlight"),
     Arm("style+highlight+midtone", "+ L_mid-tone", loss="style+highlight+midtone"),
-    Arm("full", "+ L_shadow", loss="full"),
+    Arm("all", "+ L_shadow", loss="all"),
 )
 
 
@@ -89,14 +89,14 @@ def grid_arms(method: str, loss: str, grid: list[tuple[str, list[str]]], size: s
     """One arm per point of the grid's product (the first key varies slowest), each key routed to the
     budget, the loss or the model; checked now (unknown key → did-you-mean; bad value → one line)."""
     from harness.experiments.budgets import Budget
-    from harness.train.recipes import IPHRecipe, recipe_for
+    from harness.train.recipes import recipe_for
 
     from iph.losses import LossConfig
 
     if not grid:
         raise HarnessError("sweep: give at least one --grid KEY=V1,V2,…")
     budget_keys = {f.name for f in dataclasses.fields(Budget)}
-    loss_keys = {f.name for f in dataclasses.fields(LossConfig)} if recipe_for(method) is IPHRecipe else set()
+    loss_keys = {f.name for f in dataclasses.fields(LossConfig)} if recipe_for(method).loss_presets else set()
     model = _model_fields(method, size)
     route: dict[str, str] = {}
     for key, _ in grid:

@@ -27,7 +27,7 @@ from harness.errors import HarnessError, UnknownNameError
 
 @dataclass(frozen=True)
 class Budget:
-    size: str                      # model size (iph/model.py SIZES; the baselines' PRESETS)
+    size: str                      # model size: a key of the network family's SIZES (iph/model.py, baselines/)
     resolution: int                # square training crops, pixels a side (TrainConfig.resolution)
     batch_size: int                # per trial
     steps: tuple[int, ...]         # optimizer steps of stage 1, 2, …

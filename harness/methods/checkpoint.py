@@ -2,8 +2,9 @@
 
 Used for every registered network (harness/methods/registry.py). The JSON holds the registry name
 (`model`), the builder's `size` and `overrides` — so `create_model(model, size, **overrides)` rebuilds the
-exact architecture (for IPH the overrides are the whole `IPHConfig`, so later changes to the presets cannot
-silently change what a checkpoint means) — the training `stage` and `step`, free-form `data` and `metrics`
+exact architecture: the overrides are the network's whole config (`model.cfg`), so a later change to a named
+size cannot silently change what a checkpoint means (checkpoints written before that rule hold only the
+fields that differed, and load the same) — the training `stage` and `step`, free-form `data` and `metrics`
 dicts from the caller, the parameter count and the weights file's sha256.
 
 Loading reads the tensors with `safetensors.torch.load_file` (no code runs on load), checks the sha256 and the
@@ -61,32 +62,35 @@ def _atomic_write(target: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _iph_size(model) -> str:
-    """The size the model's config is closest to (fewest differing fields): a readable `size` label."""
-    from iph.model import SIZES
+def closest_size(model_name: str, config: dict[str, Any]) -> str:
+    """The size of the family's SIZES whose config differs from `config` in the fewest fields: a readable
+    `size` label for a model whose config is written out in full beside it."""
+    from harness.methods.registry import model_sizes
+
+    sizes = model_sizes(model_name)
 
     def distance(name: str) -> int:
-        preset = dataclasses.asdict(SIZES[name])
-        return sum(preset[k] != v for k, v in dataclasses.asdict(model.cfg).items())
-    return min(SIZES, key=distance)
+        preset = dataclasses.asdict(sizes[name])
+        return sum(preset.get(k) != v for k, v in config.items())
+    return min(sizes, key=distance)
 
 
-def save_checkpoint(model: nn.Module, path: str | os.PathLike, *, stage: int | None = None, step: int = 0,
-                    data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
-                    model_name: str = "iph", size: str | None = None,
-                    overrides: dict[str, Any] | None = None) -> Path:
-    """Write NAME.safetensors + NAME.json; returns the weights path. `data`/`metrics` must be JSON-able.
+def save_checkpoint(model: nn.Module, path: str | os.PathLike, *, model_name: str, stage: int | None = None,
+                    step: int = 0, data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                    size: str | None = None, overrides: dict[str, Any] | None = None) -> Path:
+    """Write NAME.safetensors + NAME.json; returns the weights path. `model_name` is the registry name of the
+    method the network belongs to; `data`/`metrics` must be JSON-able.
 
-    For IPH, `size`/`overrides` are derived from `model.cfg`; other registered models must pass the `size`
-    (and any `overrides`) their builder was called with.
+    A network whose `cfg` is a dataclass gets its whole config as `overrides` (unless given) and, when no
+    `size` is given, the closest size's name; any other network needs its builder's `size` (and `overrides`).
     """
     from safetensors.torch import save_file
 
-    from iph.model import IPH
-
-    if isinstance(model, IPH):
-        size = size or _iph_size(model)
-        overrides = dataclasses.asdict(model.cfg) if overrides is None else overrides
+    cfg = getattr(model, "cfg", None)
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        if overrides is None:
+            overrides = dataclasses.asdict(cfg)
+        size = size or closest_size(model_name, dataclasses.asdict(cfg))
     elif size is None:
         raise ValueError(f"save_checkpoint: give the size '{model_name}' was built with (size=...)")
     weights, meta_path = checkpoint_paths(path)

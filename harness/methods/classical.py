@@ -20,9 +20,9 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from skimage.color import lab2rgb, rgb2lab
 
+from harness.data.sample import INSIDE
 from harness.errors import InputError
 
-INSIDE = 0.5
 STD_EPS = 1e-3  # a foreground channel flatter than this (Lab units) is only shifted, never scaled by σ_r/σ_f
 MIN_GAP = 0.5  # curve anchors closer than this in L* are merged (keeps the interpolant's x strictly increasing)
 
@@ -141,8 +141,8 @@ def lum_match(composite: np.ndarray, fg_mask: np.ndarray, ref_mask: np.ndarray, 
 
 
 class ClassicalMethod:
-    """A registered classical function behind the Method interface; options are its keyword-only arguments,
-    typed by their defaults (`lum-match:chroma=0.5`)."""
+    """A registered classical function behind the Method interface; its options (declared in its registry
+    entry) are its keyword-only arguments, typed by their defaults (`lum-match:chroma=0.5`)."""
 
     resolution = None  # works at the sample's own resolution
 
@@ -156,11 +156,8 @@ class ClassicalMethod:
         info = registry.get(spec.name)
         self._fn = registry.load(info.target)
         self.uses_reference = bool(info.uses_reference)
-        allowed = {p.name: p for p in inspect.signature(self._fn).parameters.values() if p.kind == p.KEYWORD_ONLY}
-        for k, _ in spec.options:
-            if k not in allowed:
-                raise HarnessError(f"method '{spec.name}' has no option '{k}'"
-                                   f" (options: {', '.join(sorted(allowed)) or 'none'})")
+        registry.check_options(info, spec.opts)
+        allowed = inspect.signature(self._fn).parameters
         try:
             self._kwargs = {k: type(allowed[k].default)(v) for k, v in spec.options}
         except ValueError:

@@ -33,13 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.sample import INSIDE
 from harness.errors import InputError
 
 KERNELS = (17, 11, 4)  # supported polynomial kernels, largest first (the fallback chain)
 MIN_COLOURS_PER_TERM = 3  # fewer distinct fit colours than this × terms → a smaller kernel
 RIDGE = 1e-9  # relative ridge toward the identity mapping (agrees with plain least squares to ~1e-5)
 _CHUNK = 1 << 18  # pixels per chunk when applying at full resolution (bounded memory at 2048²+)
-INSIDE = 0.5
 
 
 @dataclass(frozen=True)

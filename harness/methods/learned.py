@@ -5,58 +5,72 @@ The network runs at its working size (256²): the composite and masks are resize
 colour mapping fitted on the low-res foreground (harness/methods/highres.py) — one high-res path for every
 fixed-size method. Runs on CUDA when the worker has a GPU.
 
-Options (`name:key=value,...`): `checkpoint` (a .safetensors checkpoint, a folder of official .pth weights,
-or models:/NAME@ALIAS), `terms` (the colour mapping's kernel: 4, 11 or 17), and for IPH `r1`, `r2`,
-`blend_with` (§7's style blending: r1·φ(reference) + r2·φ(second region)), and for Bargain-Net and Rain-Net
-`guide=reference`: the IPH paper's guide-mask protocol — the same weights, the reference region in place of
-the background mask they were trained with.
+Options (`name:key=value,...`) are declared in each method's registry entry (`options`): every learned method
+has `checkpoint` (a .safetensors checkpoint, a folder of official .pth weights, or models:/NAME@ALIAS) and
+`terms` (the colour mapping's kernel: 4, 11 or 17); IPH adds `r1`, `r2`, `blend_with` (§7's style blending:
+r1·φ(reference) + r2·φ(second region)), Bargain-Net and Rain-Net `guide=reference` (the IPH paper's
+guide-mask protocol: the same weights, the reference region in place of the background mask they were trained
+with). How each option's value is read is below (`VALUES`); which method has which is the registry's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from harness.errors import HarnessError, InputError
 from harness.methods import registry
 
-OPTIONS = ("checkpoint", "terms", "r1", "r2", "blend_with", "guide")
-GUIDED = ("bargainnet", "rainnet")  # networks that read a background mask the guide-mask protocol can replace
+
+def _choice(*allowed: str):
+    def read(option: str, text: str) -> str:
+        if text not in allowed:
+            raise HarnessError(f"{option} must be {' or '.join(allowed)}, not '{text}'")
+        return text
+    return read
+
+
+def _number(kind: type):
+    def read(option: str, text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise HarnessError(f"{option} must be a number, not '{text}'") from None
+    return read
+
+
+def _terms(option: str, text: str) -> int:
+    from harness.methods.highres import KERNELS
+
+    terms = _number(int)(option, text)
+    if terms not in KERNELS:
+        raise HarnessError(f"{option} must be one of {sorted(KERNELS)}, not {terms}")
+    return terms
+
+
+# Each option's default and how its text is read; `checkpoint` is read by MethodSpec.checkpoint().
+VALUES: dict[str, tuple[Any, Callable[[str, str], Any]]] = {
+    "terms": (11, _terms),
+    "r1": (1.0, _number(float)),
+    "r2": (0.0, _number(float)),
+    "blend_with": ("foreground", _choice("foreground", "background")),
+    "guide": (None, _choice("background", "reference")),
+}
 
 
 def parse_options(spec) -> dict[str, Any]:
-    """The learned method's options, typed and checked (no weights loaded)."""
-    opts = dict(spec.opts)
-    opts.pop("checkpoint", None)
-    unknown = sorted(set(opts) - set(OPTIONS))
-    if unknown:
-        raise HarnessError(f"method '{spec.name}' has no option(s) {', '.join(unknown)} (options: "
-                           "checkpoint, terms, r1, r2, blend_with=foreground|background, guide=reference)")
-    try:
-        out = {"terms": int(opts.pop("terms", 11)), "r1": float(opts.pop("r1", 1.0)),
-               "r2": float(opts.pop("r2", 0.0))}
-    except ValueError:
-        raise HarnessError(f"method '{spec.label}': an option value is not a number") from None
-    out["blend_with"] = opts.pop("blend_with", "foreground")
-    out["guide"] = opts.pop("guide", None)
-    if out["guide"] is not None:
-        if out["guide"] not in ("background", "reference"):
-            raise HarnessError(f"guide must be background or reference, not '{out['guide']}'")
-        if spec.name not in GUIDED:
-            why = ("its generator sees only the composite and the foreground mask: there is no background mask "
-                   "to replace" if spec.name == "dovenet" else "it takes the reference region already")
-            raise HarnessError(f"method '{spec.name}' has no guide option: {why} (guide=reference is the IPH "
-                               f"paper's protocol for {' and '.join(GUIDED)})")
-    if out["blend_with"] not in ("foreground", "background"):
-        raise HarnessError(f"blend_with must be foreground or background, not '{out['blend_with']}'")
-    if (out["r1"], out["r2"]) != (1.0, 0.0) and spec.name != "iph":
-        raise HarnessError(f"method '{spec.name}' has no style code to blend (r1/r2 are IPH options)")
-    from harness.methods.highres import KERNELS
-
-    if out["terms"] not in KERNELS:
-        raise HarnessError(f"method '{spec.label}': terms must be one of {sorted(KERNELS)}")
+    """The learned method's options, typed and checked against its registry entry (no weights loaded): every
+    option of VALUES, at its default where the method lacks it or it was not given."""
+    registry.check_options(spec.info, spec.opts)
+    out = {}
+    for option, (default, read) in VALUES.items():
+        text = spec.opts.get(option)
+        try:
+            out[option] = default if text is None else read(option, text)
+        except HarnessError as err:
+            raise HarnessError(f"method '{spec.label}': {err}") from None
     return out
 
 

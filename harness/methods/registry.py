@@ -4,14 +4,17 @@ Entries are data: lazy "module:attr" strings and constants, so listing names, de
 counts imports no model code and no torch (`harness list methods` starts in a fraction of a second). Every
 miss gets did-you-mean suggestions.
 
-A **learned** entry names
-- `target`: the network's builder, `build(size="tiny", **overrides) -> nn.Module`, sizes `tiny` (tests),
-  `small` (the shipped CPU-trained checkpoints) and `full` (the published size);
-- `recipe`: its training recipe in harness/train/recipes.py (RECIPES) — named, never guessed from the class;
+Every entry declares its `options` (name → one-line help): the keys `name:key=value,...` accepts; any other
+key is a one-line error listing them (`check_options`). A **learned** entry names
+- `target`: the network's builder, `build(size="tiny", **overrides) -> nn.Module`; the builder's module
+  defines `SIZES` (size name → config), the one list of that family's sizes (`model_sizes`): every family
+  offers `tiny` (tests), `small` (the shipped CPU-trained checkpoints) and `full` (the published size);
+- `recipe`: "module:attr" of its training recipe class (harness/train/recipes.py) — named, never guessed
+  from the network's class; none: the network cannot be trained;
 - `checkpoint`: the shipped checkpoint, relative to the repository (none: the user trains or passes one);
 - `official`: "module:attr" of the loader for the authors' released `.pth` weights, if they exist;
-- `params`: the parameter count of each size, so listing needs no model (a test builds every model and
-  checks these numbers).
+- `params`: the parameter count of the full-size (published) network, so listing needs no model (a test
+  builds every network on the meta device and checks it).
 
 Every network follows one contract (plain PyTorch, nothing of the harness):
 
@@ -20,6 +23,8 @@ Every network follows one contract (plain PyTorch, nothing of the harness):
         in [0, 1], equal to composite outside the foreground
     uses_reference: bool   (False: it reads the whole background, not the reference region)
     resolution: int        (its working size; the engine resizes to it and maps the result back up)
+    input_multiple: int    (H and W must be multiples of it; 1 for a network that pads itself)
+    cfg: a dataclass       (its whole configuration: checkpoints store it, so they rebuild exactly)
 
 A **classical** entry's target is `fn(composite, fg_mask, ref_mask, **options) -> image` (numpy, any size).
 
@@ -37,11 +42,11 @@ The engine checks every output (shape, finite, in [0, 1]) and scores it like any
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import HarnessError, UnknownNameError
+from harness.errors import HarnessError, UnknownNameError, did_you_mean
 
 ENTRY_POINT_GROUP = "harness.methods"
 KINDS = ("classical", "learned", "external")
@@ -57,20 +62,32 @@ class MethodInfo:
     description: str
     uses_reference: bool | None = None  # None: external methods declare it themselves
     resolution: int | None = None  # working size; None = the sample's own resolution
-    recipe: str | None = None
+    recipe: str | None = None  # "module:attr" of the training recipe class
     checkpoint: str | None = None
     official: str | None = None
-    params: Mapping[str, int] = field(default_factory=dict)
+    params: int | None = None  # parameters of the full-size network
+    options: Mapping[str, str] = field(default_factory=dict)  # option name → one-line help
 
     @property
     def module(self) -> str:
         return self.target.partition(":")[0]
 
 
+# What every learned method accepts, whatever its network (harness/methods/learned.py reads them).
+LEARNED_OPTIONS = {
+    "checkpoint": "the weights: a .safetensors checkpoint, a folder of the official .pth files, or "
+                  "models:/NAME@ALIAS",
+    "terms": "the full-resolution colour mapping's polynomial kernel: 4, 11 (default) or 17 terms",
+}
+# The IPH paper's guide-mask protocol, for networks that read a background mask: the same weights, the
+# reference region in place of that mask.
+GUIDE = {"guide": "background (default, as trained) or reference (the IPH paper's guide-mask protocol)"}
+
+
 def _learned(name: str, target: str, description: str, *, uses_reference: bool, recipe: str, checkpoint: str,
-             params: dict[str, int], official: str | None = None) -> MethodInfo:
+             params: int, official: str | None = None, options: Mapping[str, str] | None = None) -> MethodInfo:
     return MethodInfo(name, "learned", target, description, uses_reference, 256, recipe, checkpoint, official,
-                      params)
+                      params, {**LEARNED_OPTIONS, **(options or {})})
 
 
 BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
@@ -79,27 +96,31 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
     MethodInfo("reinhard", "classical", "harness.methods.classical:reinhard",
                "Reinhard 2001 colour transfer: fg CIELAB mean/std → reference's", uses_reference=True),
     MethodInfo("lum-match", "classical", "harness.methods.classical:lum_match",
-               "fg L* p10/mean/p90 → reference's by a monotone curve, plus a*b* mean shift", uses_reference=True),
+               "fg L* p10/mean/p90 → reference's by a monotone curve, plus a*b* mean shift", uses_reference=True,
+               options={"chroma": "share of the a*b* mean shift, in [0, 1] (default 1: the whole shift)",
+                        "mean_iters": "nudges of the mid-tone anchor so the mean lands exactly (default 4)"}),
     _learned("iph", "iph.model:build", "IPH (Valanarasu et al. 2023): style encoder + AdaIN harmonizer",
-             uses_reference=True, recipe="iph", checkpoint="iph/checkpoints/iph.safetensors",
-             params={"tiny": 96_763, "small": 1_617_907, "full": 28_871_075}),
+             uses_reference=True, recipe="harness.train.recipes:IPHRecipe",
+             checkpoint="iph/checkpoints/iph.safetensors", params=28_871_075,
+             options={"r1": "§7 style blending: weight of the reference's style code (default 1)",
+                      "r2": "§7 style blending: weight of the second region's code (default 0)",
+                      "blend_with": "the second region: foreground (default) or background"}),
     _learned("dovenet", "baselines.dovenet:build", "Dove-Net (Cong et al. 2020): attention U-Net + domain "
-             "verification", uses_reference=False, recipe="dovenet", checkpoint="baselines/checkpoints/dovenet.safetensors",
-             params={"tiny": 464_195, "small": 1_032_163, "full": 54_759_939},
+             "verification", uses_reference=False, recipe="harness.train.recipes:DoveNetRecipe",
+             checkpoint="baselines/checkpoints/dovenet.safetensors", params=54_759_939,
              official="baselines.dovenet:load_official"),
     _learned("bargainnet", "baselines.bargainnet:build", "Bargain-Net (Cong et al. 2021): background domain code",
-             uses_reference=False, recipe="bargainnet", checkpoint="baselines/checkpoints/bargainnet.safetensors",
-             params={"tiny": 528_788, "small": 1_097_268, "full": 58_695_700},
-             official="baselines.bargainnet:load_official"),
+             uses_reference=False, recipe="harness.train.recipes:BargainNetRecipe",
+             checkpoint="baselines/checkpoints/bargainnet.safetensors", params=58_695_700,
+             official="baselines.bargainnet:load_official", options=GUIDE),
     _learned("bargainnet-r", "baselines.bargainnet:build_r", "Bargain-Net (R): domain code from the reference "
-             "region", uses_reference=True, recipe="bargainnet",
-             checkpoint="baselines/checkpoints/bargainnet-r.safetensors",
-             params={"tiny": 528_788, "small": 1_097_268, "full": 58_695_700},
+             "region", uses_reference=True, recipe="harness.train.recipes:BargainNetRecipe",
+             checkpoint="baselines/checkpoints/bargainnet-r.safetensors", params=58_695_700,
              official="baselines.bargainnet:load_official"),
     _learned("rainnet", "baselines.rainnet:build", "Rain-Net (Ling et al. 2021): region-aware instance norm",
-             uses_reference=False, recipe="rainnet", checkpoint="baselines/checkpoints/rainnet.safetensors",
-             params={"tiny": 464_083, "small": 1_032_023, "full": 54_759_043},
-             official="baselines.rainnet:load_official"),
+             uses_reference=False, recipe="harness.train.recipes:RainNetRecipe",
+             checkpoint="baselines/checkpoints/rainnet.safetensors", params=54_759_043,
+             official="baselines.rainnet:load_official", options=GUIDE),
 )}
 
 
@@ -154,6 +175,16 @@ def load(target: str) -> Any:
         raise UnknownNameError(f"attribute of {module}", attr, public) from None
 
 
+def check_options(info: MethodInfo, given: Iterable[str]) -> None:
+    """Every key in `given` is one of the entry's options; otherwise one line naming them (did-you-mean)."""
+    unknown = [k for k in dict.fromkeys(given) if k not in info.options]
+    if unknown:
+        which = f"option '{unknown[0]}'" if len(unknown) == 1 else "options " + ", ".join(f"'{k}'" for k in unknown)
+        hint = did_you_mean(unknown[0], info.options)
+        raise HarnessError(f"method '{info.name}' has no {which} (its options: {', '.join(info.options) or 'none'})"
+                           + (f".{hint}" if hint else ""))
+
+
 def list_models() -> list[str]:
     """The learned methods (those with a network), sorted."""
     return sorted(n for n, m in BUILTIN.items() if m.kind == "learned")
@@ -164,8 +195,6 @@ def learned_info(name: str) -> MethodInfo:
     if info.kind != "learned":
         raise HarnessError(f"'{name}' is a {info.kind} method, not a trainable network "
                            f"(networks: {', '.join(list_models())})")
-    if not info.recipe:
-        raise HarnessError(f"method '{name}' names no training recipe")
     return info
 
 
@@ -173,3 +202,8 @@ def create_model(name: str, size: str = "tiny", **overrides: Any):
     """Build a registered network: `create_model("iph", "full")`. Unknown names → did-you-mean; an unknown
     size or field → ValueError from the builder (with its own did-you-mean)."""
     return load(learned_info(name).target)(size, **overrides)
+
+
+def model_sizes(name: str) -> Mapping[str, Any]:
+    """The network family's `SIZES` (size name → config), from the builder's module: the one list of sizes."""
+    return load(f"{learned_info(name).module}:SIZES")

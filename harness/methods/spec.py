@@ -214,7 +214,7 @@ def describe_methods() -> list[dict[str, Any]]:
         spec = MethodSpec(name)
         row = {"name": name, "kind": info.kind, "uses_reference": info.uses_reference,
                "resolution": info.resolution or "full", "params": 0 if info.kind == "classical" else None,
-               "params_full": info.params.get("full", 0 if info.kind == "classical" else None),
+               "params_full": 0 if info.kind == "classical" else info.params,
                "available": True, "checkpoint": None, "description": info.description}
         if info.kind == "learned":
             ckpt = spec.checkpoint()

@@ -1,12 +1,13 @@
 """`harness train`: stage-wise training of every learned method on Ray Train, the same on a laptop and a cluster.
 
 One `TorchTrainer` (Ray Train V2) runs harness/train/loop.py on `workers` processes: DDP over gloo on CPU,
-NCCL on GPU. Data: the self-supervised generator (harness/train/synthetic.py) or any suite (`suite=`).
-Checkpoints every `checkpoint_every` steps in OUT/checkpoints/ (harness/train/state.py); `resume=True`
-continues from the latest complete one; `init=` starts a stage from the previous stage's checkpoint (a path or
-`models:/NAME@stageK`). The final model is OUT/<method>-stage<K>.safetensors, logged to MLflow and registered
-as models:/<method>@stage<K> (harness/tracking/training.py). Learning rates default to the paper's per stage
-(1e-4, 1e-5, 1e-6); `lr` overrides.
+NCCL on GPU. Data: a self-supervised generator (harness/train/relit.py, harness/train/perturb.py) or any
+suite's samples (`suite=`: harness/train/suite.py). Checkpoints every `checkpoint_every` steps in
+OUT/checkpoints/ (harness/train/state.py); `resume=True` continues from the latest complete one; `init=` starts
+a stage from the previous stage's checkpoint (a path or `models:/NAME@stageK`). The final model is
+OUT/<method>-stage<K>.safetensors, logged to MLflow and registered as models:/<method>@stage<K>
+(harness/tracking/training.py). Learning rates default to the paper's per stage (1e-4, 1e-5, 1e-6); `lr`
+overrides.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ class TrainResult:
 def validate(cfg: TrainConfig) -> None:
     """Everything that needs the registry: the method is trainable, the model builds at this size, the loss
     options apply, the training size fits the network — each a one-line error now, not inside a worker."""
-    from harness.train.loop import build_model, input_multiple
+    from harness.train.loop import build_model
     from harness.train.recipes import recipe_for, recipe_loss
 
     recipe_for(cfg.method)
     recipe_loss(cfg)
-    multiple = input_multiple(build_model(cfg))
+    multiple = build_model(cfg).input_multiple
     if cfg.resolution % multiple:
         raise HarnessError(f"--resolution {cfg.resolution} must be a multiple of {multiple} for "
                            f"{cfg.method} size '{cfg.size}'")

@@ -18,43 +18,28 @@ from harness.errors import HarnessError
 
 
 def build_model(cfg: TrainConfig):
-    """The untrained network of `cfg` (the "H-Net alone" ablation, loss preset `hnet`, has no style encoder)."""
+    """The untrained network of `cfg`: the model config fields its recipe implies for the loss preset (IPH's
+    "H-Net alone" has no style encoder), then `cfg.overrides`."""
     from harness.methods.registry import create_model
+    from harness.train.recipes import recipe_for
 
-    overrides = dict(cfg.overrides)
-    if cfg.method == "iph" and cfg.loss == "hnet":
-        overrides.setdefault("use_style_encoder", False)
+    overrides = {**recipe_for(cfg.method).model_overrides(cfg.loss), **cfg.overrides}
     try:
         return create_model(cfg.method, cfg.size, **overrides)
     except (ValueError, TypeError) as err:
         raise HarnessError(f"{cfg.method}: {err}") from None
 
 
-def input_multiple(model) -> int:
-    """Image sides the network accepts must be a multiple of this (IPH pads itself)."""
-    cfg = getattr(model, "cfg", None)
-    if hasattr(cfg, "num_downs"):
-        return 2 ** cfg.num_downs
-    if hasattr(cfg, "n_codec"):
-        return 2 ** (4 + cfg.n_codec)
-    return 1
-
-
-def model_overrides(cfg: TrainConfig) -> dict[str, Any] | None:
-    """What the checkpoint JSON records besides the size. None for IPH: the checkpoint then stores the whole
-    IPHConfig, so a later change to the named sizes cannot change what the checkpoint means."""
-    return None if cfg.method == "iph" else dict(cfg.overrides)
-
-
 def make_dataset(cfg: TrainConfig):
+    from harness.train.perturb import PerturbDataset
     from harness.train.relit import RelitDataset
-    from harness.train.synthetic import SuiteDataset, SyntheticDataset
+    from harness.train.suite import SuiteDataset
 
     if cfg.suite:
         return SuiteDataset(cfg.suite, cfg.data_root, cfg.resolution, cfg.stage)
     if cfg.data == "relit":
         return RelitDataset(cfg.resolution, cfg.stage, cfg.seed, pairs=cfg.pairs)
-    return SyntheticDataset(cfg.resolution, cfg.stage, cfg.seed)
+    return PerturbDataset(cfg.resolution, cfg.stage, cfg.seed)
 
 
 def batch_indices(step: int, rank: int, world: int, batch: int, n: int, seed: int, shuffle: bool) -> list[int]:
@@ -155,7 +140,7 @@ def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | N
         weights, state_w, state_j = step_paths(ckpt_dir, step)
         save_training_state(recipe, state_w, state_j, step)
         meta = dict(stage=cfg.stage, step=step, data=data_desc, metrics=terms, model_name=cfg.method,
-                    size=cfg.size, overrides=model_overrides(cfg))
+                    size=cfg.size)
         save_checkpoint(model, weights, **meta)
         prune(ckpt_dir, cfg.keep_checkpoints)
         if final:

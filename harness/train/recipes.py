@@ -1,6 +1,7 @@
-"""Training recipes: how each learned method takes one optimisation step. The registry names a method's recipe
-(harness/methods/registry.py: `recipe`); a method without one cannot be trained, and no recipe is ever chosen
-by looking at the model's class.
+"""Training recipes: how each learned method takes one optimisation step. A method's registry entry names its
+recipe class (harness/methods/registry.py: `recipe`, "module:attr"); a method without one cannot be trained,
+and no recipe is ever chosen by looking at the model's class. What differs between recipes is said by the
+recipe itself (class attributes and hooks), so nothing outside a recipe asks which recipe it is.
 
     iph          iph.losses.Objective (L1 + luminance matching + consistency + triplets); DDP; Adam (0.9, 0.999)
                  over the model and, for H-Net alone, the style encoder the objective trains beside it
@@ -20,6 +21,8 @@ import dataclasses
 from typing import Any, Callable
 
 from harness.errors import HarnessError, UnknownNameError
+
+ALL = "all"  # the whole objective: the one loss every recipe trains (IPH's presets also name its ablations)
 
 
 def _adam(params, lr: float, gan: bool):
@@ -45,6 +48,13 @@ def _all_reduce_grads(modules) -> None:
 
 class Recipe:
     """One method's training step on a batch of `composite`, `fg_mask`, `ref_mask`, `real` tensors."""
+
+    loss_presets = False  # whether --loss / --loss-option choose among loss presets (else only ALL)
+
+    @classmethod
+    def model_overrides(cls, loss: str) -> dict[str, Any]:
+        """Model config fields the loss preset `loss` implies (none by default)."""
+        return {}
 
     def __init__(self, model, lr: float, loss=None, wrap: Callable | None = None) -> None:
         self.model = model
@@ -88,10 +98,17 @@ class _ObjectiveRecipe(Recipe):
 
 
 class IPHRecipe(_ObjectiveRecipe):
+    loss_presets = True  # the rows of the paper's ablation (iph/losses.py LOSS_PRESETS)
+
+    @classmethod
+    def model_overrides(cls, loss: str) -> dict[str, Any]:
+        """"H-Net alone" (preset hnet) is the harmonizer without its style encoder."""
+        return {"use_style_encoder": False} if loss == "hnet" else {}
+
     def make_objective(self, model, loss):
         from iph.losses import LOSS_PRESETS, Objective
 
-        return Objective(model, LOSS_PRESETS[loss] if isinstance(loss, str) else (loss or LOSS_PRESETS["full"]))
+        return Objective(model, LOSS_PRESETS[loss] if isinstance(loss, str) else (loss or LOSS_PRESETS[ALL]))
 
     def extra_modules(self) -> dict:
         """H-Net alone's loss-side style encoder (iph/losses.py) resumes with the training state."""
@@ -161,36 +178,37 @@ class RainNetRecipe(GANRecipe):
     judge_raw_output = False
 
 
-RECIPES: dict[str, type[Recipe]] = {"iph": IPHRecipe, "bargainnet": BargainNetRecipe, "dovenet": DoveNetRecipe,
-                                    "rainnet": RainNetRecipe}
-
-
 def recipe_for(method: str) -> type[Recipe]:
-    """The recipe the registry names for `method` (an error when it names none, or an unknown one)."""
-    from harness.methods.registry import learned_info
+    """The recipe class the registry entry of `method` names (an error when it names none, or a missing one)."""
+    from harness.methods.registry import learned_info, load
 
-    name = learned_info(method).recipe
-    if name not in RECIPES:
-        raise UnknownNameError(f"training recipe of '{method}'", str(name), list(RECIPES))
-    return RECIPES[name]
+    info = learned_info(method)
+    if info.recipe is None:
+        raise HarnessError(f"method '{method}' names no training recipe: it cannot be trained")
+    return load(info.recipe)
+
+
+def _no_presets(method: str) -> HarnessError:
+    return HarnessError(f"--loss/--loss-option choose a loss preset, and '{method}' has none: it trains its "
+                        f"whole objective (--loss {ALL})")
 
 
 def make_recipe(method: str, model, lr: float, loss=None, wrap: Callable | None = None) -> Recipe:
-    """The training recipe of registered method `method` around `model`; `loss` is an IPH loss preset name or
-    an iph.losses.LossConfig (the other recipes have no loss options)."""
+    """The training recipe of registered method `method` around `model`; `loss` is a loss preset name or an
+    iph.losses.LossConfig, for recipes with loss presets (the others train ALL, their own objective)."""
     cls = recipe_for(method)
-    if loss not in (None, "full") and cls is not IPHRecipe:
-        raise HarnessError(f"--loss/--loss-option are IPH ablations; '{method}' trains its own objective")
+    if loss not in (None, ALL) and not cls.loss_presets:
+        raise _no_presets(method)
     return cls(model, lr, loss, wrap)
 
 
 def recipe_loss(cfg):
-    """What `make_recipe` gets as `loss` for a TrainConfig: IPH's LossConfig (preset + options), None for
-    recipes without loss options — where asking for one is an error."""
-    if recipe_for(cfg.method) is IPHRecipe:
+    """What `make_recipe` gets as `loss` for a TrainConfig: the LossConfig (preset + options) for recipes with
+    loss presets, None for the others — where asking for one is an error."""
+    if recipe_for(cfg.method).loss_presets:
         return loss_config(cfg.loss, cfg.loss_options)
-    if cfg.loss != "full" or cfg.loss_options:
-        raise HarnessError(f"--loss/--loss-option are IPH ablations; '{cfg.method}' trains its own objective")
+    if cfg.loss != ALL or cfg.loss_options:
+        raise _no_presets(cfg.method)
     return None
 
 

@@ -1,6 +1,6 @@
 """The relit training generator: data in which the reference region is the only source of the target light.
 
-The perturbation generator (harness/train/synthetic.py) changes the foreground of an untouched photo, so the
+The perturbation generator (harness/train/perturb.py) changes the foreground of an untouched photo, so the
 foreground alone tells what the truth is ("undo the change") and a network can learn to ignore the reference
 — the shipped IPH of the first release did exactly that (its style codes collapsed to a constant). Here the
 whole scene is relit (harness/data/relight.py) and the truth depends on the reference:
@@ -32,8 +32,8 @@ from torch.utils.data import Dataset
 from harness.data import relight
 from harness.data.photos import EVAL_PHOTOS, available_train_photos
 from harness.errors import HarnessError
-from harness.train.synthetic import (FG_AREA, FG_SHAPES, REF_MIN_AREA, REF_SHAPES, _to_item, random_crop,
-                                     random_region)
+from harness.train.regions import (FG_AREA, FG_SHAPES, REF_MIN_AREA, REF_SHAPES, random_crop, random_region,
+                                   to_item)
 
 
 PAIRS = ("regions", "lights", "both")
@@ -116,5 +116,5 @@ class RelitDataset(Dataset):
             raise IndexError(index)
         s = self.scene(index // 2)
         k = (index % 2) % len(s["regions"])
-        return _to_item(s["composites"][k].astype(np.float32), s["truths"][k].astype(np.float32), s["fg"],
+        return to_item(s["composites"][k].astype(np.float32), s["truths"][k].astype(np.float32), s["fg"],
                         s["regions"][k])
