@@ -41,13 +41,13 @@ class PerturbDataset(Dataset):
     """Self-supervised (composite, fg, ref, real) items on the training photos; item i depends only on
     (seed, i). `length` only bounds the index range (items are generated on demand)."""
 
-    def __init__(self, size: int = 128, stage: int = 1, seed: int = 0, length: int = 1_000_000,
+    def __init__(self, resolution: int = 128, stage: int = 1, seed: int = 0, length: int = 1_000_000,
                  photos: tuple[str, ...] | None = None) -> None:
         if stage not in (1, 2, 3):
             raise HarnessError(f"stage must be 1, 2 or 3, got {stage}")
-        if size < 16:
-            raise HarnessError(f"training size must be at least 16 px, got {size}")
-        self.size, self.stage, self.seed, self.length = int(size), int(stage), int(seed), int(length)
+        if resolution < 16:
+            raise HarnessError(f"training resolution must be at least 16 px, got {resolution}")
+        self.resolution, self.stage, self.seed, self.length = int(resolution), int(stage), int(seed), int(length)
         self.photos = tuple(photos) if photos is not None else available_train_photos()
         held_out = sorted(set(self.photos) & set(EVAL_PHOTOS))
         if held_out:
@@ -60,8 +60,8 @@ class PerturbDataset(Dataset):
 
     def describe(self) -> dict:
         """What the data is, for checkpoints and MLflow params."""
-        return {"kind": "synthetic", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS),
-                "size": self.size, "stage": self.stage, "seed": self.seed}
+        return {"kind": "perturb", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS),
+                "resolution": self.resolution, "stage": self.stage, "seed": self.seed}
 
     def generate(self, index: int) -> dict:
         """Item `index` as numpy arrays plus what was drawn: composite, real (H×W×3 float32), fg, ref (bool)."""
@@ -70,9 +70,9 @@ class PerturbDataset(Dataset):
         if not 0 <= index < self.length:
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, index])
-        name, (y0, x0, side), real = random_crop(self.photos, self.size, rng)
+        name, (y0, x0, side), real = random_crop(self.photos, self.resolution, rng)
 
-        fg, shape = random_region(self.size, rng, FG_SHAPES, FG_AREA)
+        fg, shape = random_region(self.resolution, rng, FG_SHAPES, FG_AREA)
         ref = reference_region(fg, self.stage, rng)
         kind = PERTURBATIONS[int(rng.integers(len(PERTURBATIONS)))]
         pixels = real[fg].astype(np.float64)

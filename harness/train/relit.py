@@ -40,11 +40,11 @@ PAIRS = ("regions", "lights", "both")
 
 
 class RelitDataset(Dataset):
-    def __init__(self, size: int = 128, stage: int = 2, seed: int = 0, length: int = 1_000_000,
+    def __init__(self, resolution: int = 128, stage: int = 2, seed: int = 0, length: int = 1_000_000,
                  photos: tuple[str, ...] | None = None, pairs: str = "both") -> None:
         if stage not in (1, 2, 3):
             raise HarnessError(f"stage must be 1, 2 or 3, got {stage}")
-        self.size, self.stage, self.seed, self.length = int(size), int(stage), int(seed), int(length)
+        self.resolution, self.stage, self.seed, self.length = int(resolution), int(stage), int(seed), int(length)
         if pairs not in PAIRS:
             raise HarnessError(f"pairs must be one of {', '.join(PAIRS)}, not '{pairs}'")
         self.pairs = pairs
@@ -58,7 +58,7 @@ class RelitDataset(Dataset):
         return self.length
 
     def describe(self) -> dict:
-        return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS), "size": self.size,
+        return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS), "resolution": self.resolution,
                 "stage": self.stage, "seed": self.seed, "pairs": self.pairs if self.stage > 1 else None}
 
     def _regions(self, fg: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -68,7 +68,7 @@ class RelitDataset(Dataset):
         out: list[np.ndarray] = []
         taken = fg.copy()
         for _ in range(40):
-            shape, _ = random_region(self.size, rng, REF_SHAPES, (0.05, 0.3))
+            shape, _ = random_region(self.resolution, rng, REF_SHAPES, (0.05, 0.3))
             region = shape & ~taken
             if region.mean() >= REF_MIN_AREA:
                 out.append(region)
@@ -83,15 +83,15 @@ class RelitDataset(Dataset):
         if pair in self._recent:
             return self._recent[pair]
         rng = np.random.default_rng([self.seed, pair])
-        _, _, crop = random_crop(self.photos, self.size, rng)
+        _, _, crop = random_crop(self.photos, self.resolution, rng)
         photo = crop.astype(np.float64)
-        fg, _ = random_region(self.size, rng, FG_SHAPES, FG_AREA)
+        fg, _ = random_region(self.resolution, rng, FG_SHAPES, FG_AREA)
         regions = self._regions(fg, rng)
         light_a, light_b, light_c = relight.draw_lights(rng, 3)
         if len(regions) == 2 and not np.array_equal(regions[0], regions[1]):
             centre, direction = relight.separating_ramp(regions[0], regions[1])
         else:
-            centre = (self.size * rng.uniform(0.3, 0.7), self.size * rng.uniform(0.3, 0.7))
+            centre = (self.resolution * rng.uniform(0.3, 0.7), self.resolution * rng.uniform(0.3, 0.7))
             angle = rng.uniform(0, 2 * np.pi)
             direction = (float(np.sin(angle)), float(np.cos(angle)))
         field = relight.gain_field(relight.ramp(fg.shape, centre, direction), light_a, light_b)

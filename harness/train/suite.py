@@ -19,7 +19,7 @@ class SuiteDataset(Dataset):
     """A suite's samples resized to `size`² (the benchmark's resizer); stage 1 uses the whole background as
     the reference. Every sample needs a ground truth."""
 
-    def __init__(self, suite_name: str, data_root: str | None, size: int = 128, stage: int = 1) -> None:
+    def __init__(self, suite_name: str, data_root: str | None, resolution: int = 128, stage: int = 1) -> None:
         from harness.data.suites import open_suite
 
         self.suite = open_suite(suite_name, data_root)
@@ -27,14 +27,14 @@ class SuiteDataset(Dataset):
             raise HarnessError(f"suite '{suite_name}' ({self.suite.source}) is made from the evaluation photos, "
                                "which stay held out of training; train on your own data, or on the bundled "
                                "train split: harness build-intharmony --split train --out DIR, then --data-root DIR")
-        self.size, self.stage = int(size), int(stage)
+        self.resolution, self.stage = int(resolution), int(stage)
 
     def __len__(self) -> int:
         return len(self.suite.specs)
 
     def describe(self) -> dict:
         return {"kind": "suite", "suite": self.suite.name, "source": self.suite.source,
-                "data_root": self.suite.data_root, "samples": len(self), "size": self.size, "stage": self.stage}
+                "data_root": self.suite.data_root, "samples": len(self), "resolution": self.resolution, "stage": self.stage}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         from harness.data.suites import load_spec
@@ -44,9 +44,10 @@ class SuiteDataset(Dataset):
         s = load_spec(spec)
         if s.real is None:
             raise InputError(spec.id, "training needs a ground truth (real/) for every sample")
-        fg = resize_mask(s.fg_mask, self.size)
-        ref = 1.0 - fg if self.stage == 1 else resize_mask(s.ref_mask, self.size)
+        fg = resize_mask(s.fg_mask, self.resolution)
+        ref = 1.0 - fg if self.stage == 1 else resize_mask(s.ref_mask, self.resolution)
         fg_b = fg > 0.5
         if not fg_b.any() or fg_b.all() or not (ref > 0.5).any():
-            raise InputError(spec.id, f"a region vanishes (or covers everything) at the training size {self.size}")
-        return to_item(resize_image(s.composite, self.size), resize_image(s.real, self.size), fg, ref)
+            raise InputError(spec.id, f"a region vanishes (or covers everything) at the training resolution "
+                                      f"{self.resolution}")
+        return to_item(resize_image(s.composite, self.resolution), resize_image(s.real, self.resolution), fg, ref)

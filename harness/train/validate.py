@@ -18,14 +18,15 @@ import numpy as np
 VALIDATION_SEED = 10_007
 
 
-def validate(model, pairs: int = 32, size: int = 128, seed: int = VALIDATION_SEED, device: str = "cpu") -> dict[str, Any]:
+def validate(model, pairs: int = 32, resolution: int = 128, seed: int = VALIDATION_SEED,
+             device: str = "cpu") -> dict[str, Any]:
     import torch
 
     from harness.scoring.metrics import delta_e2000, srgb_to_lab
     from harness.scoring.robustness import MIN_TRUTH_GAP
     from harness.train.relit import RelitDataset
 
-    ds = RelitDataset(size, stage=2, seed=seed, pairs="regions")  # two regions of one composite, as in `relit`
+    ds = RelitDataset(resolution, stage=2, seed=seed, pairs="regions")  # two regions of one composite, as in `relit`
     was_training = model.training
     model.eval()
 
