@@ -71,7 +71,8 @@ class TrainConfig(TrackingOptions):
     validate_every: int = option(0, group=TRAINING, help="steps between validations on held-out relit pairs of "
                                                          "the training photos; 0 = at the end only")
     workers: int = option(2, group=COMPUTE, check=positive, help="Ray Train workers")
-    gpus_per_worker: float = option(0.0, group=COMPUTE, check=number_above(0, inclusive=True), help="GPUs per worker (0 = CPU, gloo)")
+    gpus_per_worker: float = option(0.0, group=COMPUTE, check=number_above(0, inclusive=True),
+                                    help="GPUs per worker (0 = CPU, gloo)")
     cpus_per_worker: float = option(1.0, group=COMPUTE, check=number_above(0), help="CPUs per worker")
     ray_address: str | None = redefault(ComputeOptions, "ray_address", None)
     out: str | None = option(None, group=RESULTS, help="output directory", shown="runs/<method>-stage<K>")

@@ -1,5 +1,6 @@
 """The images logged with a benchmark: per method a grid (per sample, composite | regions | output | truth), and
-the same tiles one by one for the report's qualitative figure (reports/); run-robustness's figure per sample (outputs side by side per region)."""
+the same tiles one by one for the report's qualitative figure (reports/); run-robustness's figure per sample
+(the outputs side by side per region)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class ExperimentResult:
                 row.append(ci_cell(r["responsiveness"], r["responsiveness_lo"], r["responsiveness_hi"], 3)
                            if r is not None else "-")
             body.append(row)
-        header = ["variant", "seeds", "PSNR ↑", "SSIM ↑", "ΔE2000 ↓", "fMSE ↓"] + (["responsiveness"] if rob else [])
+        header = ["variant", "seeds", "PSNR ↑", "SSIM ↑", "ΔE2000 ↓", "fMSE ↓", *(["responsiveness"] if rob else [])]
         lines += ["", "mean [95% CI] over seeds and images (crossed bootstrap: seeds and images resampled)",
                   table(header, body)]
         c = self.comparisons

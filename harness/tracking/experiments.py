@@ -6,8 +6,9 @@
   params: the config and the resolved budget (`budget.<field>`); metrics: `<metric>/<variant>` with
   `_ci95_lo`/`_ci95_hi` (variant names made key-safe: `style+highlight` → `style_highlight`); artifacts
   `summary.csv`, `comparisons.csv`, `per_image.csv` (every trained model × image, with `arm` and `seed`) and
-  `report/report.html` (reports/: Table 3), `result.json` (the `--json` document: `variants` in table order, each with `name`, `label`, `metrics`
-  {metric: {mean, ci95, n, n_seeds}}, `trials`);
+  `report/report.html` (reports/: Table 3, built by the command once the run is finished), `result.json` (the
+  `--json` document: `variants` in table order, each with `name`, `label`, `metrics` {metric: {mean, ci95, n,
+  n_seeds}}, `trials`);
 - **one child run per trial** (tag `mlflow.parentRunId`, tag `harness.trial` = `<variant>/s<seed>`), params
   `variant`, `seed`, `method`, `loss`, `loss_options`, `overrides` and `budget.<field>`; metrics: the training
   curves `train/<term>` and `val/<metric>` at step = optimizer step over all stages, then the evaluation named

@@ -1,5 +1,5 @@
-"""run-robustness in MLflow: experiment `<suite>-robustness`; one parent run per invocation (config, the summary, the
-per-region table, the full result, a figure per sample with the outputs side by side per region), one child
+"""run-robustness in MLflow: experiment `<suite>-robustness`; one parent run per invocation (config, the summary,
+the per-region table, the full result, a figure per sample with the outputs side by side per region), one child
 run per method (responsiveness, reference accuracy, per-region metrics, the per-image rows); the command then
 builds the parent's `report/report.html` from all of it (reports/)."""
 

@@ -58,8 +58,8 @@ class RelitDataset(Dataset):
         return self.length
 
     def describe(self) -> dict:
-        return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS), "resolution": self.resolution,
-                "stage": self.stage, "seed": self.seed, "pairs": self.pairs if self.stage > 1 else None}
+        return {"kind": "relit", "photos": list(self.photos), "held_out": list(EVAL_PHOTOS),
+                "resolution": self.resolution, "stage": self.stage, "seed": self.seed, "pairs": self.pairs if self.stage > 1 else None}
 
     def _regions(self, fg: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         """Two disjoint reference regions outside the foreground (stage 1: the whole background, once)."""

@@ -34,7 +34,8 @@ class SuiteDataset(Dataset):
 
     def describe(self) -> dict:
         return {"kind": "suite", "suite": self.suite.name, "source": self.suite.source,
-                "data_root": self.suite.data_root, "samples": len(self), "resolution": self.resolution, "stage": self.stage}
+                "data_root": self.suite.data_root, "samples": len(self), "resolution": self.resolution,
+                "stage": self.stage}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         from harness.data.suites import load_spec
