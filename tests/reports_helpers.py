@@ -5,16 +5,14 @@ parent logged here by hand in the shape the report reads (issue 12 builds the co
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import ROOT, cli, local_ray
+
 # The ablation logged by hand: variant → {seed: metrics}; "no-triplet" has one seed with its own CI.
 ABLATION = {
     "full": {0: {"psnr": 31.2, "ssim": 0.91, "de2000": 3.1, "fmse": 410.0},
@@ -37,17 +35,6 @@ class Store:
     ab_run: str
     rank_run: str
     ablation_run: str
-
-
-def cli(*argv: str) -> str:
-    """stdout of `harness ARGV`, run in this process."""
-    from harness.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(argv))
-    assert code == 0, (argv, out.getvalue())
-    return out.getvalue()
 
 
 def log_ablation(uri: str) -> str:
@@ -73,19 +60,13 @@ def log_ablation(uri: str) -> str:
 
 
 def make_store(root: Path) -> Store:
-    import ray
-
     uri = f"sqlite:///{root}/mlflow.db"
     common = ("--tracking-uri", uri, "--cache-dir", str(root / "cache"), "--bootstrap", "200", "--json")
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    try:
+    with local_ray(num_cpus=2):
         bench = json.loads(cli("run-benchmark", "--suite", "sample", "--limit", "3", "--methods",
                                 "composite,reinhard,lum-match", *common))
         sweep = json.loads(cli("run-robustness", "--suite", "relit", "--limit", "1", "--methods",
                                 "composite,reinhard", *common))
-    finally:
-        ray.shutdown()
     runs = {}
     for kind in ("ab", "rank"):
         cli("analyze-votes", str(ROOT / "studies" / f"{kind}.csv"), "--tracking-uri", uri, "--bootstrap", "100",

@@ -4,22 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.cli import main
 from tests.helpers import write_folder_suite
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    err = capsys.readouterr().err.strip()
-    return code, err
-
-
-def _expect_one_line(capsys, argv, *needles):
-    code, err = _run(capsys, *argv)
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
+from tests.processes import one_line_error
 
 
 def _export(tmp_path, root):
@@ -60,12 +46,12 @@ def test_bad_folder_input(tmp_path, capsys, case, needles):
         Image.fromarray(np.zeros((48, 64), np.uint8)).save(root / "reference" / "img00.png")
     elif case == "missing_mask":
         (root / "mask" / "img00.png").unlink()
-    _expect_one_line(capsys, _export(tmp_path, root), *needles)
+    one_line_error(capsys, _export(tmp_path, root), *needles)
     assert not (tmp_path / "out" / "composite" / "img00.png").exists()
 
 
 def test_unknown_suite_and_missing_data_root(capsys, tmp_path):
-    _expect_one_line(capsys, ["export-suite", "--suite", "iharmony", "--out", str(tmp_path)], "Did you mean: iharmony4")
-    _expect_one_line(capsys, ["export-suite", "--suite", "folder", "--out", str(tmp_path)], "--data-root")
-    _expect_one_line(capsys, ["export-suite", "--suite", "folder", "--data-root", str(tmp_path / "nope"),
-                              "--out", str(tmp_path)], "nope", "composite/")
+    one_line_error(capsys, ["export-suite", "--suite", "iharmony", "--out", str(tmp_path)], "Did you mean: iharmony4")
+    one_line_error(capsys, ["export-suite", "--suite", "folder", "--out", str(tmp_path)], "--data-root")
+    one_line_error(capsys, ["export-suite", "--suite", "folder", "--data-root", str(tmp_path / "nope"),
+                            "--out", str(tmp_path)], "nope", "composite/")

@@ -2,34 +2,33 @@
 log file (or on stderr with -v), and bad arguments refused at once with one line."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from harness.engine.worker import FAULT_DIR_ENV
+from tests.processes import run_harness
 
 pytestmark = pytest.mark.slow
 
 
-def _harness(*argv, env=None, timeout=300):
-    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+@pytest.fixture
+def faults(tmp_path):
+    """A fault folder armed for one worker death: the first worker that finds `arm` kills itself and leaves
+    `fired` (the engine's test hook, passed on through FAULT_DIR_ENV)."""
+    path = tmp_path / "faults"
+    path.mkdir()
+    (path / "arm").write_text("")
+    return path
 
 
-def test_json_stays_clean_when_a_worker_is_killed(tmp_path):
+def test_json_stays_clean_when_a_worker_is_killed(tmp_path, faults):
     """An actor process dies mid-run (Ray prints "(raylet) Task ... failed" and retries it): stdout is still
     one JSON document, Ray's lines are in the log, stderr has nothing from Ray."""
-    faults = tmp_path / "faults"
-    faults.mkdir()
-    (faults / "arm").write_text("")
     cache = tmp_path / "cache"
-    proc = _harness("run-benchmark", "--suite", "sample", "--limit", "3", "--methods", "composite,iph",
-                    "--no-mlflow", "--json", "--num-cpus", "2", "--cache-dir", str(cache),
-                    env={FAULT_DIR_ENV: str(faults)})
+    proc = run_harness("run-benchmark", "--suite", "sample", "--limit", "3", "--methods", "composite,iph",
+                       "--no-mlflow", "--json", "--num-cpus", "2", "--cache-dir", str(cache),
+                       env={FAULT_DIR_ENV: str(faults)})
     assert proc.returncode == 0, proc.stderr
     assert (faults / "fired").is_file(), "the fault was never injected"
     doc = json.loads(proc.stdout)  # the whole of stdout parses as one document
@@ -41,14 +40,11 @@ def test_json_stays_clean_when_a_worker_is_killed(tmp_path):
     assert "raylet" not in proc.stderr and "Token authentication" not in proc.stderr
 
 
-def test_verbose_sends_library_messages_to_stderr_not_stdout(tmp_path):
-    faults = tmp_path / "faults"
-    faults.mkdir()
-    (faults / "arm").write_text("")
+def test_verbose_sends_library_messages_to_stderr_not_stdout(tmp_path, faults):
     cache = tmp_path / "cache"
-    proc = _harness("run-benchmark", "--suite", "sample", "--limit", "2", "--methods", "reinhard", "--no-mlflow",
-                    "--json", "--num-cpus", "1", "--no-progress", "--cache-dir", str(cache), "-v",
-                    env={FAULT_DIR_ENV: str(faults)})
+    proc = run_harness("run-benchmark", "--suite", "sample", "--limit", "2", "--methods", "reinhard", "--no-mlflow",
+                       "--json", "--num-cpus", "1", "--no-progress", "--cache-dir", str(cache), "-v",
+                       env={FAULT_DIR_ENV: str(faults)})
     assert proc.returncode == 0, proc.stderr
     assert (faults / "fired").is_file()
     json.loads(proc.stdout)
@@ -58,8 +54,8 @@ def test_verbose_sends_library_messages_to_stderr_not_stdout(tmp_path):
 
 def test_an_unreachable_ray_address_fails_within_seconds(tmp_path):
     t0 = time.perf_counter()
-    proc = _harness("run-benchmark", "--suite", "sample", "--limit", "1", "--methods", "composite",
-                    "--no-mlflow", "--ray-address", "127.0.0.1:1", "--cache-dir", str(tmp_path), timeout=60)
+    proc = run_harness("run-benchmark", "--suite", "sample", "--limit", "1", "--methods", "composite",
+                       "--no-mlflow", "--ray-address", "127.0.0.1:1", "--cache-dir", str(tmp_path), timeout=60)
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "127.0.0.1:1" in proc.stderr and "Traceback" not in proc.stderr

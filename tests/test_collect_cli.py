@@ -11,6 +11,7 @@ from PIL import Image
 
 from harness.cli import main
 from tests.helpers import write_folder_suite
+from tests.processes import one_line_error
 
 
 @pytest.fixture
@@ -31,16 +32,6 @@ def suite(tmp_path):
 
 def _pred_dirs(preds, names=("one", "two", "three")):
     return ",".join(f"{n}={preds[n]}" for n in names)
-
-
-def _fails(capsys, argv, *needles):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
-    return err
 
 
 def _base(root, out):
@@ -70,8 +61,8 @@ def test_builds_a_study(tmp_path, suite, capsys):
     assert main(_base(root, out) + ["--pred-dirs", _pred_dirs(preds), "--seed", "4"]) == 0
     assert (out / "votes.db").read_bytes() == before
     capsys.readouterr()
-    _fails(capsys, _base(root, out) + ["--pred-dirs", _pred_dirs(preds), "--seed", "5"], str(out),
-           "different study")
+    one_line_error(capsys, _base(root, out) + ["--pred-dirs", _pred_dirs(preds), "--seed", "5"], str(out),
+                   "different study")
     assert main(["collect-votes", "--out", str(out), "--export"]) == 0
 
 
@@ -133,7 +124,7 @@ def test_bad_input_is_one_line(tmp_path, suite, capsys, case, needles):
         argv += ["--run", "abc"]
     elif case == "bad images":
         argv[argv.index("--images") + 1] = "0"
-    _fails(capsys, argv + ["--pred-dirs", pd], *needles)
+    one_line_error(capsys, argv + ["--pred-dirs", pd], *needles)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no half-built study
 
@@ -143,12 +134,12 @@ def test_out_must_be_a_study_or_new(tmp_path, suite, capsys):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
-    _fails(capsys, _base(root, taken) + ["--pred-dirs", _pred_dirs(preds)], "taken", "not a study directory")
+    one_line_error(capsys, _base(root, taken) + ["--pred-dirs", _pred_dirs(preds)], "taken", "not a study directory")
     assert (taken / "notes.txt").read_text() == "mine"
-    _fails(capsys, ["collect-votes", "--out", str(tmp_path / "new")], "is not a study yet", "--run RUN_ID")
-    _fails(capsys, ["collect-votes", "--out", str(tmp_path / "new"), "--run", str(root)], "--suite")
-    _fails(capsys, ["collect-votes", "--out", str(tmp_path / "new"), "--run", str(root), "--suite", "folder",
-                    "--data-root", str(root)], "per_image.csv")
+    one_line_error(capsys, ["collect-votes", "--out", str(tmp_path / "new")], "is not a study yet", "--run RUN_ID")
+    one_line_error(capsys, ["collect-votes", "--out", str(tmp_path / "new"), "--run", str(root)], "--suite")
+    one_line_error(capsys, ["collect-votes", "--out", str(tmp_path / "new"), "--run", str(root), "--suite", "folder",
+                            "--data-root", str(root)], "per_image.csv")
     empty = tmp_path / "empty"
     empty.mkdir()  # an empty directory is fine
     assert main(_base(root, empty) + ["--pred-dirs", _pred_dirs(preds)]) == 0 and (empty / "study.json").is_file()

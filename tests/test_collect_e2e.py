@@ -7,14 +7,10 @@ benchmark's own prediction files."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import selectors
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,28 +18,21 @@ import requests
 
 from harness.cli import main
 from tests.collect_helpers import csrf_of, trial_of
+from tests.processes import start_harness, stop_process
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 PREFERENCE = ("lum-match", "reinhard", "composite")  # best first
 
 
 def _serve(args, cwd, log):
     """Start `harness collect-votes` and return (process, the URL line it printed)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "collect-votes", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=open(log, "w"), text=True, start_new_session=True)
+    proc = start_harness("collect-votes", *args, cwd=cwd, stderr=open(log, "w"))
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=90):
-        proc.kill()
+        stop_process(proc, signal.SIGKILL)
         pytest.fail(f"collect-votes printed no URL: {Path(log).read_text()}")
     return proc, proc.stdout.readline()
-
-
-def _stop(proc, sig=signal.SIGINT) -> int:
-    os.killpg(proc.pid, sig)
-    return proc.wait(timeout=30)
 
 
 class Participant:
@@ -97,7 +86,7 @@ def test_benchmark_collect_analyze(tmp_path, capsys, monkeypatch):
     url, token = m.groups()
     ann = Participant(url, "ann", predictions)
     assert ann.answer(4) == 4
-    assert _stop(proc, signal.SIGKILL) == -signal.SIGKILL  # a crash
+    assert stop_process(proc, signal.SIGKILL) == -signal.SIGKILL  # a crash
     con = sqlite3.connect(study / "votes.db")
     assert con.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 4  # every acknowledged answer is there
     con.close()
@@ -110,7 +99,7 @@ def test_benchmark_collect_analyze(tmp_path, capsys, monkeypatch):
     assert ann.answer() == 3
     bob = Participant(url, "bob", predictions)
     assert bob.answer() == 7
-    assert _stop(proc) == 0
+    assert stop_process(proc) == 0
     assert "stopped: 12 votes from 2 participant(s)" in (tmp_path / "serve2.log").read_text()
 
     proc, line = _serve(["--out", str(study), "--port", "0", "--host", "127.0.0.2"], tmp_path,
@@ -119,7 +108,7 @@ def test_benchmark_collect_analyze(tmp_path, capsys, monkeypatch):
         assert re.fullmatch(r"http://127\.0\.0\.2:\d+/s/[A-Za-z0-9_-]{32}/\n", line), line
         assert requests.get(line.strip(), timeout=10).status_code == 200
     finally:
-        assert _stop(proc) == 0
+        assert stop_process(proc) == 0
     assert "warning: serving on 127.0.0.2" in (tmp_path / "serve3.log").read_text()
 
     # the export, unchanged, into analyze-votes; logged beside the benchmark run in its experiment

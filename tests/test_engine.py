@@ -2,9 +2,6 @@
 stores. Worker deaths are injected through a file the workers look for (HARNESS_FAULT_DIR, set before Ray
 starts), so Ray is never restarted inside the module."""
 
-import json
-import os
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,6 +11,7 @@ from harness.config import BenchmarkConfig
 from harness.data.suites import load_spec, open_suite
 from harness.engine.worker import FAULT_DIR_ENV
 from harness.scoring.oracle import oracle_scores
+from tests.processes import cli, cli_json
 
 pytestmark = pytest.mark.slow
 
@@ -24,28 +22,15 @@ def fault_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ray_local(fault_dir):
-    import ray
-
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    os.environ[FAULT_DIR_ENV] = str(fault_dir)  # inherited by every worker Ray starts
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
-    del os.environ[FAULT_DIR_ENV]
+def ray_worker_env(fault_dir):
+    return {FAULT_DIR_ENV: str(fault_dir)}  # inherited by every worker of the module's Ray (conftest's ray_local)
 
 
-def _cli_json(capsys, *argv):
-    assert main(list(argv)) == 0
-    out = capsys.readouterr().out
-    return json.loads(out)
-
-
-def test_json_rows_equal_the_libraries_on_the_written_predictions(ray_local, tmp_path, capsys):
+def test_json_rows_equal_the_libraries_on_the_written_predictions(ray_local, tmp_path):
     """Every per-image number equals skimage / colour-science computed directly on the PNG that --out wrote
     and the suite's ground truth — an oracle that shares no code with the harness's metrics."""
     store = f"sqlite:///{tmp_path}/mlflow.db"
-    res = _cli_json(capsys, "run-benchmark", "--suite", "sample", "--limit", "3", "--methods",
+    res = cli_json("run-benchmark", "--suite", "sample", "--limit", "3", "--methods",
                     "composite,reinhard,lum-match", "--out", str(tmp_path / "out"), "--json", "--tracking-uri",
                     store, "--cache-dir", str(tmp_path / "cache"), "--bootstrap", "200")
     assert res["suite"] == "sample" and res["source"] == "bundled-sample" and res["n"] == 3
@@ -150,7 +135,7 @@ def test_portraittest_fallback_is_said_in_the_report_and_every_record(ray_local,
     assert all(r["source"] == "bundled-sample" for r in result.to_json()["per_image"])
 
 
-def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_path, capsys):
+def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_path):
     """run-benchmark --protocol idih on a hand-written iHarmony4 tree: every row equals the port of iDIH's
     script (tests/peer_oracles.py) on the PNG that --out wrote; `subsets` in JSON, the terminal table and
     MLflow (child metrics fmse/HCOCO …, per_subset.csv); each protocol has cache keys of its own."""
@@ -163,7 +148,7 @@ def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_pa
     store = f"sqlite:///{tmp_path}/mlflow.db"
     argv = ["run-benchmark", "--suite", "iharmony4", "--data-root", str(tmp_path / "data"), "--methods",
             "composite,reinhard", "--cache-dir", str(tmp_path / "cache"), "--bootstrap", "200", "--no-progress"]
-    res = _cli_json(capsys, *argv, "--protocol", "idih", "--out", str(tmp_path / "out"), "--json",
+    res = cli_json(*argv, "--protocol", "idih", "--out", str(tmp_path / "out"), "--json",
                     "--tracking-uri", store)
     assert res["protocol"] == "idih:256" and res["n"] == 4 and res["computed"] == 8
     for row in res["per_image"]:
@@ -192,13 +177,8 @@ def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_pa
     assert "per_subset.csv" in {a.path for a in client.list_artifacts(parent.info.run_id)}
 
     # the terminal table; then the same cache under another protocol computes everything anew
-    text = _cli_text(capsys, *argv, "--protocol", "bcmi", "--resume", "--no-mlflow")
+    text = cli(*argv, "--protocol", "bcmi", "--resume", "--no-mlflow")
     assert "protocol bcmi:256" in text and "(8 computed, 0 from cache)" in text
     assert "HCOCO (n=2)" in text and "All (n=4)" in text
-    again = _cli_json(capsys, *argv, "--protocol", "idih", "--resume", "--no-mlflow", "--json")
+    again = cli_json(*argv, "--protocol", "idih", "--resume", "--no-mlflow", "--json")
     assert again["cached"] == 8 and again["computed"] == 0
-
-
-def _cli_text(capsys, *argv):
-    assert main(list(argv)) == 0
-    return capsys.readouterr().out

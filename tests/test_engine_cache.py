@@ -2,8 +2,6 @@
 (baselines/unet.py, iph/layers.py) or the metric code makes --resume recompute exactly the rows it affects;
 editing modules off that path (studies/, the MLflow code) recomputes nothing."""
 
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import ROOT, harness_env, harness_json
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["run-benchmark", "--suite", "sample", "--limit", "2", "--methods", "composite,bargainnet", "--no-mlflow",
         "--json", "--bootstrap", "50", "--num-cpus", "2"]
 
@@ -26,12 +25,9 @@ def project(tmp_path_factory):
     return root
 
 
-def _harness(project: Path, *argv: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(project), RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *argv, "--cache-dir", str(project / "cache")],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def _run_copy(project: Path, *argv: str) -> dict:
+    """The project copy's `harness ARGV` (its code first on the path, run from inside it), with its own cache."""
+    return harness_json(*argv, "--cache-dir", str(project / "cache"), path=[project], cwd=project)
 
 
 def _edit(path: Path) -> None:
@@ -45,14 +41,14 @@ def _todo(plan: dict) -> dict[str, int]:
 def test_edits_recompute_what_they_affect_and_nothing_else(project):
     import harness
 
-    first = _harness(project, *ARGS)
+    first = _run_copy(project, *ARGS)
     assert first["computed"] == 4
     probe = subprocess.run([sys.executable, "-c", "import harness; print(harness.__file__)"], cwd=project,
-                           env=dict(os.environ, PYTHONPATH=str(project)), capture_output=True, text=True)
+                           env=harness_env(path=[project]), capture_output=True, text=True)
     assert probe.stdout.strip() == str(project / "harness" / "__init__.py") != harness.__file__
 
     def plan() -> dict[str, int]:
-        return _todo(_harness(project, *ARGS, "--dry-run"))
+        return _todo(_run_copy(project, *ARGS, "--dry-run"))
 
     assert plan() == {"composite": 0, "bargainnet": 0}
     _edit(project / "studies" / "votes.py")
@@ -61,7 +57,7 @@ def test_edits_recompute_what_they_affect_and_nothing_else(project):
     assert plan() == {"composite": 0, "bargainnet": 0}
     _edit(project / "baselines" / "unet.py")  # Bargain-Net's generator
     assert plan() == {"composite": 0, "bargainnet": 2}
-    resumed = _harness(project, *ARGS, "--resume")  # the real run does what the plan says
+    resumed = _run_copy(project, *ARGS, "--resume")  # the real run does what the plan says
     assert (resumed["cached"], resumed["computed"]) == (2, 2)
     _edit(project / "iph" / "layers.py")  # PartialConv2d, in Bargain-Net's domain-code extractor
     assert plan() == {"composite": 0, "bargainnet": 2}

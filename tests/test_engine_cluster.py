@@ -1,7 +1,6 @@
 """The same command on a two-node Ray cluster (both nodes on 127.0.0.1), through --ray-address."""
 
 import json
-import os
 
 import pandas as pd
 import pytest
@@ -18,7 +17,6 @@ def two_node_cluster():
 
     if ray.is_initialized():
         ray.shutdown()
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()

@@ -4,26 +4,18 @@ engine's own test hook after a fixed number of stored rows — never after a sle
 would outrun."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.engine.dispatch import INTERRUPT_ENV
+from tests.processes import run_harness
 
 pytestmark = pytest.mark.slow
 
 ARGS = ["run-benchmark", "--suite", "sample", "--methods", "composite,reinhard,lum-match", "--bootstrap", "200",
         "--num-cpus", "2", "--no-progress", "--limit", "8"]
 TOTAL = 24  # 8 samples × 3 methods
-
-
-def _harness(*argv, env=None):
-    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True,
-                          timeout=300)
 
 
 def _rows(cache: Path) -> int:
@@ -35,7 +27,7 @@ def test_interrupt_then_resume(tmp_path):
 
     store = f"sqlite:///{tmp_path}/mlflow.db"
     cache = tmp_path / "cache"
-    proc = _harness(*ARGS, "--cache-dir", str(cache), "--tracking-uri", store, env={INTERRUPT_ENV: "6"})
+    proc = run_harness(*ARGS, "--cache-dir", str(cache), "--tracking-uri", store, env={INTERRUPT_ENV: "6"})
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr.strip().endswith("interrupted") and proc.stdout == ""
     done = _rows(cache)
@@ -46,12 +38,12 @@ def test_interrupt_then_resume(tmp_path):
     statuses = {r.info.status for r in client.search_runs([exp.experiment_id])}
     assert statuses == {"FAILED"}, statuses
 
-    resumed = _harness(*ARGS, "--cache-dir", str(cache), "--tracking-uri", store, "--resume", "--json")
+    resumed = run_harness(*ARGS, "--cache-dir", str(cache), "--tracking-uri", store, "--resume", "--json")
     assert resumed.returncode == 0, resumed.stderr
     res = json.loads(resumed.stdout)
     assert res["cached"] + res["computed"] == TOTAL and res["cached"] >= done - 3  # a grid image cut off mid-unit is redone
 
-    clean = _harness(*ARGS, "--cache-dir", str(tmp_path / "clean"), "--no-mlflow", "--json")
+    clean = run_harness(*ARGS, "--cache-dir", str(tmp_path / "clean"), "--no-mlflow", "--json")
     assert clean.returncode == 0, clean.stderr
     ref = json.loads(clean.stdout)
     assert len(res["per_image"]) == len(ref["per_image"]) == TOTAL

@@ -6,11 +6,7 @@ trial marked FAILED and reported missing, a kill mid-trial, and a resume that re
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.processes import cli_json, start_harness, wait_until
 
 
 # --- budgets, variants, grids ----------------------------------------------------------------------------------
@@ -113,17 +108,20 @@ def test_crossed_bootstrap_with_one_seed_is_the_image_bootstrap():
 
 
 def test_crossed_bootstrap_widens_when_seeds_disagree():
-    from harness.scoring.stats import bootstrap_ci, crossed_bootstrap_ci
+    from scipy.stats import bootstrap
+
+    from harness.scoring.stats import crossed_bootstrap_ci
 
     images = np.random.default_rng(0).normal(0, 1, size=30)
     agree = np.stack([images, images, images])
     disagree = agree + np.array([[-3.0], [0.0], [3.0]])  # seed effects ±3, images the same
     lo_a, hi_a = crossed_bootstrap_ci(agree, n_boot=2000)
     lo_d, hi_d = crossed_bootstrap_ci(disagree, n_boot=2000)
-    # identical seeds: the images' interval; seeds 3 apart: the seeds' spread dominates
-    assert hi_a - lo_a == pytest.approx(np.subtract(*bootstrap_ci(images, n_boot=2000)[::-1]), rel=0.15)
+    # identical seeds: the images' interval (scipy's percentile bootstrap); seeds 3 apart: the seeds' spread
+    ref = bootstrap((images,), np.mean, n_resamples=2000, method="percentile", random_state=1).confidence_interval
+    assert hi_a - lo_a == pytest.approx(ref.high - ref.low, rel=0.15)
     assert hi_d - lo_d > 3 * (hi_a - lo_a)
-    assert crossed_bootstrap_ci(np.full((2, 3), np.nan)) != crossed_bootstrap_ci(np.full((2, 3), np.nan))  # nan
+    assert np.isnan(crossed_bootstrap_ci(np.full((2, 3), np.nan))).all()  # nothing left: (nan, nan)
 
 
 def test_consecutive_comparisons_against_scipy_and_hand_holm():
@@ -178,26 +176,16 @@ def failed_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ablation")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     out, cache = tmp / "exp", tmp / "cache"
-    env = {"HARNESS_FAIL_TRIALS": "style/s0", "HARNESS_CACHE": str(cache)}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        import io
-        from contextlib import redirect_stdout
-
-        buf = io.StringIO()
-        with redirect_stdout(buf):
-            rc = main(_argv(out, uri, cache))
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return {"rc": rc, "stdout": buf.getvalue(), "uri": uri, "out": out, "cache": cache}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_FAIL_TRIALS", "style/s0")
+        mp.setenv("HARNESS_CACHE", str(cache))
+        doc = cli_json(*_argv(out, uri, cache))  # exits 0; stdout is exactly one JSON document
+    return {"doc": doc, "uri": uri, "out": out, "cache": cache}
 
 
 @pytest.mark.slow
 def test_smoke_ablation_end_to_end_with_a_failed_trial(failed_run):
-    assert failed_run["rc"] == 0
-    doc = json.loads(failed_run["stdout"])  # exactly one JSON document
+    doc = failed_run["doc"]
     assert [v["name"] for v in doc["variants"]] == ["hnet", "style"]
     assert doc["missing"] == ["style/s0"]
     hnet, style = doc["variants"]
@@ -232,29 +220,19 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     out, uri, cache = failed_run["out"], failed_run["uri"], failed_run["cache"]
     hnet_dir = out / "trials" / "00-hnet-s0"
     stamps = {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()}
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HARNESS_TRIAL_LOG_DELAY": "1.0", "HARNESS_CACHE": str(cache)}
-    env.pop("HARNESS_FAIL_TRIALS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *_argv(out, uri, cache), "--resume"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_harness(*_argv(out, uri, cache), "--resume",
+                         env={"HARNESS_TRIAL_LOG_DELAY": "1.0", "HARNESS_CACHE": str(cache)})
     style_ckpts = out / "trials" / "01-style-s0" / "stage1" / "checkpoints"
-    deadline = time.time() + 240
-    while not any(style_ckpts.glob("step_*.state.json")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
+    wait_until(lambda: any(style_ckpts.glob("step_*.state.json")), 240, "the retried trial's first checkpoint",
+               proc, proc.communicate)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C to the driver alone, mid-training
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert not (style_ckpts.parents[1] / "done.json").exists()
     _, parent, children = _runs(uri)
     assert parent[0].info.status == "KILLED"
 
-    import io
-    from contextlib import redirect_stdout
-
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        assert main(_argv(out, uri, cache) + ["--resume"]) == 0
-    doc = json.loads(buf.getvalue())
+    doc = cli_json(*_argv(out, uri, cache), "--resume")
     assert doc["missing"] == [] and [v["seeds"] for v in doc["variants"]] == [[0], [0]]
     log = (style_ckpts.parent / "train.log").read_text()
     assert log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
@@ -264,37 +242,58 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     assert set(children) == {"hnet/s0", "style/s0"}
     assert all(r.info.status == "FINISHED" for r in children.values())
     assert "error" not in children["style/s0"].data.tags
-    _report_is_the_commands_table(uri, parent[0].info.run_id, doc)
+    _tables_are_the_trials_images(uri, parent[0].info.run_id, doc, children)
 
 
-def _report_is_the_commands_table(uri: str, run_id: str, doc: dict) -> None:
-    """The report run-ablation attaches shows Table 3 as the command printed it: each variant's mean and CI
-    over seeds and images, and the consecutive paired differences under it."""
+def _images(c, run) -> pd.DataFrame:
+    """A trial's per-image rows as its own MLflow run logged them, by image id: the oracle for every mean, CI
+    and paired difference the command and its report compute from them."""
+    return pd.read_csv(c.download_artifacts(run.info.run_id, "per_image.csv")).set_index("id")
+
+
+def _is_two_images(row: dict, images: pd.Series) -> None:
+    """A variant's mean and 95 % CI over one seed and two images, against the two values: every bootstrap
+    resample of two images averages a, b or (a + b) / 2, and with 200 resamples each extreme is drawn about 50
+    times, so the 2.5th and 97.5th percentiles are the two values themselves."""
+    assert len(images) == 2
+    assert (row["mean"], row["ci_lo"], row["ci_hi"]) == pytest.approx((images.mean(), images.min(), images.max()),
+                                                                        rel=1e-9)
+
+
+def _tables_are_the_trials_images(uri: str, run_id: str, doc: dict, children: dict) -> None:
+    """Table 3 as the command printed it and as the report run-ablation attaches shows it, both against the
+    trials' own per-image rows: each variant's mean and CI over seeds and images, and the consecutive paired
+    difference under the table (+ SE minus H-Net, image by image)."""
     import html
     import re
 
     from mlflow.tracking import MlflowClient
 
     c = MlflowClient(uri)
+    images = {v: _images(c, children[f"{v}/s0"]) for v in ("hnet", "style")}
     t3 = pd.read_csv(c.download_artifacts(run_id, "report/table3.csv"))
     for v in doc["variants"]:
         for m in ("psnr", "ssim", "de2000", "fmse"):
-            row = t3[(t3["variant"] == v["name"]) & (t3["metric"] == m)].iloc[0]
             want = v["metrics"][m]
-            assert (row["mean"], row["ci_lo"], row["ci_hi"]) == pytest.approx((want["mean"], *want["ci95"]))
-    page = Path(c.download_artifacts(run_id, "report/report.html")).read_text()
+            _is_two_images({"mean": want["mean"], "ci_lo": want["ci95"][0], "ci_hi": want["ci95"][1]},
+                           images[v["name"]][m])
+            _is_two_images(t3[(t3["variant"] == v["name"]) & (t3["metric"] == m)].iloc[0], images[v["name"]][m])
+    diff = (images["style"]["fmse"] - images["hnet"]["fmse"]).mean()  # aligned by image id
     comp = next(x for x in doc["comparisons"] if x["metric"] == "fmse" and (x["a"], x["b"]) == ("hnet", "style"))
+    assert comp["diff"] == pytest.approx(diff, rel=1e-9)
+    page = Path(c.download_artifacts(run_id, "report/report.html")).read_text()
     attr = html.escape('metric=fmse&a=hnet&b=style/diff')
     shown = re.search(rf'data-artifact="comparisons.csv" data-path="{re.escape(attr)}">([^<]+)<', page)
-    assert shown and float(shown.group(1)) == pytest.approx(comp["diff"], rel=1e-3)
+    assert shown and float(shown.group(1)) == pytest.approx(diff, rel=1e-3)
 
 
 @pytest.mark.slow
 def test_smoke_sweep_end_to_end_with_its_report(tmp_path, capsys):
-    """A two-point grid through Tune, the engine and MLflow; its report's grid table is the command's own."""
+    """A two-point grid through Tune, the engine and MLflow; the command's table and its report's grid table
+    both hold the trials' own per-image rows' means and CIs."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     rc = main(["sweep", "--method", "iph", "--loss", "style", "--grid", "lam=0,0.1", "--suite", "sample",
-               "--budget", "smoke", "--seeds", "1", "--limit", "2", "--no-robustness", "--bootstrap", "200",
+               "--budget", "smoke", "--seeds", "1", "--limit", "2", "--references", "none", "--bootstrap", "200",
                "--out", str(tmp_path / "exp"), "--tracking-uri", uri, "--cache-dir", str(tmp_path / "cache"),
                "--json"])
     doc = json.loads(capsys.readouterr().out)
@@ -308,8 +307,9 @@ def test_smoke_sweep_end_to_end_with_its_report(tmp_path, capsys):
     runs = c.search_runs([exp.experiment_id])
     parent = next(r for r in runs if r.data.tags.get("harness.command") == "sweep")
     assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 3
+    images = {r.data.tags["variant"]: _images(c, r)["fmse"] for r in runs if "harness.trial" in r.data.tags}
     grid = pd.read_csv(c.download_artifacts(parent.info.run_id, "report/grid.csv"))
     for v in doc["variants"]:
-        row = grid[(grid["variant"] == v["name"]) & (grid["metric"] == "fmse")].iloc[0]
-        assert (row["mean"], row["ci_lo"], row["ci_hi"]) == pytest.approx((v["metrics"]["fmse"]["mean"],
-                                                                           *v["metrics"]["fmse"]["ci95"]))
+        want = v["metrics"]["fmse"]
+        _is_two_images({"mean": want["mean"], "ci_lo": want["ci95"][0], "ci_hi": want["ci95"][1]}, images[v["name"]])
+        _is_two_images(grid[(grid["variant"] == v["name"]) & (grid["metric"] == "fmse")].iloc[0], images[v["name"]])

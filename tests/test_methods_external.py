@@ -1,16 +1,12 @@
 """Methods from outside the project: a tiny package written into tmp_path and put on PYTHONPATH, used as
 `--methods package.module:attr[:options]` and through the `harness.methods` entry-point group."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from harness.data.suites import load_spec, open_suite
 from harness.scoring.oracle import oracle_scores
+from tests.processes import harness_json, run_harness
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +52,6 @@ def plugin_path(tmp_path_factory):
     return root
 
 
-def _harness(plugin_path, *argv, tmp_path=None):
-    env = dict(os.environ, PYTHONPATH=str(plugin_path), RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
-    return subprocess.run([sys.executable, "-m", "harness.cli", *argv], env=env, capture_output=True, text=True,
-                          timeout=300)
-
-
 def _expected(sample, strength: float) -> np.ndarray:
     fg, ref = sample.fg, sample.ref
     out = sample.composite.astype(np.float64).copy()
@@ -70,15 +60,13 @@ def _expected(sample, strength: float) -> np.ndarray:
 
 
 def test_outside_methods_by_module_path_and_by_entry_point(plugin_path, tmp_path):
-    listed = json.loads(_harness(plugin_path, "list", "methods", "--json").stdout)["methods"]
+    listed = harness_json("list", "methods", "--json", path=[plugin_path])["methods"]
     entry = next(m for m in listed if m["name"] == "mean-shift")
     assert entry["kind"] == "external" and "myharm.methods:MeanShift" in entry["description"]
 
-    proc = _harness(plugin_path, "run-benchmark", "--suite", "sample", "--limit", "2", "--methods",
-                    "mean-shift,myharm.methods:MeanShift:strength=0.5", "--no-mlflow", "--json", "--num-cpus", "2",
-                    "--bootstrap", "50", "--cache-dir", str(tmp_path / "cache"))
-    assert proc.returncode == 0, proc.stderr
-    res = json.loads(proc.stdout)
+    res = harness_json("run-benchmark", "--suite", "sample", "--limit", "2", "--methods",
+                       "mean-shift,myharm.methods:MeanShift:strength=0.5", "--no-mlflow", "--json", "--num-cpus", "2",
+                       "--bootstrap", "50", "--cache-dir", str(tmp_path / "cache"), path=[plugin_path])
     assert list(res["methods"]) == ["mean-shift", "myharm.methods:MeanShift:strength=0.5"]
     for row in res["per_image"]:
         s = load_spec(next(sp for sp in open_suite("sample", limit=2).specs if sp.id == row["id"]))
@@ -96,8 +84,8 @@ def test_outside_methods_by_module_path_and_by_entry_point(plugin_path, tmp_path
                                                                                      "argument 'power'"]),
 ])
 def test_a_broken_outside_method_is_one_line(plugin_path, tmp_path, spec, words):
-    proc = _harness(plugin_path, "run-benchmark", "--suite", "sample", "--limit", "1", "--methods", spec,
-                    "--no-mlflow", "--num-cpus", "1", "--no-progress", "--cache-dir", str(tmp_path / "cache"))
+    proc = run_harness("run-benchmark", "--suite", "sample", "--limit", "1", "--methods", spec, "--no-mlflow",
+                       "--num-cpus", "1", "--no-progress", "--cache-dir", str(tmp_path / "cache"), path=[plugin_path])
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     for w in words:

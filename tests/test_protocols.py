@@ -12,6 +12,7 @@ from PIL import Image
 from harness.cli import main
 from tests.helpers import write_iharmony4_tree
 from tests.peer_oracles import bcmi_evaluation, idih_evaluation
+from tests.processes import one_line_error
 
 # Where each sample's prediction is written: (file name relative to PRED_DIR, at 256²?). All four naming
 # ways of harness/data/predictions.py and both sizes appear; the JPEG is what Dove-Net's test.py writes.
@@ -200,19 +201,11 @@ def test_idih_weights_by_the_soft_mask_and_bcmi_dithers_it():
 
 
 # ------------------------------------------------------------------------------------------ bad input
-def _one_line_error(capsys, argv, *needles):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
-
-
 def test_contradictory_protocol_and_resolution(tree, capsys):
     root, _ = tree
-    _one_line_error(capsys, ["score", "--suite", "iharmony4", "--data-root", str(root / "data"), "--pred-dir",
-                             str(root / "preds"), "--protocol", "bcmi", "--resolution", "native"],
-                    "--protocol bcmi", "256×256", "--resolution native")
+    one_line_error(capsys, ["score", "--suite", "iharmony4", "--data-root", str(root / "data"), "--pred-dir",
+                            str(root / "preds"), "--protocol", "bcmi", "--resolution", "native"],
+                   "--protocol bcmi", "256×256", "--resolution native")
 
 
 def test_ambiguous_misnamed_and_misfit_predictions(tmp_path, capsys):
@@ -224,12 +217,12 @@ def test_ambiguous_misnamed_and_misfit_predictions(tmp_path, capsys):
     argv = ["score", "--suite", "iharmony4", "--data-root", str(tmp_path / "data"), "--pred-dir", str(preds),
             "--protocol", "idih"]
     Image.open(files["HFlickr/f9_2_1"]["composite"]).save(preds / "HFlickr" / "f9_2_1.jpg")
-    _one_line_error(capsys, argv, "HFlickr/f9_2_1", "more than one prediction", "f9_2_1.jpg", "HFlickr__f9_2_1.png")
+    one_line_error(capsys, argv, "HFlickr/f9_2_1", "more than one prediction", "f9_2_1.jpg", "HFlickr__f9_2_1.png")
     (preds / "HFlickr" / "f9_2_1.jpg").unlink()
     Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(preds / "HCOCO__c1_1_1.png")
-    _one_line_error(capsys, argv, "HCOCO__c1_1_1.png", "100×100", "90×120", "256×256")
+    one_line_error(capsys, argv, "HCOCO__c1_1_1.png", "100×100", "90×120", "256×256")
     (preds / "HCOCO__c1_1_1.png").unlink()
-    _one_line_error(capsys, argv, "HCOCO__c1_1_1.png", "no prediction for sample 'HCOCO/c1_1_1'")
+    one_line_error(capsys, argv, "HCOCO__c1_1_1.png", "no prediction for sample 'HCOCO/c1_1_1'")
 
 
 def test_a_mask_file_with_differing_channels_is_read_as_each_script_reads_it(tmp_path):

@@ -1,7 +1,9 @@
 """Reports built from a real store (tests/reports_helpers.py: run-benchmark, run-robustness, analyze-votes of the
 bundled studies, a hand-logged run-ablation). The oracles are independent of reports/: Table 1 against the
 per-image rows each method's run logged (means, paired differences, scipy's Wilcoxon and Holm by hand), Table 2
-against the study CSVs and analysis.json, Table 3 against the numbers logged here and scipy's t interval."""
+against the study CSVs (Thurstone scale values by scipy's optimiser on win counts taken from the CSVs with pandas,
+3/2/1 scores by hand; the bootstrap CIs as analysis.json logged them), Table 3 against the numbers logged here and
+scipy's t interval."""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize
+from scipy.stats import norm
 from scipy.stats import t as student
 from scipy.stats import wilcoxon
 
 from harness.cli import main
-from tests.reports_helpers import ABLATION, ROOT, cli
+from tests.processes import ROOT, cli
+from tests.reports_helpers import ABLATION
 
 pytestmark = pytest.mark.slow
 HIGHER = {"psnr": True, "ssim": True, "de2000": False, "fmse": False}  # by hand, not the harness's table
@@ -39,6 +44,39 @@ def _holm(p: list[float]) -> list[float]:
         running = max(running, min(1.0, (len(p) - k) * p[i]))
         out[i] = running
     return list(out)
+
+
+def _ab_wins(votes: pd.DataFrame) -> pd.DataFrame:
+    """Win counts (row beat column) of an A/B CSV; a tie is half a win each way (analyze-votes' default)."""
+    tie = votes["winner"] == "tie"
+    loser = np.where(votes["winner"] == votes["method_a"], votes["method_b"], votes["method_a"])
+    won = pd.DataFrame({"w": votes["winner"][~tie], "l": loser[~tie], "n": 1.0})
+    half = pd.DataFrame({"w": votes["method_a"][tie], "l": votes["method_b"][tie], "n": 0.5})
+    both = pd.concat([won, half, half.rename(columns={"w": "l", "l": "w"})])
+    return both.pivot_table(index="w", columns="l", values="n", aggfunc="sum", fill_value=0.0)
+
+
+def _rank_wins(votes: pd.DataFrame) -> pd.DataFrame:
+    """Win counts implied by a ranking CSV: in each subject's ranking of an image a ranked method beats every
+    lower-ranked and every unranked one; two unranked methods are not compared."""
+    r = votes.assign(rank=votes["rank"].fillna(np.inf))
+    pairs = r.merge(r, on=["subject", "image"], suffixes=("_w", "_l"))
+    pairs = pairs[pairs["rank_w"] < pairs["rank_l"]]
+    return pd.crosstab(pairs["method_w"], pairs["method_l"]).astype(float)
+
+
+def _thurstone(wins: pd.DataFrame) -> dict[str, float]:
+    """Thurstone Case V by maximum likelihood, P(a beats b) = Φ(z_a − z_b), with scipy's generic BFGS on the
+    log-likelihood (the first value held at 0), then centred to mean 0 as the scale is reported."""
+    names = sorted(set(wins.index) | set(wins.columns))
+    C = wins.reindex(index=names, columns=names, fill_value=0.0).to_numpy()
+
+    def nll(free):
+        z = np.r_[0.0, free]
+        return -np.sum(C * norm.logcdf(z[:, None] - z[None, :]))
+
+    z = np.r_[0.0, minimize(nll, np.zeros(len(names) - 1), method="BFGS", options={"gtol": 1e-10}).x]
+    return dict(zip(names, z - z.mean()))
 
 
 def _bench_parent(store) -> str:
@@ -115,15 +153,21 @@ def test_table1_against_the_per_image_rows(report_store, report_built, tmp_path)
 def test_table2_against_the_studies(report_store, report_built, tmp_path):
     c = _client(report_store)
     t2 = pd.read_csv(Path(report_built["dir"]) / "table2.csv")
+    wins = {"ab": _ab_wins(pd.read_csv(ROOT / "studies" / "ab.csv")),
+            "rank": _rank_wins(pd.read_csv(ROOT / "studies" / "rank.csv"))}
     for kind, run in (("ab", report_store.ab_run), ("rank", report_store.rank_run)):
-        analysis = json.loads(_artifact(c, run, "analysis.json", tmp_path / kind))
+        logged = json.loads(_artifact(c, run, "analysis.json", tmp_path / kind))
+        ci = {m["method"]: tuple(m["thurstone_ci"]) for m in logged["methods"]}
         rows = t2[t2["run_id"] == run]
-        assert set(rows["method"]) == {"IPH", "Bargain-Net (R)", "Rain-Net", "Dove-Net"}
-        for m in analysis["methods"]:
-            z = rows[(rows["method"] == m["method"]) & (rows["field"] == "thurstone")].iloc[0]
-            jod = rows[(rows["method"] == m["method"]) & (rows["field"] == "jod")].iloc[0]
-            assert (z["value"], z["ci_lo"], z["ci_hi"]) == (m["thurstone"], *m["thurstone_ci"])
-            assert jod["value"] == pytest.approx(1.4826 * z["value"], rel=1e-4)  # 1 JOD = 75% preference
+        scale = _thurstone(wins[kind])
+        assert set(rows["method"]) == set(scale) == {"IPH", "Bargain-Net (R)", "Rain-Net", "Dove-Net"}
+        for method, value in scale.items():
+            z = rows[(rows["method"] == method) & (rows["field"] == "thurstone")].iloc[0]
+            jod = rows[(rows["method"] == method) & (rows["field"] == "jod")].iloc[0]
+            assert z["value"] == pytest.approx(value, abs=1e-5)  # analysis.json keeps 6 significant digits
+            # the subject-bootstrap CI has no second source: the one the analysis logged, around the estimate
+            assert (z["ci_lo"], z["ci_hi"]) == ci[method] and z["ci_lo"] < value < z["ci_hi"]
+            assert jod["value"] == pytest.approx(1.4826 * value, rel=1e-4)  # 1 JOD = 75% preference
             assert jod["ci_lo"] == pytest.approx(1.4826 * z["ci_lo"], rel=1e-4)
     # 3/2/1 scores straight from the ranking CSV: mean points per ranking
     votes = pd.read_csv(ROOT / "studies" / "rank.csv")

@@ -13,10 +13,6 @@ import json
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +21,7 @@ import pytest
 from scipy.stats import t as student
 
 from tests.browser import chromium
+from tests.processes import mlflow_ui
 
 pytestmark = pytest.mark.slow
 SHOTS = os.environ.get("HARNESS_REPORT_SCREENSHOTS")  # a folder: keep the screenshots (for a closing note)
@@ -139,25 +136,6 @@ def test_report_page_numbers_equal_mlflow_and_images_load(browser, report_store,
         browser.save_screenshot(str(Path(SHOTS) / "report-page.png"))
 
 
-def _start_ui(uri: str):
-    """`harness ui` on a free port; its printed lines, read by a thread (a pipe read never blocks the test)."""
-    import threading
-
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", uri, "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    deadline = time.time() + 180
-    while not any(line.startswith("MLflow UI:") for line in lines):
-        if proc.poll() is not None:
-            pytest.fail(f"harness ui exited before serving: {lines}")
-        if time.time() > deadline:
-            pytest.fail(f"harness ui did not serve within 180 s: {lines}")
-        time.sleep(0.2)
-    time.sleep(1.0)  # the experiment lines follow the first at once
-    return proc, list(lines)
-
-
 def _wait(driver, condition, seconds: float = 60):
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -167,8 +145,7 @@ def _wait(driver, condition, seconds: float = 60):
 def test_mlflow_ui_opens_runs_and_renders_the_report(browser, report_store, report_built, tmp_path):
     from selenium.webdriver.common.by import By
 
-    proc, lines = _start_ui(report_store.uri)
-    try:
+    with mlflow_ui(report_store.uri) as lines:  # every experiment's link line, waited for
         links = [re.search(r"http://127\.0\.0\.1:\d+/\S+", line).group(0) for line in lines if "http://" in line]
         assert links and all(link.endswith("?workflowType=machine_learning") for link in links)
         assert len(links) == 5  # sample, relit-robustness, user-studies, sample-ablation, reports
@@ -201,9 +178,3 @@ def test_mlflow_ui_opens_runs_and_renders_the_report(browser, report_store, repo
         _wait(browser, lambda d: "Benchmark: 3 methods" in d.find_element(By.TAG_NAME, "body").text)
         if SHOTS:
             browser.save_screenshot(str(Path(SHOTS) / "mlflow-run-overview.png"))
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)

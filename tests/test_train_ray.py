@@ -14,16 +14,6 @@ import torch
 from harness.cli import main
 
 
-
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _tensors(path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 

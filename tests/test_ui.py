@@ -1,17 +1,13 @@
 """`harness ui` serves the benchmark's runs: read back runs, metrics and artifacts through MLflow's REST API."""
 
 import json
-import os
-import signal
 import re
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
 from harness.cli import main
+from tests.processes import mlflow_ui
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +32,8 @@ def test_ui_serves_runs_metrics_and_artifacts(tmp_path, capsys):
 
     # --port 0: `harness ui` picks a free port itself (and retries if it is taken before the server binds
     # it), and prints the URL once the UI answers — no port is chosen here, so there is no race to lose.
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "ui", "--tracking-uri", store, "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        line = ""
-        deadline = time.time() + 150
-        while time.time() < deadline and "MLflow UI:" not in line:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                pytest.fail("harness ui exited before serving")
-        base = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+    with mlflow_ui(store, seconds=150) as lines:
+        base = re.search(r"http://127\.0\.0\.1:\d+", next(x for x in lines if x.startswith("MLflow UI:"))).group(0)
         assert _get(f"{base}/health") == b"OK"
         exps = _post(f"{base}/api/2.0/mlflow/experiments/search", {"max_results": 10})["experiments"]
         exp = next(e for e in exps if e["name"] == "sample")
@@ -67,9 +55,3 @@ def test_ui_serves_runs_metrics_and_artifacts(tmp_path, capsys):
         csv = _get(f"{base}/get-artifact?path=per_image.csv&run_uuid={rid}").decode()
         assert csv.splitlines()[0].startswith("id,") and len(csv.splitlines()) == 4
         assert _get(f"{base}/get-artifact?path=grid.png&run_uuid={rid}")[:8] == b"\x89PNG\r\n\x1a\n"
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
