@@ -8,11 +8,10 @@ the protocol is a tag of every run; every run carries a description of what was 
 from __future__ import annotations
 
 import json
-import time
 
 from harness.data.io import id_to_stem
 from harness.tracking.parent import ParentTracker
-from harness.tracking.store import metric_key
+from harness.tracking.store import ci_metrics, log_metrics, metric_key
 
 
 class BenchmarkTracker(ParentTracker):
@@ -57,15 +56,13 @@ class BenchmarkTracker(ParentTracker):
             c.log_param(cid, "method", m.label[:500])
             c.log_param(cid, "method_fingerprint", result.fingerprints.get(m.label, ""))
             c.log_param(cid, "n_images", len(rows))
-            for r in result.summary[result.summary["method"] == m.label].itertuples():
-                c.log_metric(cid, metric_key(r.metric), float(r.mean))
-                c.log_metric(cid, metric_key(f"{r.metric}_ci95_lo"), float(r.ci_lo))
-                c.log_metric(cid, metric_key(f"{r.metric}_ci95_hi"), float(r.ci_hi))
+            values = [kv for r in result.summary[result.summary["method"] == m.label].itertuples()
+                      for kv in ci_metrics(r.metric, r.mean, r.ci_lo, r.ci_hi)]
             for r in result.buckets[result.buckets["method"] == m.label].to_dict(orient="records"):
-                for metric in ("fmse", "fpsnr", "fde2000"):
-                    if metric in r:
-                        c.log_metric(cid, metric_key(f"{metric}/fg_{r['bucket']}"), float(r[metric]))
-                c.log_metric(cid, metric_key(f"n_images/fg_{r['bucket']}"), float(r["n"]))
+                values += [(metric_key(f"{metric}/fg_{r['bucket']}"), r[metric])
+                           for metric in ("fmse", "fpsnr", "fde2000") if metric in r]
+                values.append((metric_key(f"n_images/fg_{r['bucket']}"), r["n"]))
+            log_metrics(c, cid, values)
             self._log_per_value(cid, result.subsets, "subset", m.label)
             self._log_per_value(cid, result.augmentations, "augmentation", m.label)
             cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
@@ -107,14 +104,7 @@ class BenchmarkTracker(ParentTracker):
     def _log_per_value(self, run_id: str, long, column: str, label: str) -> None:
         """Per-value means and CIs of one method (per subset: `fmse/HCOCO`, `fmse/HCOCO_ci95_lo`, …, `fmse/All`;
         per augmentation the same), in batches (5 subsets × 10 metrics × 3 values: one call, not 150)."""
-        from mlflow.entities import Metric
-
-        if not len(long):
-            return
-        now = int(time.time() * 1000)
-        metrics = []
-        for r in long[long["method"] == label].to_dict(orient="records"):
-            for suffix, value in (("", r["mean"]), ("_ci95_lo", r["ci_lo"]), ("_ci95_hi", r["ci_hi"])):
-                metrics.append(Metric(metric_key(f"{r['metric']}/{r[column]}{suffix}"), float(value), now, 0))
-        for i in range(0, len(metrics), 1000):  # MLflow's batch limit
-            self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
+        if len(long):
+            log_metrics(self.client, run_id, [kv for r in long[long["method"] == label].to_dict(orient="records")
+                                              for kv in ci_metrics(f"{r['metric']}/{r[column]}", r["mean"],
+                                                                   r["ci_lo"], r["ci_hi"])])

@@ -23,10 +23,9 @@ write happens in the driver (Tune callbacks run there): one writer for a sqlite 
 from __future__ import annotations
 
 import json
-import time
 
 from harness.tracking.parent import ParentTracker
-from harness.tracking.store import get_or_create_experiment, metric_key, safe_key
+from harness.tracking.store import ci_metrics, get_or_create_experiment, log_metrics, safe_key
 
 
 def variant_key(name: str) -> str:
@@ -97,15 +96,12 @@ class ExperimentTracker(ParentTracker):
             self.client.delete_tag(rid, "error")
 
     def trial_result(self, key: str, result: dict) -> None:
-        from mlflow.entities import Metric
-
         if result.get("cached") or "step" not in result:
             return
-        now, step = int(time.time() * 1000), int(result["step"])
-        metrics = [Metric(k, float(v), now, step) for k, v in result.items()
-                   if (k.startswith("train/") or k.startswith("val/")) and isinstance(v, (int, float))]
-        if metrics:
-            self.client.log_batch(self.trial_run(key), metrics=metrics)
+        curves = [(k, v) for k, v in result.items()
+                  if (k.startswith("train/") or k.startswith("val/")) and isinstance(v, (int, float))]
+        if curves:
+            log_metrics(self.client, self.trial_run(key), curves, step=int(result["step"]))
 
     def trial_failed(self, key: str, error: str) -> None:
         """Mark the trial's run FAILED (again, with the full error, once Tune's results are in)."""
@@ -117,36 +113,22 @@ class ExperimentTracker(ParentTracker):
     # --- after evaluation ------------------------------------------------------------------------------------
     def trial_evaluated(self, key: str, summary, per_image, robustness: dict | None) -> None:
         """Log one trained model's evaluation (run-benchmark's metric names) and finish its run."""
-        from mlflow.entities import Metric
-
-        rid, now = self.trial_run(key), int(time.time() * 1000)
-        metrics = []
-        for r in summary.itertuples():
-            for suffix, v in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
-                if v == v:
-                    metrics.append(Metric(metric_key(f"{r.metric}{suffix}"), float(v), now, 0))
-        for k, v in (robustness or {}).items():
-            if v == v:
-                metrics.append(Metric(k, float(v), now, 0))
-        self.client.log_batch(rid, metrics=metrics)
+        rid = self.trial_run(key)
+        values = [kv for r in summary.itertuples() for kv in ci_metrics(r.metric, r.mean, r.ci_lo, r.ci_hi)]
+        values += list((robustness or {}).items())
+        log_metrics(self.client, rid, [(k, v) for k, v in values if v == v])  # NaN: not measured
         self.client.log_param(rid, "n_images", len(per_image))
         self.client.log_text(rid, per_image.to_csv(index=False), "per_image.csv")
         self.client.set_terminated(rid, "FINISHED")
 
     def finish(self, result) -> str:
         """Log the experiment's table and comparisons to the parent, and finish it."""
-        from mlflow.entities import Metric
-
         from harness.formatting import jsonable
 
-        c, now = self.client, int(time.time() * 1000)
-        metrics = []
-        for r in result.summary.itertuples():
-            for suffix, v in (("", r.mean), ("_ci95_lo", r.ci_lo), ("_ci95_hi", r.ci_hi)):
-                if v == v:
-                    metrics.append(Metric(metric_key(f"{r.metric}/{variant_key(r.arm)}{suffix}"), float(v), now, 0))
-        for i in range(0, len(metrics), 1000):
-            c.log_batch(self.parent, metrics=metrics[i:i + 1000])
+        c = self.client
+        values = [kv for r in result.summary.itertuples()
+                  for kv in ci_metrics(f"{r.metric}/{variant_key(r.arm)}", r.mean, r.ci_lo, r.ci_hi)]
+        log_metrics(c, self.parent, [(k, v) for k, v in values if v == v])
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
         c.log_text(self.parent, result.comparisons.to_csv(index=False), "comparisons.csv")
         c.log_text(self.parent, result.rows.to_csv(index=False), "per_image.csv")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from typing import Iterable
 import sys
 from pathlib import Path
 
@@ -76,6 +78,21 @@ def harness_version() -> str:
 def metric_key(name: str) -> str:
     """A benchmark metric name as logged: "fmse/fg_0-5%" → "fmse/fg_0_5" (MLflow allows [A-Za-z0-9_-. /])."""
     return name.replace("%", "").replace("-", "_")
+
+
+def ci_metrics(key: str, mean: float, lo: float, hi: float) -> list[tuple[str, float]]:
+    """A mean and its 95% CI as metrics: `key`, `key_ci95_lo`, `key_ci95_hi` (keys made MLflow-safe)."""
+    return [(metric_key(f"{key}{suffix}"), float(v)) for suffix, v in (("", mean), ("_ci95_lo", lo), ("_ci95_hi", hi))]
+
+
+def log_metrics(c, run_id: str, values: Iterable[tuple[str, float]], step: int = 0) -> None:
+    """Metrics (key, value) in batches of MLflow's limit (1000 a call) instead of one call each."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, float(v), now, step) for k, v in values]
+    for i in range(0, len(metrics), 1000):
+        c.log_batch(run_id, metrics=metrics[i:i + 1000])
 
 
 def safe_key(name: str) -> str:

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.tracking.store import (client, get_or_create_experiment, git_sha, log_file, mark_failed,
-                                    resolve_tracking_uri)
+from harness.tracking.store import client, fail_runs, get_or_create_experiment, git_sha, resolve_tracking_uri
 
 EXPERIMENT = "harness-train"
 
@@ -75,12 +74,8 @@ def finish_training_run(uri: str, run_id: str, final: Path, steps: int, method: 
 
 
 def fail_training_run(uri: str, run_id: str, err: BaseException, log_path=None) -> None:
-    c = client(uri)
-    try:
-        log_file(c, run_id, log_path)
-    except Exception:  # noqa: BLE001 — never mask the original error
-        pass
-    mark_failed(c, [run_id], err, interrupted="KILLED")
+    """The training run after an error: its log attached, FAILED (KILLED after Ctrl-C: it resumes)."""
+    fail_runs(client(uri), run_id, [run_id], err, log_path, interrupted="KILLED")
 
 
 def register_checkpoint(c, run_id: str, method: str, stage: int, where: str) -> str:
