@@ -7,6 +7,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 from harness.data.candidates import REFERENCE_MODES, check_candidates
 from harness.errors import HarnessError
+from harness.methods.registry import DEFAULT_UPSAMPLE, UPSAMPLE
 from harness.options import (RESULTS, RUN, BootstrapOptions, CacheOptions, ComputeOptions, SuiteOptions,
                              TrackingOptions, option, redefault)
 from harness.scoring.protocols import ProtocolOptions
@@ -17,6 +18,14 @@ def method_list(text: str) -> list[str]:
     from harness.methods.spec import split_method_list
 
     return split_method_list(text)
+
+
+def _upsample() -> Any:
+    return option(None, group=RUN, choices=UPSAMPLE, shown="each method's own: IPH's colour mapping (its paper's), "
+                  f"{DEFAULT_UPSAMPLE} for the others",
+                  help="how a method working at 256² reaches the sample's resolution: mapping (a per-image colour "
+                       "mapping), residual (its change, resized, added to the native composite) or bicubic (its "
+                       "output resized); at 256² no way up is taken (harness/methods/highres.py)")
 
 
 def _methods() -> Any:
@@ -33,6 +42,7 @@ class BenchmarkConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOp
     """`harness run-benchmark`: every method on every sample, scored, summarised, logged."""
 
     methods: list[str] | None = _methods()
+    upsample: str | None = _upsample()
     reference: str = option("given", group=RUN, choices=REFERENCE_MODES,
                             help="reference regions: the suite's, or picked automatically — the most salient "
                                  "object in the background, offline (harness/data/references.py)")
@@ -52,6 +62,7 @@ class RobustnessConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheO
 
     suite: str = redefault(SuiteOptions, "suite", "relit")
     methods: list[str] | None = _methods()
+    upsample: str | None = _upsample()
     references: str = option("suite,background,auto,boxes:4", group=RUN, check=check_candidates,
                              help="candidate regions, comma-separated: suite, background, auto, boxes:K "
                                   "(harness/data/candidates.py)")

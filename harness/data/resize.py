@@ -35,15 +35,16 @@ def _resize_plane(plane: np.ndarray, hw: tuple[int, int], resample: Image.Resamp
     return np.asarray(img.resize((hw[1], hw[0]), resample=resample), dtype=np.float32)
 
 
-def resize_image(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of a float H×W×3 image in [0, 1]; returns float32 in [0, 1]. Same size → a copy."""
+def resize_image(img: np.ndarray, size: int | tuple[int, int], clip: bool = True) -> np.ndarray:
+    """Bicubic resize of a float H×W×3 image in [0, 1]; returns float32 in [0, 1]. Same size → a copy.
+    `clip=False` keeps values outside [0, 1] (a signed residual, harness/methods/highres.py)."""
     hw = _hw(size)
     if img.ndim != 3 or img.shape[2] != 3:
         raise InputError("resize", f"image must be H×W×3, got shape {img.shape}")
     if img.shape[:2] == hw:
         return img.astype(np.float32, copy=True)
     out = np.stack([_resize_plane(img[..., c], hw, Image.Resampling.BICUBIC) for c in range(3)], axis=-1)
-    return np.clip(out, 0.0, 1.0)
+    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def resize_mask(mask: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:

@@ -40,6 +40,9 @@ def open_inputs(cfg, log: Callable[[str], None]) -> tuple[Any, list]:
     methods = resolve_methods(cfg.methods, lambda ref: download_registered_checkpoint(ref, cfg.tracking_uri))
     if not methods:
         raise HarnessError("no methods to run")
+    if cfg.upsample:  # the run's way up, for every learned method that does not name its own
+        methods = [m.with_option("upsample", cfg.upsample) if "upsample" in m.info.options
+                   and "upsample" not in m.opts else m for m in methods]
     return suite, methods
 
 
@@ -79,14 +82,11 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
 def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
     """What `run_benchmark(cfg)` would compute and what it would take from the cache (as with --resume), per
     method — without Ray or MLflow: samples are hashed here, nothing is harmonized (`--dry-run`)."""
-    from harness.data.suites import open_suite, spec_content_hash
+    from harness.data.suites import spec_content_hash
     from harness.engine.cache import RowCache
-    from harness.methods.spec import resolve_methods
-    from harness.tracking.training import download_registered_checkpoint
 
     cfg.check()
-    suite = open_suite(cfg.suite, cfg.data_root, cfg.limit)
-    methods = resolve_methods(cfg.methods, lambda ref: download_registered_checkpoint(ref, cfg.tracking_uri))
+    suite, methods = open_inputs(cfg, lambda line: None)
     grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     hashes = [spec_content_hash(s) for s in suite.specs]
     rows, _, units, _ = _plan(cfg, suite, methods, hashes, RowCache(cfg.cache_dir), grid_ids, use_cache=True)
@@ -163,6 +163,7 @@ def _execute(cfg, suite, methods, cluster, log, progress_stream):
 
 
 def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:
+    from harness.methods.cost import cost_summary
     from harness.scoring.consistency import GAPS
     from harness.scoring.metrics import METRICS
     from harness.scoring.stats import bucket_means, paired_comparisons, summarize, summarize_per_value
@@ -176,6 +177,8 @@ def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkR
     buckets = bucket_means(df, METRICS, by="method")
     pairs = paired_comparisons(df, METRICS, by="method", id_col="id", n_boot=cfg.bootstrap, seed=cfg.seed)
     subsets = summarize_per_value(df, METRICS, "subset", by="method", n_boot=cfg.bootstrap, seed=cfg.seed)
-    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.bootstrap, seed=cfg.seed)
+    augmentations = summarize_per_value(df, METRICS, "augmentation", by="method", n_boot=cfg.bootstrap,
+                                        seed=cfg.seed)
     return BenchmarkResult(suite.name, suite.source, suite.notice, cfg.resolution, df, summary, buckets, pairs,
-                           cluster, protocol=cfg.protocol_key, subsets=subsets, augmentations=augmentations)
+                           cluster, protocol=cfg.protocol_key, subsets=subsets, augmentations=augmentations,
+                           efficiency=cost_summary(df))

@@ -43,6 +43,8 @@ class BenchmarkResult:
     subsets: pd.DataFrame = field(default_factory=pd.DataFrame)
     # the same per augmentation family (IntHarmony builds: harness/data/augment.py)
     augmentations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # per method: what it cost (harness/methods/cost.py: latency, peak memory, parameters, GFLOP, device)
+    efficiency: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         from harness.scoring.consistency import GAPS
@@ -52,8 +54,10 @@ class BenchmarkResult:
         methods = {}
         for label, g in self.summary.groupby("method", sort=False):
             methods[label] = {"mean": {r.metric: r.mean for r in g.itertuples()},
-                              "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()}}
-        keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source"] + [k for k in BREAKDOWNS if k in self.rows]
+                              "ci95": {r.metric: [r.ci_lo, r.ci_hi] for r in g.itertuples()},
+                              **method_cost(self.rows, self.efficiency, label)}
+        keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source", *COST_COLUMNS]
+        keep = [k for k in keep if k in self.rows] + [k for k in BREAKDOWNS if k in self.rows]
         return {"suite": self.suite, "source": self.source, "protocol": self.protocol,
                 "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
@@ -107,6 +111,7 @@ class BenchmarkResult:
         if len(self.pairs) and len(methods) > 1:
             lines += ["", *paired_text(self.pairs, methods, ("fmse", "fde2000", "fpsnr"), "on the same images")]
             lines.append("every pair is in --json and in MLflow (paired_comparisons.csv)")
+        lines += cost_text(self.rows, self.efficiency, methods)
         return "\n".join(lines + closing_lines(self))
 
 
@@ -128,6 +133,7 @@ class RobustnessResult:
     mlflow_run_id: str | None = None
     mlflow_url: str | None = None  # the parent run in the MLflow UI (runs view)
     report: str | None = None  # the report page (reports/): a local file, else its MLflow UI link
+    efficiency: pd.DataFrame = field(default_factory=pd.DataFrame)  # per method (harness/methods/cost.py)
 
     def to_json(self) -> dict[str, Any]:
         methods = {}
@@ -143,7 +149,8 @@ class RobustnessResult:
                 "reference_accuracy_ci95": [r["reference_accuracy_lo"], r["reference_accuracy_hi"]] if known else None,
                 "pairs": r["pairs"], "samples": r["samples"],
                 "per_reference": {x["reference"]: {k: x[k] for k in PER_REFERENCE if k in x}
-                                  for x in rows.to_dict(orient="records")}}
+                                  for x in rows.to_dict(orient="records")},
+                **method_cost(self.rows, self.efficiency, r["method"])}
         flat = self.rows.drop(columns=[c for c in ("de2000_to", "truth_apart", "node", "worker_seconds")
                                        if c in self.rows])
         return {"suite": self.suite, "source": self.source, "references": self.references,
@@ -177,6 +184,7 @@ class RobustnessResult:
         if len(self.pairs) and len(methods) > 1:
             lines += ["", *paired_text(self.pairs, methods, PAIRED, "per sample (its mean over the regions)"),
                       "every pair is in --json (pairs) and in MLflow (paired_comparisons.csv)"]
+        lines += cost_text(self.rows, self.efficiency, methods)
         return "\n".join(lines + closing_lines(self))
 
 
@@ -253,3 +261,43 @@ def closing_lines(result) -> list[str]:
     if getattr(result, "report", None):
         lines.append(f"report: {result.report}")
     return lines
+
+
+COST_COLUMNS = ("seconds", "peak_mb", "upsample", "device")  # per image, beside the metrics
+
+
+def method_cost(rows: pd.DataFrame, efficiency: pd.DataFrame, label: str) -> dict[str, Any]:
+    """A method's `efficiency` (harness/methods/cost.py) and the way(s) up it took, for --json."""
+    out: dict[str, Any] = {}
+    if len(efficiency):
+        hit = efficiency[efficiency["method"] == label]
+        if len(hit):
+            out["efficiency"] = {k: v for k, v in hit.iloc[0].to_dict().items() if k != "method"}
+    if "upsample" in rows:
+        out["upsample"] = ", ".join(dict.fromkeys(rows.loc[rows["method"] == label, "upsample"].dropna()))
+    return out
+
+
+def cost_text(rows: pd.DataFrame, efficiency: pd.DataFrame, methods: list[str]) -> list[str]:
+    """The terminal's cost block: per method latency (median, P90), peak memory, parameters, GFLOP, and the
+    way up to the sample's resolution; then the device(s) that ran them."""
+    if not len(efficiency):
+        return []
+    by = {r["method"]: r for r in efficiency.to_dict(orient="records")}
+    ways = rows.groupby("method", sort=False)["upsample"].agg(lambda s: ", ".join(dict.fromkeys(s.dropna()))) \
+        if "upsample" in rows else {}
+    body = []
+    for m in methods:
+        r = by.get(m)
+        if r is None:
+            continue
+        count = (lambda v: "-" if v is None or v != v else f"{v / 1e6:.2f}M" if v >= 1e5 else f"{int(v)}")
+        body.append([m, sig(r["latency_ms_median"], 3), sig(r["latency_ms_p90"], 3), sig(r["peak_mb"], 3),
+                     count(r["params"]), "-" if r["gflop"] is None or r["gflop"] != r["gflop"] else sig(r["gflop"], 3),
+                     ways.get(m, "") if len(ways) else ""])
+    devices = "; ".join(dict.fromkeys(str(r["device"]) for r in by.values() if r["device"]))
+    return ["", "cost of harmonize alone (warm; decoding and scoring excluded): latency in ms, peak memory in MB "
+                "(GPU: max allocated; CPU: resident growth of the first call), GFLOP of one forward; way up = "
+                "from the working resolution to the sample's (none: scored at it)",
+            table(["method", "ms median", "ms P90", "peak MB", "params", "GFLOP", "way up"], body),
+            f"device: {devices}"]

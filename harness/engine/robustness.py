@@ -122,8 +122,10 @@ def _summarise(cfg, kinds, suite, rows, cluster, method_order: list[str]) -> Rob
     paired = [c for c in PAIRED if c in df]
     per_sample = df.groupby(["method", "id"], sort=False)[paired].mean().reset_index()
     pairs = paired_comparisons(per_sample, paired, by="method", id_col="id", n_boot=cfg.bootstrap, seed=cfg.seed)
+    from harness.methods.cost import cost_summary
+
     return RobustnessResult(suite.name, suite.source, suite.notice, kinds, df, summary, per_ref, cluster,
-                            pairs=pairs)
+                            pairs=pairs, efficiency=cost_summary(df))
 
 
 def _figures(suite, result: RobustnessResult, labels: list[str]) -> dict:

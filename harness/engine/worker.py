@@ -76,9 +76,9 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
     """Harmonize and score one sample with every (method spec, cache key, want PNG) in `items`; `build(spec)`
     returns the built method. `options`: `protocol` (a protocol key, "harness:native", "bcmi:256", …:
     harness/scoring/protocols.py), `reference` ("given" or "auto"), and for run-robustness `candidates`
-    (reference kinds, harness/data/candidates.py), where every method runs once per candidate region. Returns one
-    {key, row, png} per item; with candidates `row` is a list (one row per candidate) and `png` a dict by
-    candidate."""
+    (reference kinds, harness/data/candidates.py), where every method runs once per candidate region (at the
+    sample's resolution: the 256² protocols' own input is for run-benchmark). Returns one {key, row, png} per
+    item; with candidates `row` is a list (one row per candidate) and `png` a dict by candidate."""
     from harness.data.io import png_bytes
     from harness.data.suites import load_spec
 
@@ -103,7 +103,7 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
         rows, pngs = [], {}
         for name, s, _ in variants:
             t1 = time.perf_counter()
-            out8, row = _harmonize_and_score(build(method_spec), method_spec.label, s, options["protocol"])
+            out8, row = _harmonize_and_score(build(method_spec), method_spec, s, options["protocol"], not kinds)
             row.update({"node": node, "worker_seconds": time.perf_counter() - t1 + shared / len(variants)})
             if name is not None:
                 row.update(_region_columns(name, s, out8, truths, apart))
@@ -117,17 +117,24 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
     return results
 
 
-def _harmonize_and_score(method, label: str, sample, protocol: str) -> tuple[np.ndarray, dict[str, Any]]:
+def _harmonize_and_score(method, spec, sample, protocol: str, protocol_input: bool) -> tuple[np.ndarray, dict]:
+    """Run and score one method on one sample. With `protocol_input`, a method working at a 256² protocol's
+    resolution is given the protocol's own 256² input and its raw 256² output is scored (scored as itself,
+    as the peers' scripts do); otherwise it gets the sample and answers at the sample's resolution."""
     from harness.data.io import to_uint8
+    from harness.methods.cost import measure
+    from harness.scoring.score import protocol_input as resized_for
     from harness.scoring.score import score_prediction
 
     name, resolution = protocol.split(":")
-    t = time.perf_counter()
-    out = checked_output(method.harmonize(sample), sample, label)
-    seconds = time.perf_counter() - t
-    out8 = to_uint8(out)
+    given = sample
+    if protocol_input and resolution.isdigit() and getattr(method, "resolution", None) == int(resolution):
+        given = resized_for(name, resolution, sample)
+    out, cost = measure(method, spec, given)
+    out8 = to_uint8(checked_output(out, given, spec.label))
     row = score_prediction(out8, sample, resolution, protocol=name)
-    row.update({"method": label, "seconds": seconds})
+    way = method.way_up(given) if hasattr(method, "way_up") else "none"
+    row.update({"method": spec.label, **cost, "upsample": way})
     return out8, row
 
 

@@ -145,6 +145,7 @@ class ClassicalMethod:
     entry) are its keyword-only arguments, typed by their defaults (`lum-match:chroma=0.5`)."""
 
     resolution = None  # works at the sample's own resolution
+    parameters = 0  # no network (harness/methods/cost.py: what a method costs)
 
     def __init__(self, spec) -> None:
         import inspect

@@ -1,7 +1,20 @@
-"""High resolution in one place: lift a fixed-size method's result to full resolution by colour mapping.
+"""From a method's working resolution up to the sample's own, in one place: the three ways up (`UPSAMPLE`).
 
-A method that works at 256² (the learned ones) is run on the resized sample; its low-res result is turned into
-a full-resolution one by a per-image polynomial colour mapping (Afifi et al. 2019; Deep WB; the SSH demo):
+A method that works at 256² (the learned ones) is run on the resized sample; its low-res output becomes a
+native-resolution one by one of (`upsample`):
+
+- `mapping` — a per-image polynomial colour mapping, IPH's own way up (the paper's §4 high-res output; Afifi et
+  al. 2019, Deep WB, the SSH demo), detailed below: the native foreground recoloured by the mapping the network
+  applied at low resolution; composited over the input by construction;
+- `residual` — the network's change, out_low − composite_low, resized bicubically (signed, unclipped) and
+  added to the native composite: the network's colours at low frequency, the photo's own detail;
+- `bicubic` — the network's output itself resized bicubically (its detail is the working resolution's).
+
+For a network whose official output is composited (IPH, Rain-Net) residual and bicubic are composited over the
+input with the native soft mask; for one whose official output is its whole image (Dove-Net, Bargain-Net) they
+are not. At the working resolution itself no way up is taken: the method is scored as itself.
+
+The colour mapping:
 
 1. fit   Φ(low-res composite) · M ≈ low-res output   on the low-res foreground pixels (mask > 0.5);
 2. apply Φ(full-res composite) · M  on the full-res foreground, clip to [0, 1];
@@ -35,6 +48,7 @@ import numpy as np
 
 from harness.data.sample import INSIDE
 from harness.errors import InputError
+from harness.methods.registry import UPSAMPLE  # named once, with the methods that use them
 
 KERNELS = (17, 11, 4)  # supported polynomial kernels, largest first (the fallback chain)
 MIN_COLOURS_PER_TERM = 3  # fewer distinct fit colours than this × terms → a smaller kernel
@@ -133,3 +147,26 @@ def upsample_by_color_mapping(composite_full: np.ndarray, fg_mask_full: np.ndarr
     mapped = apply_color_mapping(mapping, composite_full[touched])
     out[touched] = np.clip(m * mapped + (1.0 - m) * composite_full[touched], 0.0, 1.0)
     return out
+
+
+def upsample(way: str, composite_full: np.ndarray, fg_mask_full: np.ndarray, composite_low: np.ndarray,
+             output_low: np.ndarray, fg_mask_low: np.ndarray, *, composited: bool = True,
+             terms: int = 11) -> np.ndarray:
+    """The native-resolution result of a low-res one, the `way` given (module docstring); float32 in [0, 1]."""
+    from harness.data.resize import resize_image
+
+    if way == "mapping":
+        return upsample_by_color_mapping(composite_full, fg_mask_full, composite_low, output_low, fg_mask_low,
+                                         terms=terms)
+    hw = composite_full.shape[:2]
+    if way == "residual":
+        change = resize_image(output_low.astype(np.float32) - composite_low.astype(np.float32), hw, clip=False)
+        out = np.clip(composite_full.astype(np.float32) + change, 0.0, 1.0)
+    elif way == "bicubic":
+        out = resize_image(output_low, hw)
+    else:
+        raise InputError("upsample", f"must be {' or '.join(UPSAMPLE)}, not '{way}'")
+    if composited:
+        m = fg_mask_full.astype(np.float32)[..., None]
+        out = np.clip(m * out + (1.0 - m) * composite_full, 0.0, 1.0)
+    return out.astype(np.float32, copy=False)

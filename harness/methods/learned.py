@@ -1,9 +1,11 @@
-"""Learned methods (IPH and the baselines) inside the benchmark.
+"""Learned methods (IPH and the baselines) inside the benchmark, each scored as itself.
 
-The network runs at its working size (256²): the composite and masks are resized down
-(harness/data/resize.py), harmonized, and the full-resolution result is made by the per-image polynomial
-colour mapping fitted on the low-res foreground (harness/methods/highres.py) — one high-res path for every
-fixed-size method. Runs on CUDA when the worker has a GPU.
+The network runs at its working resolution (256²). A sample already at that resolution goes in as it is and
+comes out as the method's official test script writes it (its registry entry's `output`: composited over the
+input outside the foreground, or the network's whole image) — no resize, no colour mapping. Any other sample is
+resized down (harness/data/resize.py), harmonized, and brought back up to its own resolution by the method's
+way up (`upsample`: its own, else the registry's DEFAULT_UPSAMPLE; harness/methods/highres.py); `way_up(sample)`
+says which way a sample took, and every result row records it. Runs on CUDA when the worker has a GPU.
 
 Options (`name:key=value,...`) are declared in each method's registry entry (`options`): every learned method
 has `checkpoint` (a .safetensors checkpoint, a folder of official .pth weights, or models:/NAME@ALIAS) and
@@ -52,6 +54,7 @@ def _terms(option: str, text: str) -> int:
 
 # Each option's default and how its text is read; `checkpoint` is read by MethodSpec.checkpoint().
 VALUES: dict[str, tuple[Any, Callable[[str, str], Any]]] = {
+    "upsample": (None, _choice(*registry.UPSAMPLE)),
     "terms": (11, _terms),
     "r1": (1.0, _number(float)),
     "r2": (0.0, _number(float)),
@@ -110,6 +113,9 @@ class LearnedMethod:
         self.spec = spec
         opts = parse_options(spec)
         self.terms, self.r1, self.r2, self.blend_with = opts["terms"], opts["r1"], opts["r2"], opts["blend_with"]
+        info = spec.info
+        self.upsample = opts["upsample"] or info.upsample or registry.DEFAULT_UPSAMPLE
+        self.raw = info.output == "raw"  # the official test script writes the network's whole image
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model, self.meta = build_from_checkpoint(spec.name, checkpoint, self.device)
         if opts["guide"] is not None:
@@ -125,22 +131,30 @@ class LearnedMethod:
             return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
 
         with torch.no_grad():
-            if (self.r1, self.r2) == (1.0, 0.0):
+            if self.raw:
+                out = self.model.generate(t(composite), t(fg), t(ref))
+            elif (self.r1, self.r2) == (1.0, 0.0):
                 out = self.model(t(composite), t(fg), t(ref))
             else:
                 second = fg if self.blend_with == "foreground" else (fg <= 0.5).astype(np.float32)
                 out = self.model.harmonize_blend(t(composite), t(fg), t(ref), t(second), self.r1, self.r2)
         return out[0].permute(1, 2, 0).float().cpu().numpy()
 
+    def way_up(self, sample) -> str:
+        """How `harmonize` reaches the sample's resolution: "none" at the working resolution, else the way."""
+        return "none" if sample.composite.shape[:2] == (self.resolution, self.resolution) else self.upsample
+
     def harmonize(self, sample) -> np.ndarray:
         from harness.data.resize import resize_image, resize_mask
-        from harness.methods.highres import upsample_by_color_mapping
+        from harness.methods.highres import upsample
 
+        if self.way_up(sample) == "none":  # scored as itself: the network's output, as its script writes it
+            return self._forward(sample.composite, sample.fg_mask, sample.ref_mask)
         r = self.resolution
         comp_low, fg_low = resize_image(sample.composite, r), resize_mask(sample.fg_mask, r)
         ref_low = resize_mask(sample.ref_mask, r)
         if not (ref_low > 0.5).any():  # a tiny reference region can vanish at 256²: keep its soft trace
             ref_low = (ref_low >= ref_low.max()).astype(np.float32)
         out_low = self._forward(comp_low, fg_low, ref_low)
-        return upsample_by_color_mapping(sample.composite, sample.fg_mask, comp_low, out_low, fg_low,
-                                         terms=self.terms)
+        return upsample(self.upsample, sample.composite, sample.fg_mask, comp_low, out_low, fg_low,
+                        composited=not self.raw, terms=self.terms)

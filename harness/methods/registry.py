@@ -14,13 +14,19 @@ key is a one-line error listing them (`check_options`). A **learned** entry name
 - `checkpoint`: the shipped checkpoint, relative to the repository (none: the user trains or passes one);
 - `official`: "module:attr" of the loader for the authors' released `.pth` weights, if they exist;
 - `params`: the parameter count of the full-size (published) network, so listing needs no model (a test
-  builds every network on the meta device and checks it).
+  builds every network on the meta device and checks it);
+- `output`: what the authors' test script writes, and so what the method is scored on at its working
+  resolution — `composited` (the output over the input outside the foreground: IPH, Rain-Net) or `raw` (the
+  network's whole image: Dove-Net's and Bargain-Net's test.py score `output`, not the composite);
+- `upsample`: the method's own way up to the sample's resolution (harness/methods/highres.py): IPH's is its
+  paper's colour `mapping`; a network whose authors give none takes `DEFAULT_UPSAMPLE`.
 
 Every network follows one contract (plain PyTorch, nothing of the harness):
 
     forward(composite, fg_mask, ref_mask) -> harmonized
         composite N×3×H×W in [0, 1]; fg_mask, ref_mask N×1×H×W in [0, 1] (> 0.5 inside); harmonized N×3×H×W
         in [0, 1], equal to composite outside the foreground
+    generate(composite, fg_mask, ref_mask) -> output   (networks whose `output` is raw: the whole image)
     uses_reference: bool   (False: it reads the whole background, not the reference region)
     resolution: int        (its working size; the engine resizes to it and maps the result back up)
     input_multiple: int    (H and W must be multiples of it; 1 for a network that pads itself)
@@ -67,17 +73,26 @@ class MethodInfo:
     official: str | None = None
     params: int | None = None  # parameters of the full-size network
     options: Mapping[str, str] = field(default_factory=dict)  # option name → one-line help
+    output: str = "composited"  # what the official test script writes: "composited" or "raw"
+    upsample: str | None = None  # the method's own way up to native resolution; None: DEFAULT_UPSAMPLE
 
     @property
     def module(self) -> str:
         return self.target.partition(":")[0]
 
 
+# The ways up from a network's working resolution to the sample's (harness/methods/highres.py), and the one for
+# a network whose authors give none — chosen by measurement: README "Scored as themselves".
+UPSAMPLE = ("mapping", "residual", "bicubic")
+DEFAULT_UPSAMPLE = "residual"
+
 # What every learned method accepts, whatever its network (harness/methods/learned.py reads them).
 LEARNED_OPTIONS = {
+    "upsample": "the way from the working resolution up to the sample's: mapping, residual or bicubic (default: "
+                "the method's own, else " + DEFAULT_UPSAMPLE + ")",
     "checkpoint": "the weights: a .safetensors checkpoint, a folder of the official .pth files, or "
                   "models:/NAME@ALIAS",
-    "terms": "the full-resolution colour mapping's polynomial kernel: 4, 11 (default) or 17 terms",
+    "terms": "upsample=mapping: the colour mapping's polynomial kernel: 4, 11 (default) or 17 terms",
 }
 # The IPH paper's guide-mask protocol, for networks that read a background mask: the same weights, the
 # reference region in place of that mask.
@@ -85,9 +100,10 @@ GUIDE = {"guide": "background (default, as trained) or reference (the IPH paper'
 
 
 def _learned(name: str, target: str, description: str, *, uses_reference: bool, recipe: str, checkpoint: str,
-             params: int, official: str | None = None, options: Mapping[str, str] | None = None) -> MethodInfo:
+             params: int, official: str | None = None, options: Mapping[str, str] | None = None,
+             output: str = "composited", upsample: str | None = None) -> MethodInfo:
     return MethodInfo(name, "learned", target, description, uses_reference, 256, recipe, checkpoint, official,
-                      params, {**LEARNED_OPTIONS, **(options or {})})
+                      params, {**LEARNED_OPTIONS, **(options or {})}, output, upsample)
 
 
 BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
@@ -101,22 +117,22 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
                         "mean_iters": "nudges of the mid-tone anchor so the mean lands exactly (default 4)"}),
     _learned("iph", "iph.model:build", "IPH (Valanarasu et al. 2023): style encoder + AdaIN harmonizer",
              uses_reference=True, recipe="harness.train.recipes:IPHRecipe",
-             checkpoint="iph/checkpoints/iph.safetensors", params=28_871_075,
+             checkpoint="iph/checkpoints/iph.safetensors", params=28_871_075, upsample="mapping",
              options={"r1": "§7 style blending: weight of the reference's style code (default 1)",
                       "r2": "§7 style blending: weight of the second region's code (default 0)",
                       "blend_with": "the second region: foreground (default) or background"}),
     _learned("dovenet", "baselines.dovenet:build", "Dove-Net (Cong et al. 2020): attention U-Net + domain "
              "verification", uses_reference=False, recipe="harness.train.recipes:DoveNetRecipe",
              checkpoint="baselines/checkpoints/dovenet.safetensors", params=54_759_939,
-             official="baselines.dovenet:load_official"),
+             official="baselines.dovenet:load_official", output="raw"),
     _learned("bargainnet", "baselines.bargainnet:build", "Bargain-Net (Cong et al. 2021): background domain code",
              uses_reference=False, recipe="harness.train.recipes:BargainNetRecipe",
              checkpoint="baselines/checkpoints/bargainnet.safetensors", params=58_695_700,
-             official="baselines.bargainnet:load_official", options=GUIDE),
+             official="baselines.bargainnet:load_official", options=GUIDE, output="raw"),
     _learned("bargainnet-r", "baselines.bargainnet:build_r", "Bargain-Net (R): domain code from the reference "
              "region", uses_reference=True, recipe="harness.train.recipes:BargainNetRecipe",
              checkpoint="baselines/checkpoints/bargainnet-r.safetensors", params=58_695_700,
-             official="baselines.bargainnet:load_official"),
+             official="baselines.bargainnet:load_official", output="raw"),
     _learned("rainnet", "baselines.rainnet:build", "Rain-Net (Ling et al. 2021): region-aware instance norm",
              uses_reference=False, recipe="harness.train.recipes:RainNetRecipe",
              checkpoint="baselines/checkpoints/rainnet.safetensors", params=54_759_043,

@@ -71,6 +71,10 @@ class MethodSpec:
             spec = cls(name, tuple(opts), str(resolve(ref)))
         return spec
 
+    def with_option(self, key: str, value: str) -> "MethodSpec":
+        """The same method with one more option (it shows in the label: the run says what it ran)."""
+        return MethodSpec(self.name, (*self.options, (key, value)), self.registered)
+
     @property
     def info(self) -> registry.MethodInfo:
         return registry.get(self.name)

@@ -117,3 +117,52 @@ def _score_peer(protocol: str, pred8: np.ndarray, sample: Sample) -> dict[str, f
     with np.errstate(divide="ignore", invalid="ignore"):  # fmse 0 → inf, NaN stays NaN (as metrics._psnr)
         row["fpsnr"] = float(10.0 * np.log10(PEAK**2 / np.float64(peer["fmse"])))
     return row
+
+
+def protocol_input(protocol: str, resolution: str, sample: Sample) -> Sample | None:
+    """The sample as a method working at 256² is given it under a 256² protocol — resized the protocol's way,
+    as the peers' scripts feed their models (bcmi: Pillow bicubic on the 8-bit images, the mask file dithered
+    to 1 bit and resized nearest; idih: OpenCV bilinear on the 8-bit images, the mask file's blue channel soft;
+    harness: float bicubic, area-averaged masks) — so its raw 256² output is scored as those scripts score
+    it. None at native resolution. The reference mask is resized like a mask of the protocol; one that vanishes
+    keeps its strongest pixels (a model needs a region)."""
+    from harness.data.io import to_uint8
+    from harness.data.resize import resize_image, resize_mask
+
+    if resolution != str(PEER_SIZE):
+        return None
+    size = (PEER_SIZE, PEER_SIZE)
+    m8 = sample.fg_mask_8bit
+    if protocol == "bcmi":
+        from PIL import Image
+
+        def image(a: np.ndarray) -> np.ndarray:
+            return np.asarray(Image.fromarray(to_uint8(a)).resize(size, Image.Resampling.BICUBIC), np.float32) / 255
+
+        def binary(mask8: np.ndarray) -> np.ndarray:  # Pillow: '1' dithers; resizing a '1' image is NEAREST
+            return np.asarray(Image.fromarray(mask8).convert("1").resize(size, Image.Resampling.NEAREST), np.float32)
+
+        fg, ref = binary(m8), binary(to_uint8(np.repeat(sample.ref_mask[..., None], 3, axis=2))[..., 0])
+    elif protocol == "idih":
+        import cv2
+
+        def image(a: np.ndarray) -> np.ndarray:
+            return cv2.resize(to_uint8(a), size, interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+
+        def soft(m: np.ndarray) -> np.ndarray:
+            return np.clip(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+        fg, ref = soft((m8[..., 2] if m8.ndim == 3 else m8).astype(np.float32) / 255), soft(sample.ref_mask)
+    else:
+        def image(a: np.ndarray) -> np.ndarray:
+            return resize_image(a, PEER_SIZE)
+
+        fg, ref = resize_mask(sample.fg_mask, PEER_SIZE), resize_mask(sample.ref_mask, PEER_SIZE)
+    if not (ref > 0.5).any():
+        trace = resize_mask(sample.ref_mask, PEER_SIZE)
+        ref = (trace >= trace.max()).astype(np.float32)
+    if not (fg > 0.5).any():
+        raise InputError(sample.meta.get("path", sample.id),
+                         f"the foreground vanishes at {PEER_SIZE}² under --protocol {protocol}")
+    return Sample(sample.id, image(sample.composite), fg, ref, None if sample.real is None else image(sample.real),
+                  {**sample.meta, "protocol_input": protocol})

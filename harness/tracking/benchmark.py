@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from harness.data.io import id_to_stem
-from harness.tracking.parent import ParentTracker
+from harness.tracking.parent import ParentTracker, log_cost
 from harness.tracking.store import ci_metrics, log_metrics, metric_key
 
 
@@ -63,9 +63,11 @@ class BenchmarkTracker(ParentTracker):
                            for metric in ("fmse", "fpsnr", "fde2000") if metric in r]
                 values.append((metric_key(f"n_images/fg_{r['bucket']}"), r["n"]))
             log_metrics(c, cid, values)
+            log_cost(c, cid, result, m.label)
             self._log_per_value(cid, result.subsets, "subset", m.label)
             self._log_per_value(cid, result.augmentations, "augmentation", m.label)
-            cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds"] + [k for k in BREAKDOWNS if k in rows]
+            cols = ["id", *METRICS, *GAPS, "fg_ratio", "source", "seconds", "peak_mb", "upsample"] + [
+                k for k in BREAKDOWNS if k in rows]
             table = rows[[k for k in cols if k in rows]].reset_index(drop=True)
             c.log_table(cid, data=table.replace([float("inf")], 1e308), artifact_file="per_image.json")
             c.log_text(cid, table.to_csv(index=False), "per_image.csv")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from harness.tracking.links import ui_link
 from harness.tracking.store import (client, fail_runs, get_or_create_experiment, git_sha, harness_version,
-                                    log_file, resolve_tracking_uri)
+                                    log_file, log_metrics, resolve_tracking_uri)
 
 
 class ParentTracker:
@@ -70,3 +70,20 @@ class ParentTracker:
 
     def fail(self, err: BaseException) -> None:
         fail_runs(self.client, self.parent, self.run_ids, err, self.log_path, interrupted=self.interrupted)
+
+
+COST_METRICS = ("latency_ms_median", "latency_ms_p90", "peak_mb", "params", "gflop")
+
+
+def log_cost(client, run_id: str, result, label: str) -> None:
+    """A method's cost (harness/methods/cost.py) on its child run: the metrics `latency_ms_median`,
+    `latency_ms_p90`, `peak_mb`, `params`, `gflop`; the tags `device` and `upsample` (its way up)."""
+    eff = getattr(result, "efficiency", None)
+    if eff is None or not len(eff) or not (eff["method"] == label).any():
+        return
+    r = eff[eff["method"] == label].iloc[0]
+    log_metrics(client, run_id, [(k, float(r[k])) for k in COST_METRICS if r[k] is not None and r[k] == r[k]])
+    client.set_tag(run_id, "device", str(r["device"])[:5000])
+    if "upsample" in result.rows:
+        ways = result.rows.loc[result.rows["method"] == label, "upsample"].dropna()
+        client.set_tag(run_id, "upsample", ", ".join(dict.fromkeys(ways)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from harness.tracking.parent import ParentTracker
+from harness.tracking.parent import ParentTracker, log_cost
 from harness.tracking.store import metric_key
 
 
@@ -53,6 +53,7 @@ class RobustnessTracker(ParentTracker):
                 for k, v in x.items():
                     if k not in ("method", "reference", "n") and v == v:
                         c.log_metric(cid, metric_key(f"{k}/{x['reference']}"), float(v))
+            log_cost(c, cid, result, m.label)
             rows = result.rows[result.rows["method"] == m.label]
             c.log_text(cid, rows.drop(columns=[k for k in ("de2000_to", "truth_apart") if k in rows]).to_csv(
                 index=False), "per_image.csv")
