@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run-benchmark": ("harness.commands.run_benchmark", "run methods on a suite (Ray), score, log to MLflow"),
     "run-robustness": ("harness.commands.run_robustness", "every method × every reference region: does the "
                                                           "output follow the region?"),
+    "run-efficiency": ("harness.commands.run_efficiency", "time every method on inputs of each size: latency, "
+                                                          "memory, parameters, GFLOP"),
     "score": ("harness.commands.score", "score saved predictions against a suite (harness, bcmi or idih protocol)"),
     "list": ("harness.commands.list_", "list suites, methods or metrics"),
     "export-suite": ("harness.commands.export_suite", "write any suite in the folder layout"),
@@ -35,10 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
 # Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "run-robustness", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
+CAPTURED = {"run-benchmark", "run-robustness", "run-efficiency", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
             "report"}
 # Commands whose result can be one JSON document on stdout (--json; no progress bar then).
-JSON = {"run-benchmark", "run-robustness", "score", "list", "build-intharmony", "run-ablation", "sweep",
+JSON = {"run-benchmark", "run-robustness", "run-efficiency", "score", "list", "build-intharmony", "run-ablation", "sweep",
         "analyze-votes", "report"}
 
 EPILOG = """quick start:

@@ -83,3 +83,10 @@ def format_means(means: Mapping[str, Mapping[str, float]]) -> str:
 def ci_cell(mean: Any, lo: Any, hi: Any, digits: int = 4) -> str:
     """"651.2 [598.3, 707.9]": a mean and its 95% interval."""
     return f"{sig(mean, digits)} [{sig(lo, digits)}, {sig(hi, digits)}]"
+
+
+def count(v: Any) -> str:
+    """A parameter count: "1.62M" from 100k up, the number below, "-" when unknown."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v / 1e6:.2f}M" if v >= 1e5 else f"{int(v)}"

@@ -83,7 +83,7 @@ def test_the_guide_option_is_refused_where_there_is_no_mask_to_replace():
     assert len(resolve_methods("bargainnet:guide=reference,rainnet:guide=reference")) == 2
     with pytest.raises(HarnessError) as err:
         resolve_methods("dovenet:guide=reference")
-    assert str(err.value) == "method 'dovenet' has no option 'guide' (its options: checkpoint, terms)"
+    assert str(err.value) == "method 'dovenet' has no option 'guide' (its options: checkpoint, terms, upsample)"
     with pytest.raises(HarnessError, match=r"^method 'iph' has no option 'guide' \(its options: [a-z0-9_, ]*\)$"):
         resolve_methods("iph:guide=reference")
     with pytest.raises(HarnessError, match="has no option 'guide'"):  # Bargain-Net (R) reads the reference already

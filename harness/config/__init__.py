@@ -10,7 +10,7 @@ so `harness COMMAND --help`, the defaults and the checks come from here, once: t
 whether a value came from a flag or from Python. Domain names (protocols, reference modes, study designs,
 loss presets) are defined in their own packages and only read here.
 
-    evaluation.py   run-benchmark, run-robustness, score, export-suite
+    evaluation.py   run-benchmark, run-robustness, score, export-suite, run-efficiency
     training.py     train, run-ablation / sweep (the experiments)
     studies.py      collect-votes, analyze-votes
     reporting.py    report, ui
@@ -18,13 +18,14 @@ loss presets) are defined in their own packages and only read here.
     suite builds its bundled split with it)
 """
 
-from harness.config.evaluation import BenchmarkConfig, ExportConfig, RobustnessConfig, ScoreConfig
+from harness.config.evaluation import (BenchmarkConfig, EfficiencyConfig, ExportConfig, RobustnessConfig,
+                                       ScoreConfig)
 from harness.config.reporting import ReportConfig, UIConfig
 from harness.config.studies import CollectConfig, VotesConfig
 from harness.config.training import STAGE_LR, ExperimentConfig, TrainConfig
 from harness.data.intharmony_config import IntHarmonyConfig
 from harness.options import add_arguments, default_of, from_args
 
-__all__ = ["STAGE_LR", "BenchmarkConfig", "CollectConfig", "ExperimentConfig", "ExportConfig", "IntHarmonyConfig",
+__all__ = ["STAGE_LR", "BenchmarkConfig", "CollectConfig", "EfficiencyConfig", "ExperimentConfig", "ExportConfig", "IntHarmonyConfig",
            "ReportConfig", "RobustnessConfig", "ScoreConfig", "TrainConfig", "UIConfig", "VotesConfig",
            "add_arguments", "default_of", "from_args"]

@@ -1,5 +1,5 @@
-"""Configs of the commands that run methods on a suite and score them: run-benchmark, run-robustness, score,
-and export-suite (which writes a suite for outside tools)."""
+"""Configs of the commands that run methods on a suite and score them — run-benchmark, run-robustness, score,
+and export-suite (which writes a suite for outside tools) — and of run-efficiency, which times them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from harness.data.candidates import REFERENCE_MODES, check_candidates
 from harness.errors import HarnessError
 from harness.methods.registry import DEFAULT_UPSAMPLE, UPSAMPLE
 from harness.options import (RESULTS, RUN, BootstrapOptions, CacheOptions, ComputeOptions, SuiteOptions,
-                             TrackingOptions, option, redefault)
+                             TrackingOptions, comma_list, option, positive, redefault)
 from harness.scoring.protocols import ProtocolOptions
 
 
@@ -83,3 +83,30 @@ class ExportConfig(SuiteOptions):
 
     suite: str = redefault(SuiteOptions, "suite", MISSING)
     out: str = option(group=RESULTS, help="output directory")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(t) for t in comma_list(text)]
+    except ValueError:
+        raise HarnessError(f"--sizes must be comma-separated pixel counts, e.g. 256,1024,2048, not '{text}'") from None
+    return sizes
+
+
+def _check_sizes(flag: str, sizes: Any) -> list[int]:
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or not 32 <= s <= 8192 for s in sizes):
+        raise HarnessError(f"{flag} must be sides of 32 to 8192 pixels, not {sizes!r}")
+    return list(dict.fromkeys(sizes))
+
+
+@dataclass(kw_only=True)
+class EfficiencyConfig(ComputeOptions, TrackingOptions):
+    """`harness run-efficiency`: each method timed on square inputs of each size (batch 1, fixed threads)."""
+
+    methods: list[str] | None = _methods()
+    sizes: list[int] = option(factory=lambda: [256, 1024, 2048], group=RUN, parse=_sizes, check=_check_sizes,
+                              help="square input sides in pixels, comma-separated", shown="256,1024,2048")
+    repeat: int = option(5, group=RUN, check=positive, help="timed calls per method and size (after a warm-up)")
+    threads: int = option(1, group=RUN, check=positive, help="torch threads per timing on a CPU (each timing runs "
+                                                            "alone, one after the other)")
+    upsample: str | None = _upsample()

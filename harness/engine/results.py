@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.formatting import ci_cell, sig, table
+from harness.formatting import ci_cell, count, sig, table
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
 PER_VALUE_METRICS = ("mse", "psnr", "fmse")  # what the iHarmony4 papers' per-subset tables report
@@ -291,7 +291,6 @@ def cost_text(rows: pd.DataFrame, efficiency: pd.DataFrame, methods: list[str]) 
         r = by.get(m)
         if r is None:
             continue
-        count = (lambda v: "-" if v is None or v != v else f"{v / 1e6:.2f}M" if v >= 1e5 else f"{int(v)}")
         body.append([m, sig(r["latency_ms_median"], 3), sig(r["latency_ms_p90"], 3), sig(r["peak_mb"], 3),
                      count(r["params"]), "-" if r["gflop"] is None or r["gflop"] != r["gflop"] else sig(r["gflop"], 3),
                      ways.get(m, "") if len(ways) else ""])

@@ -156,19 +156,47 @@ def _warm_up(method, sample) -> dict[str, Any]:
             "gflop": counter.get_total_flops() / 1e9, "device": device_name(_device_of(method))}
 
 
-def cost_summary(rows: pd.DataFrame, by: str = "method") -> pd.DataFrame:
-    """Per method: how many timed calls, latency median and P90 (ms), peak memory (MB, the largest call),
-    parameters, GFLOP, and the device(s) that ran it."""
+def cost_summary(rows: pd.DataFrame, by: str | list[str] = "method") -> pd.DataFrame:
+    """Per method (or per `by` group): how many timed calls, latency median and P90 (ms), peak memory (MB, the
+    largest call), parameters, GFLOP, and the device(s) that ran it."""
+    keys = [by] if isinstance(by, str) else list(by)
     out = []
-    for name, g in rows.groupby(by, sort=False):
+    for name, g in rows.groupby(keys if len(keys) > 1 else keys[0], sort=False):
         sec = g["seconds"].dropna().to_numpy(dtype=float) if "seconds" in g else np.array([])
         first = (lambda col: g[col].dropna().iloc[0] if col in g and g[col].notna().any() else None)
-        out.append({by: name, "n": int(sec.size),
+        out.append({**dict(zip(keys, name if len(keys) > 1 else (name,))), "n": int(sec.size),
                     "latency_ms_median": float(np.median(sec) * 1e3) if sec.size else float("nan"),
                     "latency_ms_p90": float(np.percentile(sec, 90) * 1e3) if sec.size else float("nan"),
                     "peak_mb": float(g["peak_mb"].max()) if "peak_mb" in g and g["peak_mb"].notna().any()
                     else float("nan"),
                     "params": first("params"), "gflop": first("gflop"),
                     "device": ", ".join(dict.fromkeys(g["device"].dropna())) if "device" in g else ""})
-    return pd.DataFrame(out, columns=[by, "n", "latency_ms_median", "latency_ms_p90", "peak_mb", "params",
+    return pd.DataFrame(out, columns=[*keys, "n", "latency_ms_median", "latency_ms_p90", "peak_mb", "params",
                                       "gflop", "device"])
+
+
+def square_input(sample, side: int):
+    """`sample` resized to side × side (the harness's resize: bicubic image, area or bilinear masks): the input
+    of a timing at that size. Its truth is dropped — nothing is scored."""
+    import dataclasses
+
+    from harness.data.resize import resize_image, resize_mask
+
+    return dataclasses.replace(sample, id=f"{sample.id}@{side}", composite=resize_image(sample.composite, side),
+                               fg_mask=resize_mask(sample.fg_mask, side), ref_mask=resize_mask(sample.ref_mask, side),
+                               real=None, references=(), fg_mask_file=None)
+
+
+def time_method(spec, side: int, repeat: int, threads: int, sample) -> list[dict[str, Any]]:
+    """`repeat` timed calls of the method `spec` on `sample` resized to side² (after its warm-up), with
+    `threads` torch threads on a CPU: one row per call (run-efficiency's unit of work, in a Ray task)."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    method = spec.build()
+    given = square_input(sample, side)
+    rows = []
+    for i in range(repeat):
+        _, cost = measure(method, (spec, side), given)
+        rows.append({"method": spec.label, "size": side, "call": i, **cost})
+    return rows

@@ -88,11 +88,11 @@ DEFAULT_UPSAMPLE = "residual"
 
 # What every learned method accepts, whatever its network (harness/methods/learned.py reads them).
 LEARNED_OPTIONS = {
-    "upsample": "the way from the working resolution up to the sample's: mapping, residual or bicubic (default: "
-                "the method's own, else " + DEFAULT_UPSAMPLE + ")",
     "checkpoint": "the weights: a .safetensors checkpoint, a folder of the official .pth files, or "
                   "models:/NAME@ALIAS",
     "terms": "upsample=mapping: the colour mapping's polynomial kernel: 4, 11 (default) or 17 terms",
+    "upsample": "the way from the working resolution up to the sample's: mapping, residual or bicubic (default: "
+                "the method's own, else " + DEFAULT_UPSAMPLE + ")",
 }
 # The IPH paper's guide-mask protocol, for networks that read a background mask: the same weights, the
 # reference region in place of that mask.

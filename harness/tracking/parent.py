@@ -42,11 +42,12 @@ class ParentTracker:
         MLflow param holds at most 500 characters)."""
         self.exp_id = get_or_create_experiment(self.experiment_name(), self.uri)
         common = {"harness.command": self.command, "git_sha": git_sha(), "harness_version": harness_version(),
-                  "suite": self.suite.name, "suite_source": self.suite.source, "n_samples": str(len(self.suite)),
                   "ray_address": str(cluster.get("address")), "ray_nodes": str(cluster.get("nodes")),
                   "ray_cpus": str(cluster.get("cpus")), "ray_gpus": str(cluster.get("gpus"))}
-        if getattr(self.suite, "notice", None):
-            common["data_notice"] = self.suite.notice
+        if self.suite is not None:  # run-efficiency times methods on no suite
+            common.update(suite=self.suite.name, suite_source=self.suite.source, n_samples=str(len(self.suite)))
+            if self.suite.notice:
+                common["data_notice"] = self.suite.notice
         run = self.client.create_run(self.exp_id, run_name=f"{name} {time.strftime('%Y-%m-%d %H:%M:%S')}",
                                      tags={**common, **tags})
         self.parent = run.info.run_id
