@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from harness.cli import COMMANDS, build_parser, main
-from harness.config import (BenchmarkConfig, CollectConfig, ExperimentConfig, ExportConfig, IntHarmonyConfig,
-                            ReportConfig, RobustnessConfig, ScoreConfig, TrainConfig, UIConfig, VotesConfig)
+from harness.config import (BenchmarkConfig, CollectConfig, EfficiencyConfig, ExperimentConfig, ExportConfig,
+                            IntHarmonyConfig, ReportConfig, RobustnessConfig, ScoreConfig, TrainConfig, UIConfig,
+                            VotesConfig)
 from harness.errors import HarnessError
 from harness.options import KEY, RUN, Options, add_arguments, flag_of, from_args, option, positive
 
@@ -19,7 +20,8 @@ from harness.options import KEY, RUN, Options, add_arguments, flag_of, from_args
 CONFIGS = {"run-benchmark": BenchmarkConfig, "run-robustness": RobustnessConfig, "score": ScoreConfig,
            "export-suite": ExportConfig, "train": TrainConfig, "run-ablation": ExperimentConfig,
            "sweep": ExperimentConfig, "analyze-votes": VotesConfig, "collect-votes": CollectConfig,
-           "build-intharmony": IntHarmonyConfig, "report": ReportConfig, "ui": UIConfig}
+           "build-intharmony": IntHarmonyConfig, "report": ReportConfig, "ui": UIConfig,
+           "run-efficiency": EfficiencyConfig}
 SKIPPED = {"run-ablation": {"method", "loss", "grid"}, "sweep": {"variants"}}
 
 

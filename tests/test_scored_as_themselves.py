@@ -232,3 +232,34 @@ def test_the_run_wide_way_up_is_named_in_every_label_it_changes(ray_local, tmp_p
     plan = plan_benchmark(BenchmarkConfig(suite="sample", limit=1, methods=["composite", "iph", "dovenet"],
                                           upsample="bicubic", mlflow=False, cache_dir=str(tmp_path)))
     assert list(plan["methods"]) == ["composite", "iph:upsample=bicubic", "dovenet:upsample=bicubic"]
+
+
+def test_run_efficiency_times_each_method_at_each_size(ray_local, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from harness.config import EfficiencyConfig
+    from harness.engine.efficiency import run_efficiency
+    from harness.methods.checkpoint import read_meta
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    from harness.formatting import jsonable
+
+    result = run_efficiency(EfficiencyConfig(methods=["composite", "dovenet"], sizes=[64, 96], repeat=3,
+                                             tracking_uri=store, progress=False))
+    doc = jsonable(result.to_json())  # what --json prints
+    assert set(doc["methods"]) == {"composite", "dovenet"} and doc["sizes"] == [64, 96]
+    for m in ("composite", "dovenet"):
+        for z in (64, 96):
+            calls = [r["seconds"] for r in doc["per_call"] if r["method"] == m and r["size"] == z]
+            cell = doc["methods"][m]["sizes"][str(z)]
+            assert len(calls) == 3 and cell["latency_ms_median"] == pytest.approx(np.median(calls) * 1e3)
+            assert cell["latency_ms_p90"] == pytest.approx(np.quantile(calls, 0.9) * 1e3)
+    assert doc["methods"]["dovenet"]["params"] == read_meta(MethodSpec("dovenet").checkpoint())["parameters"]
+    assert doc["methods"]["composite"]["params"] == 0 and doc["methods"]["composite"]["sizes"]["64"]["gflop"] is None
+    assert "ms @64" in result.to_text() and "ms @96" in result.to_text()
+    c = MlflowClient(store)
+    child = next(r for r in c.search_runs([c.get_experiment_by_name("efficiency").experiment_id])
+                 if r.info.run_name == "dovenet")
+    assert child.data.metrics["latency_ms_median/96"] == pytest.approx(
+        doc["methods"]["dovenet"]["sizes"]["96"]["latency_ms_median"])
+    assert child.data.metrics["gflop/64"] > 0 and child.data.tags["device"].startswith("cpu: ")
