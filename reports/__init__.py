@@ -6,6 +6,7 @@ beside it — with each table also as CSV and LaTeX.
            ─► tables.py   Table 1 (benchmark: methods × suites, best / second best, paired Δ to the best with
                           Holm p), Table 2 (user studies), Table 3 (ablation), robustness, fg-ratio buckets
                           └─ cells.py: every number tied to its MLflow origin; HTML, CSV, LaTeX
+                          └─ columns.py: one column per run, labelled apart; which run and why, above the table
            ─► figures.py  responsiveness, fg-ratio buckets, paired-difference heatmap (matplotlib, no pyplot)
            ─► page.py     the page: the qualitative grid (Fig. 4) and the robustness grids (Fig. 5) as images
            ─► build.py    write it (atomically) and log it to a run (`attach_run_report`)

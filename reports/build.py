@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports import figures, page, tables
+from reports import columns, figures, page, tables
 from reports.cells import Table, to_csv, to_html, to_latex
 from reports.page import Section
 from reports.source import Reader, Selection, Source, collect
@@ -23,12 +23,12 @@ def _tables_html(ts: list[Table]) -> str:
     return "".join(f'<div class="scroll">{to_html(t)}</div>' for t in ts)
 
 
-def _qualitative(src: Source, reader: Reader) -> str | None:
+def _qualitative(src: Source, reader: Reader, label: str) -> str | None:
     """The paper's Fig. 4 for one benchmark: per sample, composite | regions | each method | truth."""
     index = reader.json(src.run_id, "samples/index.json")
     methods = [c for c in src.children]
     if index:
-        columns = ["composite", "regions", *[c.name for c in methods], "truth"]
+        heads = ["composite", "regions", *[c.name for c in methods], "truth"]
         rows = []
         for entry in index:
             stem = entry["stem"]
@@ -37,7 +37,7 @@ def _qualitative(src: Source, reader: Reader) -> str | None:
             rows.append((entry["id"], [*ins, *outs, reader.read(src.run_id, f"samples/{stem}/truth.png")]))
         if not any(p for _, images in rows for p in images[2:-1]):
             return None
-        return page.image_grid(columns, rows, f"Outputs side by side — {html.escape(src.suite)} (the paper's Fig. 4): "
+        return page.image_grid(heads, rows, f"Outputs side by side — {html.escape(label)} (the paper's Fig. 4): "
                                "the first samples of the suite; regions: the foreground in red, the reference region "
                                f"in blue (run <code>{src.run_id}</code>).")
     grids = [(c.name, reader.read(c.run_id, "grid.png")) for c in methods]
@@ -48,34 +48,38 @@ def _qualitative(src: Source, reader: Reader) -> str | None:
                    for name, p in grids if p)
 
 
-def _benchmark_sections(benchmarks: list[Source], reader: Reader, out: list[Table]) -> list[Section]:
-    t1 = tables.table1(benchmarks, reader)
+def _benchmark_sections(selection: Selection, reader: Reader, out: list[Table]) -> list[Section]:
+    benchmarks = selection.of("benchmark")
+    labels = columns.labels(benchmarks)
+    t1 = tables.table1(benchmarks, reader, labels)
     if t1:
         out.append(t1)
     qual, heat, fg = [], [], []
     for src in benchmarks:
-        q = _qualitative(src, reader)
+        label = labels[src.run_id]
+        q = _qualitative(src, reader, label)
         if q:
             qual.append(q)
         pairs = reader.csv(src.run_id, "paired_comparisons.csv")
         methods = [c.name for c in src.children]
         metrics = [m for m in tables.METRICS if pairs is not None and m in set(pairs["metric"])]
         if pairs is not None and len(methods) > 1 and metrics:
-            png = figures.paired_heatmap(f"Paired differences — {src.suite}", pairs, methods, metrics)
-            heat.append(page.figure(png, f"paired differences, {src.suite}", "Mean paired difference row − column on "
+            png = figures.paired_heatmap(f"Paired differences — {label}", pairs, methods, metrics)
+            heat.append(page.figure(png, f"paired differences, {label}", "Mean paired difference row − column on "
                                     "the same images; blue: the row's method is better, red: worse (scaled per "
                                     "metric); * significant at 0.05 after Holm (Wilcoxon signed-rank, every method "
                                     f"pair of the metric). From <code>paired_comparisons.csv</code> of run "
                                     f"<code>{src.run_id}</code>."))
         names, _, per = tables.buckets(src)
-        bt = tables.bucket_table(src)
+        bt = tables.bucket_table(src, label, columns.file_stem(src, benchmarks))
         if names and bt:
             out.append(bt)
-            png = figures.bucket_bars(f"By foreground size — {src.suite}", names, per)
-            fg.append(page.figure(png, f"fg-ratio buckets, {src.suite}", "fMSE and fΔE2000 by the share of the "
+            png = figures.bucket_bars(f"By foreground size — {label}", names, per)
+            fg.append(page.figure(png, f"fg-ratio buckets, {label}", "fMSE and fΔE2000 by the share of the "
                                   "image the foreground covers (lower is better).") + _tables_html([bt]))
     none = "no run-benchmark run among the sources (`harness run-benchmark` logs one)"
-    return [Section("table1", "Table 1 — benchmark", _tables_html([t1]) if t1 else None, none),
+    which = columns.provenance(selection, benchmarks, labels, "run-benchmark") if t1 else ""
+    return [Section("table1", "Table 1 — benchmark", which + _tables_html([t1]) if t1 else None, none),
             Section("qualitative", "Figure — outputs side by side", "".join(qual) or None,
                     none if not benchmarks else "the benchmark runs logged no output images"),
             Section("paired", "Figure — paired differences", "".join(heat) or None,
@@ -84,27 +88,31 @@ def _benchmark_sections(benchmarks: list[Source], reader: Reader, out: list[Tabl
                     none if not benchmarks else "the benchmark runs logged no fg-ratio buckets")]
 
 
-def _robustness_section(runs: list[Source], reader: Reader, out: list[Table]) -> Section:
-    t = tables.robustness_table(runs)
+def _robustness_section(selection: Selection, reader: Reader, out: list[Table]) -> Section:
+    runs = selection.of("robustness")
+    labels = columns.labels(runs)
+    t = tables.robustness_table(runs, labels)
     if t is None:
         return Section("robustness", "Figure — robustness to the reference region", None,
                        "no run-robustness run among the sources (`harness run-robustness` logs one)")
     out.append(t)
-    parts = []
+    parts = [columns.provenance(selection, runs, labels, "run-robustness")]
     for src in runs:
         panels = [(label, {c.name: tuple(c.metrics.get(k + s) for s in ("", "_lo", "_hi")) for c in src.children})
                   for label, k in (("responsiveness", "responsiveness"), ("reference accuracy", "reference_accuracy"))]
         panels = [p for p in panels if any(v[0] is not None for v in p[1].values())]
-        png = figures.interval_bars(f"Responsiveness per method — {src.suite}", panels, {"reference accuracy": 0.5})
-        parts.append(page.figure(png, f"responsiveness, {src.suite}", "Responsiveness and reference accuracy with "
-                                 "their 95% CIs; dashed: chance (0.5)."))
+        png = figures.interval_bars(f"Responsiveness per method — {labels[src.run_id]}", panels,
+                                    {"reference accuracy": 0.5})
+        parts.append(page.figure(png, f"responsiveness, {labels[src.run_id]}", "Responsiveness and reference accuracy "
+                                 "with their 95% CIs; dashed: chance (0.5)."))
     parts.append(_tables_html([t]))
     for src in runs:
         for path in reader.list(src.run_id, "figures"):
             if path.endswith(".png"):
                 sample = path.rsplit("/", 1)[-1][:-4]
                 parts.append(page.figure(reader.read(src.run_id, path), f"robustness grid {sample}",
-                                         f"Sample <strong>{html.escape(sample)}</strong> ({html.escape(src.suite)}): "
+                                         f"Sample <strong>{html.escape(sample)}</strong> "
+                                         f"({html.escape(labels[src.run_id])}): "
                                          "top row, the composite and each candidate reference region (blue; the "
                                          "foreground red); below, each method's output under each region — the "
                                          "paper's Fig. 5."))
@@ -114,13 +122,14 @@ def _robustness_section(runs: list[Source], reader: Reader, out: list[Table]) ->
 def _runs_section(selection: Selection) -> Section:
     rows = "".join(f"<tr><td>{html.escape(s.kind)}</td><td>{html.escape(s.experiment)}</td><td>{html.escape(s.name)}"
                    f"</td><td><code>{s.run_id}</code></td><td>{html.escape(s.status)}</td><td>"
-                   f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.start_time / 1000))}</td></tr>"
-                   for s in selection.sources)
+                   f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.start_time / 1000))}</td>"
+                   f"<td>{html.escape(s.why)}</td></tr>" for s in selection.sources)
     body = ('<table class="runs"><thead><tr><th scope="col">kind</th><th scope="col">experiment</th>'
             '<th scope="col">run</th><th scope="col">id</th><th scope="col">status</th><th scope="col">started</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+            f'<th scope="col">why</th></tr></thead><tbody>{rows}</tbody></table>')
     if selection.skipped:
-        body += "<p>Left out (pass <code>--run</code> to choose them):</p><ul class=\"notes\">" + "".join(
+        body += ("<p>Left out (pass <code>--run</code> to choose them, or <code>--all</code> for every finished "
+                 "run):</p><ul class=\"notes\">") + "".join(
             f"<li><code>{s.run_id}</code> ({html.escape(s.name)}): {html.escape(why)}</li>"
             for s, why in selection.skipped) + "</ul>"
     return Section("runs", "Runs this page was built from", body)
@@ -132,7 +141,7 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
     reader = Reader(client)
     try:
         ts: list[Table] = []
-        sections = _benchmark_sections(selection.of("benchmark"), reader, ts)
+        sections = _benchmark_sections(selection, reader, ts)
         t2 = tables.table2(selection.of("votes"), reader)
         sections.append(Section("table2", "Table 2 — user study", _tables_html([t2]) if t2 else None,
                                 "no analyze-votes run among the sources (`harness analyze-votes` logs one)"))
@@ -143,7 +152,7 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
         sections.append(Section("grid", "Training grid (sweep)", _tables_html([grid]) if grid else None,
                                 "no sweep run among the sources"))
         ts += [t for t in (t2, t3, grid) if t]
-        sections.append(_robustness_section(selection.of("robustness"), reader, ts))
+        sections.append(_robustness_section(selection, reader, ts))
         sections.append(_runs_section(selection))
     finally:
         reader.close()
@@ -156,7 +165,9 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
         (out_dir / f"{t.key}.tex").write_text(to_latex(t), encoding="utf-8")
         files += [f"{t.key}.csv", f"{t.key}.tex"]
     return {"files": files, "sections": {s.key: s.body is not None for s in sections},
-            "runs": [s.run_id for s in selection.sources]}
+            "runs": [s.run_id for s in selection.sources], "rule": selection.rule,
+            "why": {s.run_id: s.why for s in selection.sources},
+            "left_out": {s.run_id: [o.run_id for o in s.left_out] for s in selection.sources if s.left_out}}
 
 
 def write_atomically(client, selection: Selection, out: str | os.PathLike) -> dict:
@@ -191,6 +202,9 @@ def attach_run_report(client, run_id: str, uri: str = "") -> str:
     """Build the report of one finished run (run-benchmark, run-robustness, run-ablation, sweep or analyze-votes)
     and log it to that run under report/; the artifact path of the page."""
     selection = collect(client, uri or client.tracking_uri, run_ids=[run_id])
+    selection.rule = "own"
+    for src in selection.sources:
+        src.why = "this run's own report"
     with tempfile.TemporaryDirectory(prefix="harness-report-") as tmp:
         build(client, selection, tmp)
         client.log_artifacts(run_id, tmp, "report")

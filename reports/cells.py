@@ -97,31 +97,59 @@ class Table:
     records: list[dict] = field(default_factory=list)  # the CSV: one flat row per value
     notes: list[list[Part]] = field(default_factory=list)  # lines under the table
     row_header: str = "method"
+    # HTML only: groups with the same columns as blocks of rows under one header row, not side by side — the
+    # page's width then does not grow with the number of groups (CSV and LaTeX keep them side by side)
+    stack: bool = False
 
 
-def _html_parts(parts: list[Part]) -> str:
+def parts_html(parts: list[Part]) -> str:
+    """Parts as HTML: each shown number in a span carrying its origin (`Ref.attrs`)."""
     return "".join(f'<span class="num"{p.ref.attrs()}>{html.escape(p.text())}</span>' if isinstance(p, Num)
                    and not p.missing else html.escape(p.text() if isinstance(p, Num) else p) for p in parts)
+
+
+def _row(label: str, cells: list[Cell]) -> str:
+    tds = []
+    for c in cells:
+        cls = f' class="{c.mark}"' if c.mark else ""
+        sub = f'<br><small>{parts_html(c.sub)}</small>' if c.sub else ""
+        tds.append(f'<td{cls}><span class="main">{parts_html(c.parts)}</span>{sub}</td>')
+    return f'<tr><th scope="row">{html.escape(label)}</th>{"".join(tds)}</tr>'
+
+
+def _stackable(t: Table) -> bool:
+    if not (t.stack and t.groups) or len({n for _, n in t.groups}) != 1:
+        return False
+    n = t.groups[0][1]
+    return all(t.columns[i * n:(i + 1) * n] == t.columns[:n] for i in range(len(t.groups)))
+
+
+def _blocks(t: Table) -> list[str]:
+    """The stacked body: per group, a header row with its label, then the rows that have a value in it (a row
+    the group has no run for — a method its run did not include — is left out of its block)."""
+    n, out = t.groups[0][1], []
+    for i, (label, _) in enumerate(t.groups):
+        rows = [(name, cells[i * n:(i + 1) * n]) for name, cells in t.rows]
+        rows = [(name, cells) for name, cells in rows if any(isinstance(p, Num) for c in cells for p in c.parts)]
+        out.append(f'<tbody><tr class="group"><th scope="rowgroup" colspan="{n + 1}">{html.escape(label)}</th></tr>'
+                   + "".join(_row(name, cells) for name, cells in rows) + "</tbody>")
+    return out
 
 
 def to_html(t: Table) -> str:
     out = [f'<table id="{t.key}"><caption><strong>{html.escape(t.title)}.</strong> {html.escape(t.caption)}'
            "</caption><thead>"]
-    if t.groups:
+    stacked = _stackable(t)
+    columns = t.columns[:t.groups[0][1]] if stacked else t.columns
+    if t.groups and not stacked:
         out.append('<tr><th scope="col"></th>' + "".join(
             f'<th scope="colgroup" colspan="{n}">{html.escape(label)}</th>' for label, n in t.groups) + "</tr>")
     out.append(f'<tr><th scope="col">{html.escape(t.row_header)}</th>'
-               + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in t.columns) + "</tr></thead><tbody>")
-    for label, cells in t.rows:
-        tds = []
-        for c in cells:
-            cls = f' class="{c.mark}"' if c.mark else ""
-            sub = f'<br><small>{_html_parts(c.sub)}</small>' if c.sub else ""
-            tds.append(f'<td{cls}><span class="main">{_html_parts(c.parts)}</span>{sub}</td>')
-        out.append(f'<tr><th scope="row">{html.escape(label)}</th>{"".join(tds)}</tr>')
-    out.append("</tbody></table>")
+               + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns) + "</tr></thead>")
+    out += _blocks(t) if stacked else ["<tbody>", *(_row(label, cells) for label, cells in t.rows), "</tbody>"]
+    out.append("</table>")
     if t.notes:
-        out.append('<ul class="notes">' + "".join(f"<li>{_html_parts(n)}</li>" for n in t.notes) + "</ul>")
+        out.append('<ul class="notes">' + "".join(f"<li>{parts_html(n)}</li>" for n in t.notes) + "</ul>")
     return "".join(out)
 
 
@@ -134,7 +162,7 @@ def to_csv(t: Table) -> str:
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
                   "Δ": r"$\Delta$", "—": "--", "–": "--", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
-                  "²": r"$^2$", "×": r"$\times$", "→": r"$\to$"}
+                  "²": r"$^2$", "×": r"$\times$", "→": r"$\to$", "·": r"$\cdot$"}
 
 
 def latex_escape(text: str) -> str:

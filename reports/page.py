@@ -15,13 +15,20 @@ nav a{margin-right:1rem}.meta{color:#555}
 table{border-collapse:collapse;margin:.5rem 0 1rem}caption{text-align:left;padding:.3rem 0;max-width:70rem}
 th,td{border-bottom:1px solid #e3e3e3;padding:.25rem .55rem;text-align:right;vertical-align:top;white-space:nowrap}
 th[scope=row],th[scope=col]:first-child{text-align:left}thead th{background:#f4f4f4}
+th[scope=row]{white-space:normal;overflow-wrap:anywhere;max-width:16rem}
+th[scope=colgroup]{text-align:center;border-bottom:1px solid #bbb}
+th[scope=rowgroup]{text-align:left;background:#fafafa;padding-top:.6rem;border-bottom:1px solid #bbb}
+.sources p{max-width:70rem;margin:.3rem 0}table.sources th,table.sources td{text-align:left}
+table.sources td:nth-child(4),table.sources td:last-child{white-space:normal;min-width:12rem;max-width:30rem}
 td small{color:#555}td.best .main .num:first-child{color:#c00000;font-weight:700}
 td.second .main .num:first-child{color:#0044cc;font-weight:700}
 .legend .best{color:#c00000;font-weight:700}.legend .second{color:#0044cc;font-weight:700}
 ul.notes{color:#444;margin:.2rem 0 1rem;padding-left:1.2rem}p.missing{color:#666;font-style:italic}
 figure{margin:.6rem 0 1.4rem}figcaption{color:#333;max-width:70rem}img{max-width:100%;height:auto}
+table.grid{table-layout:fixed;width:100%}table.grid th[scope=col]:first-child{width:11rem}
 table.grid td,table.grid th{padding:2px;border:none;text-align:center;vertical-align:middle}
-table.grid img{height:160px;width:auto;max-width:none}.scroll{overflow-x:auto}
+table.grid th{white-space:normal;overflow-wrap:anywhere}
+table.grid img{width:100%;height:auto;max-height:160px;object-fit:contain}.scroll{overflow-x:auto}
 code{font-size:.9em;background:#f4f4f4;padding:0 .2em}
 """
 
@@ -47,14 +54,18 @@ def figure(png: bytes, alt: str, caption: str) -> str:
 
 
 def image_grid(columns: list[str], rows: list[tuple[str, list[bytes | None]]], caption: str) -> str:
-    """A labelled grid of images: one header row, one row per sample (a missing image shows as —)."""
-    head = '<tr><th scope="col">sample</th>' + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns)
+    """A labelled grid of images: one header row, one row per sample (a missing image shows as —). The images
+    share the page's width (up to 160 px high): 8 methods' outputs (11 columns) fit 1400 px; below 80 px a
+    column, the grid scrolls instead."""
+    head = '<tr><th scope="col">sample</th>' + "".join(  # a narrow column breaks `name:options` after the colon
+        f'<th scope="col">{html.escape(c).replace(":", ":<wbr>")}</th>' for c in columns)
     body = []
     for label, images in rows:
         tds = "".join(f"<td>{img(p, f'{label}: {c}')}</td>" if p else "<td>—</td>" for c, p in zip(columns, images))
         body.append(f'<tr><th scope="row">{html.escape(label)}</th>{tds}</tr>')
-    return (f'<figure class="scroll"><table class="grid"><thead>{head}</tr></thead><tbody>{"".join(body)}'
-            f"</tbody></table><figcaption>{caption}</figcaption></figure>")
+    least = 11 * 16 + 80 * len(columns)  # the label column (11rem) and 80 px an image
+    return (f'<figure class="scroll"><table class="grid" style="min-width:{least}px"><thead>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table><figcaption>{caption}</figcaption></figure>')
 
 
 def render(title: str, meta: str, sections: list[Section]) -> str:

@@ -4,9 +4,12 @@ Runs are found by what made them, the parent run's tag `harness.command`:
 
     run-benchmark   experiment <suite>; children per method: metrics (mean, `<m>_ci95_lo/hi`, `fmse/fg_0_5`, …),
                     `samples/<stem>.png`, `grid.png`; parent: `paired_comparisons.csv`, `samples/index.json`,
-                    `samples/<stem>/{composite,regions,truth}.png`
+                    `samples/<stem>/{composite,regions,truth}.png` (and, in runs made since issue 22, the
+                    summary as `<metric>/<method>` metrics: the report reads the children, so older runs read
+                    the same)
     run-robustness  experiment <suite>-robustness; children per method: responsiveness(_lo/_hi),
-                    reference_accuracy(_lo/_hi); parent: `figures/<sample id>.png`
+                    reference_accuracy(_lo/_hi); parent: `figures/<sample id>.png` (and, since issue 22, the same
+                    per method as `responsiveness/<method>` with `_ci95_lo/hi`: not read here)
     analyze-votes   experiment user-studies or a benchmark's; no children; `analysis.json`, param `kind`
     run-ablation    children per variant × seed: params `variant`, `seed` (a tag of the same name, or the run
                     name, when the param is absent), metrics as run-benchmark's children (mean, optional CIs);
@@ -14,9 +17,13 @@ Runs are found by what made them, the parent run's tag `harness.command`:
                     over seeds and images together (harness/tracking/experiments.py)
     sweep           as run-ablation, one variant per grid point (its own section: "Training grid")
 
-By experiment (or the whole store), each kind keeps its latest FINISHED parent run per suite (per study kind for
-analyze-votes); older ones are listed as skipped, so `--run` can pick them instead. Named runs are used as they
-are; a child run's id stands for its parent.
+Which runs (`Selection.rule`, said on the page above Table 1 with each run's `why`):
+- "latest": by experiment (or the whole store), each kind keeps its latest FINISHED parent run per suite (per
+  protocol and reference region for run-benchmark, per study kind for analyze-votes); the older ones are kept
+  as `left_out` of the run that replaced them, so `--run` or `--all` can pick them instead;
+- "all" (`--all`): every FINISHED parent run;
+- "named" (`--run`): the runs as named, in any state; a child run's id stands for its parent;
+- "own": the one run whose own report this is (`attach_run_report`).
 """
 
 from __future__ import annotations
@@ -56,13 +63,24 @@ class Source:
     params: dict[str, str]
     children: list[Child] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)  # the parent's own (run-ablation: per variant)
+    why: str = ""  # why the selection holds this run (shown beside it on the page)
+    left_out: list[Source] = field(default_factory=list)  # "latest": the older runs it stands in for, newest first
+
+    @property
+    def command(self) -> str:
+        return self.tags.get("harness.command", self.kind)
+
+    @property
+    def n_samples(self) -> int | None:
+        text = self.tags.get("n_samples", "")
+        return int(text) if text.isdigit() else None
 
     @property
     def suite(self) -> str:
         return self.tags.get("suite") or self.params.get("suite") or self.experiment
 
     def group_key(self) -> tuple:
-        """Runs with the same key answer the same question; only the latest is kept."""
+        """Runs with the same key answer the same question; by default only the latest is kept."""
         if self.kind == "benchmark":
             return (self.kind, self.experiment, self.suite, self.tags.get("protocol"), self.tags.get("reference"))
         if self.kind == "votes":
@@ -75,6 +93,8 @@ class Selection:
     sources: list[Source]
     skipped: list[tuple[Source, str]]  # (run, why it was left out)
     uri: str
+    rule: str = "named"  # latest | all | named | own: how `sources` were chosen (module docstring)
+    experiments: list[str] | None = None  # the experiments searched ("latest", "all"); None: every one
 
     def of(self, kind: str) -> list[Source]:
         return [s for s in self.sources if s.kind == kind]
@@ -196,42 +216,68 @@ def _experiment_ids(client, names: list[str] | None) -> list[str]:
 
 
 def collect(client, uri: str, experiments: list[str] | None = None, run_ids: list[str] | None = None,
-            notes: list[str] | None = None) -> Selection:
-    """The runs a report is built from: the named runs, else the latest of each kind per suite in the named
-    experiments (every experiment when none is named). HarnessError for an unknown run or experiment, or a
-    run the report cannot read; `notes` receives what was decided on the user's behalf."""
+            notes: list[str] | None = None, all_runs: bool = False) -> Selection:
+    """The runs a report is built from: the named runs; else every finished run (`all_runs`) or the latest of
+    each kind per suite, in the named experiments (every experiment when none is named). HarnessError for an
+    unknown run or experiment, or a run the report cannot read; `notes` receives what was decided on the
+    user's behalf."""
     notes = notes if notes is not None else []
     names: dict[str, str] = {}
     if run_ids:
-        runs, seen = [], set()
+        runs, asked = [], {}  # run → the id it was named by (a child's id names its parent)
         for rid in run_ids:
             run = _named_run(client, rid, uri, notes)
-            if run.info.run_id not in seen:
-                seen.add(run.info.run_id)
+            if run.info.run_id not in asked:
+                asked[run.info.run_id] = rid
                 runs.append(run)
         chosen, skipped = [_source(client, r, names) for r in runs], []
-        exp_of = {r.info.run_id: r.info.experiment_id for r in runs}
+        for src in chosen:
+            by = asked[src.run_id]
+            src.why = "named with --run" + (f" (as the parent of child run {by})" if by != src.run_id else "")
+        rule = "named"
     else:
         ids = _experiment_ids(client, experiments)
         runs = client.search_runs(ids, filter_string="attributes.status = 'FINISHED'",
                                   order_by=["attributes.start_time DESC"], max_results=50000) if ids else []
         runs = [r for r in runs if r.data.tags.get("harness.command") in KINDS
                 and not r.data.tags.get("mlflow.parentRunId")]
-        latest: dict[tuple, Source] = {}
-        chosen, skipped = [], []
-        for r in runs:  # newest first
-            src = _source(client, r, names)
-            key = src.group_key()
-            if key in latest:
-                skipped.append((src, f"an older {r.data.tags['harness.command']} run of the same "
-                                     f"{'study kind' if src.kind == 'votes' else 'suite'}; the report uses "
-                                     f"{latest[key].run_id}"))
-            else:
-                latest[key] = src
-                chosen.append(src)
+        chosen, skipped = _every(client, runs, names) if all_runs else _latest(client, runs, names, notes)
         chosen.sort(key=lambda s: s.start_time)
-        exp_of = {r.info.run_id: r.info.experiment_id for r in runs}
+        rule = "all" if all_runs else "latest"
+    exp_of = {r.info.run_id: r.info.experiment_id for r in runs}
     for src in chosen:
         if src.kind != "votes":
             src.children = _children(client, src, exp_of[src.run_id])
-    return Selection(chosen, skipped, uri)
+    return Selection(chosen, skipped, uri, rule, experiments)
+
+
+def _every(client, runs, names: dict[str, str]) -> tuple[list[Source], list]:
+    chosen = [_source(client, r, names) for r in runs]
+    for src in chosen:
+        src.why = "--all: every finished run"
+    return chosen, []
+
+
+def _latest(client, runs, names: dict[str, str], notes: list[str]) -> tuple[list[Source], list]:
+    """Of `runs` (newest first), the latest of each group; each keeps the older ones as `left_out`."""
+    latest: dict[tuple, Source] = {}
+    chosen, skipped = [], []
+    for r in runs:
+        src = _source(client, r, names)
+        key = src.group_key()
+        if key in latest:
+            kept = latest[key]
+            kept.left_out.append(src)
+            skipped.append((src, f"an older {src.command} run of the same "
+                                 f"{'study kind' if src.kind == 'votes' else 'suite'}; the report uses {kept.run_id}"))
+        else:
+            latest[key] = src
+            chosen.append(src)
+    for src in chosen:
+        count = f"the latest of {1 + len(src.left_out)} finished runs" if src.left_out else "the only finished run"
+        src.why = f"{count} of its {'study kind' if src.kind == 'votes' else 'suite'}"
+        bigger = [o for o in src.left_out if (o.n_samples or 0) > (src.n_samples or 0)]
+        if src.kind == "benchmark" and bigger:  # the issue's case: a quick --limit run hides the full one
+            notes.append(f"Table 1, {src.suite}: the latest run {src.run_id} has {src.n_samples} images; the older "
+                         f"run {bigger[0].run_id} has {bigger[0].n_samples} — pass --run to choose, or --all")
+    return chosen, skipped

@@ -8,6 +8,7 @@ import math
 import re
 
 from harness.scoring.metrics import HIGHER_IS_BETTER
+from reports import columns
 from reports.cells import Cell, Num, Ref, Table, ci_parts, mark_best
 from reports.source import Reader, Source
 
@@ -23,17 +24,6 @@ def _label(metric: str) -> str:
 
 def _metric(child, key: str, digits: int = 4) -> Num:
     return Num(child.metrics.get(key), Ref(child.run_id, metric=key), digits)
-
-
-def _suite_label(src: Source, all_sources: list[Source]) -> str:
-    """The suite, with the protocol when another column has the same suite under another protocol."""
-    same = [s for s in all_sources if s.suite == src.suite]
-    label = src.suite
-    if len({s.tags.get("protocol") for s in same}) > 1:
-        label += f" · {src.tags.get('protocol')}"
-    if len({s.tags.get("reference") for s in same}) > 1:
-        label += f" · reference {src.tags.get('reference')}"
-    return label
 
 
 def _pair_diff(pairs, src: Source, metric: str, method: str, best: str) -> tuple[list, dict]:
@@ -61,9 +51,13 @@ def _pair_diff(pairs, src: Source, metric: str, method: str, best: str) -> tuple
     return [], {}
 
 
-def table1(benchmarks: list[Source], reader: Reader) -> Table | None:
+def table1(benchmarks: list[Source], reader: Reader, labels: dict[str, str] | None = None) -> Table | None:
+    """Methods × (one column group per run: PSNR, SSIM, ΔE2000, fMSE), groups labelled by `labels` (run id →
+    label; columns.labels by default). The page stacks the groups (one block of rows each); CSV and LaTeX set
+    them side by side as the paper does."""
     if not benchmarks:
         return None
+    labels = labels or columns.labels(benchmarks)
     metrics = [m for m in METRICS if any(m in c.metrics for s in benchmarks for c in s.children)]
     methods = list(dict.fromkeys(c.name for s in benchmarks for c in s.children))
     cells: dict[tuple[str, str, str], Cell] = {}
@@ -84,29 +78,20 @@ def table1(benchmarks: list[Source], reader: Reader) -> Table | None:
                 cell.sub = ["best"] if name in best else diff
                 mean, lo, hi = (by_name[name].metrics.get(k) for k in (metric, f"{metric}_ci95_lo",
                                                                      f"{metric}_ci95_hi"))
-                records.append({"suite": src.suite, "protocol": src.tags.get("protocol"), "run_id": src.run_id,
-                                "method": name, "metric": metric, "mean": mean, "ci_lo": lo, "ci_hi": hi,
-                                "mark": cell.mark or "", "best": best[0] if best else "", **values})
-        n = Num(_num(src.tags.get("n_samples")), Ref(src.run_id, tag="n_samples"), 0)
-        notes.append([f"{_suite_label(src, benchmarks)}: ", n, f" images, source {src.tags.get('suite_source', '?')}, "
-                      f"protocol {src.tags.get('protocol', '?')}, run {src.run_id}"])
-        if src.tags.get("data_notice"):
-            notes.append([f"{_suite_label(src, benchmarks)}: NOTE — {src.tags['data_notice']}"])
+                records.append({"column": labels[src.run_id], "suite": src.suite,
+                                "protocol": src.tags.get("protocol"), "run_id": src.run_id, "method": name,
+                                "metric": metric, "mean": mean, "ci_lo": lo, "ci_hi": hi, "mark": cell.mark or "",
+                                "best": best[0] if best else "", **values})
+        if src.tags.get("data_notice"):  # which run, images, data and protocol: above the table (columns.py)
+            notes.append([f"{labels[src.run_id]}: NOTE — {src.tags['data_notice']}"])
     rows = [(m, [cells.get((s.run_id, k, m), Cell(["—"])) for s in benchmarks for k in metrics]) for m in methods]
     return Table("table1", "Table 1 — benchmark", "Mean [95% bootstrap CI] over images; best in red, second best in "
-                 "blue, per column. Under each mean: the method's paired difference to the column's best on the same "
-                 "images (method − best) [95% paired-bootstrap CI], and its Wilcoxon signed-rank p, Holm-corrected "
-                 f"over every method pair of that metric in the run (* p < {ALPHA}).",
+                 "blue, per run and metric. Under each mean: the method's paired difference to the column's best on "
+                 "the same images (method − best) [95% paired-bootstrap CI], and its Wilcoxon signed-rank p, "
+                 f"Holm-corrected over every method pair of that metric in the run (* p < {ALPHA}).",
                  [_label(k) for _ in benchmarks for k in metrics], rows,
-                 groups=[(_suite_label(s, benchmarks), len(metrics)) for s in benchmarks], records=records,
-                 notes=notes)
-
-
-def _num(text) -> float | None:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
+                 groups=[(labels[s.run_id], len(metrics)) for s in benchmarks], records=records,
+                 notes=notes, stack=True)
 
 
 def _study_num(src: Source, method: str, field_: str, digits: int = 3, index: int | None = None,
@@ -265,9 +250,10 @@ def _consecutive(src: Source, reader: Reader, metrics: list[str]) -> list[list]:
     return lines
 
 
-def robustness_table(runs: list[Source]) -> Table | None:
+def robustness_table(runs: list[Source], labels: dict[str, str] | None = None) -> Table | None:
     if not runs:
         return None
+    labels = labels or columns.labels(runs)
     methods = list(dict.fromkeys(c.name for s in runs for c in s.children))
     cells, records = {}, []
     for src in runs:
@@ -275,7 +261,8 @@ def robustness_table(runs: list[Source]) -> Table | None:
             for k in ("responsiveness", "reference_accuracy"):
                 mean, lo, hi = _metric(c, k, 3), _metric(c, f"{k}_lo", 3), _metric(c, f"{k}_hi", 3)
                 cells[src.run_id, k, c.name] = Cell(ci_parts(mean, lo, hi))
-                records.append({"suite": src.suite, "run_id": src.run_id, "method": c.name, "measure": k,
+                records.append({"column": labels[src.run_id], "suite": src.suite, "run_id": src.run_id,
+                                "method": c.name, "measure": k,
                                 "mean": mean.value, "ci_lo": lo.value, "ci_hi": hi.value})
         mark_best([cells[src.run_id, "reference_accuracy", c.name] for c in src.children], higher=True)
     keys = ("responsiveness", "reference_accuracy")
@@ -285,7 +272,7 @@ def robustness_table(runs: list[Source]) -> Table | None:
                  "it exactly). Reference accuracy: harmonized to region A, closer to A's truth than to B's (0.5 = "
                  "chance; best in red, second in blue). 95% bootstrap CIs over samples.",
                  ["responsiveness [95% CI]", "reference accuracy [95% CI]"] * len(runs), rows,
-                 groups=[(s.suite, 2) for s in runs], records=records)
+                 groups=[(labels[s.run_id], 2) for s in runs], records=records)
 
 
 _BUCKET = re.compile(r"^(fmse|fde2000|fpsnr)/fg_(\d+)_(\d+)$")
@@ -305,7 +292,9 @@ def buckets(src: Source) -> tuple[list[str], dict[str, str], dict[str, dict[str,
     return sorted(found, key=lambda b: found[b][0]), {n: k for n, (_, k) in found.items()}, per
 
 
-def bucket_table(src: Source) -> Table | None:
+def bucket_table(src: Source, label: str = "", stem: str = "") -> Table | None:
+    """`src`'s fg-ratio buckets; `label` names its column elsewhere on the page, `stem` its files (default: the
+    suite — not enough when two runs of one suite are shown, columns.file_stem)."""
     names, keys, _ = buckets(src)
     if not names:
         return None
@@ -325,6 +314,7 @@ def bucket_table(src: Source) -> Table | None:
             rows.append((f"{c.name} · {_label(metric)}", row))
         for cells in column_cells.values():
             mark_best(cells, HIGHER_IS_BETTER[metric])
-    return Table(f"fg_buckets_{src.suite}", f"By foreground size — {src.suite}", "Means over the images whose "
-                 "foreground covers that share of the image (n = images in the bucket); best in red, second in blue.",
+    return Table(f"fg_buckets_{stem or src.suite}", f"By foreground size — {label or src.suite}", "Means over the "
+                 "images whose foreground covers that share of the image (n = images in the bucket); best in red, "
+                 "second in blue.",
                  [f"foreground {n}" for n in names], rows, records=records, row_header="method · metric")

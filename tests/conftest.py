@@ -17,7 +17,7 @@ atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 from tests.processes import local_ray  # noqa: E402
 # The MLflow store with every kind of run a report reads, made once per session when a test asks for it.
-from tests.reports_helpers import report_built, report_store  # noqa: E402,F401
+from tests.reports_helpers import report_all, report_built, report_store  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")

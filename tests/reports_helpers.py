@@ -1,7 +1,9 @@
 """One MLflow store with every kind of run a report reads, made once per test session (tests/conftest.py) for
-tests/test_reports.py and tests/test_reports_browser.py: a real run-benchmark and run-robustness (on one local
-Ray, shut down before the tests run), analyze-votes of the bundled A/B and ranking studies, and a run-ablation
-parent logged here by hand in the shape the report reads (issue 12 builds the command)."""
+tests/test_reports.py and tests/test_reports_browser.py: two real run-benchmarks of one suite — first 2 images ×
+8 methods, then 3 images × 3 methods, so the default report must leave the first out and say so (issue 22) —
+and a run-robustness (on one local Ray, shut down before the tests run), analyze-votes of the bundled A/B and
+ranking studies, and a run-ablation parent logged here by hand in the shape the report reads (issue 12 builds
+the command)."""
 
 from __future__ import annotations
 
@@ -24,13 +26,17 @@ ABLATION = {
     "no triplets": {0: {"psnr": 30.8, "ssim": 0.90, "de2000": 3.2, "fmse": 440.0,
                         "psnr_ci95_lo": 30.1, "psnr_ci95_hi": 31.4}},
 }
+# The older, smaller benchmark: 8 methods (classical, so it costs little), the most Table 1 must fit in 1400 px
+EIGHT = ("composite,reinhard,lum-match,lum-match:chroma=0,lum-match:chroma=0.25,lum-match:chroma=0.5,"
+         "lum-match:chroma=0.75,lum-match:mean_iters=1")
 
 
 @dataclass
 class Store:
     uri: str
     root: Path
-    bench: dict  # run-benchmark's --json
+    small: dict  # run-benchmark's --json: the older run, 2 images × 8 methods
+    bench: dict  # run-benchmark's --json: the newer run, 3 images × 3 methods
     sweep: dict  # run-robustness's --json
     ab_run: str
     rank_run: str
@@ -63,6 +69,7 @@ def make_store(root: Path) -> Store:
     uri = f"sqlite:///{root}/mlflow.db"
     common = ("--tracking-uri", uri, "--cache-dir", str(root / "cache"), "--bootstrap", "200", "--json")
     with local_ray(num_cpus=2):
+        small = json.loads(cli("run-benchmark", "--suite", "sample", "--limit", "2", "--methods", EIGHT, *common))
         bench = json.loads(cli("run-benchmark", "--suite", "sample", "--limit", "3", "--methods",
                                 "composite,reinhard,lum-match", *common))
         sweep = json.loads(cli("run-robustness", "--suite", "relit", "--limit", "1", "--methods",
@@ -76,7 +83,7 @@ def make_store(root: Path) -> Store:
         c = client(uri)
         exp = c.get_experiment_by_name("user-studies")
         runs[kind] = c.search_runs([exp.experiment_id], filter_string=f"params.kind = '{kind}'")[0].info.run_id
-    return Store(uri, root, bench, sweep, runs["ab"], runs["rank"], log_ablation(uri))
+    return Store(uri, root, small, bench, sweep, runs["ab"], runs["rank"], log_ablation(uri))
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +96,11 @@ def report_built(report_store: Store) -> dict:
     """`harness report --json` over the whole store (logged to MLflow, experiment `reports`)."""
     out = report_store.root / "report"
     return json.loads(cli("report", "--tracking-uri", report_store.uri, "--out", str(out), "--json"))
+
+
+@pytest.fixture(scope="session")
+def report_all(report_store: Store) -> dict:
+    """`harness report --all --json` over the whole store, not logged: every finished run, one column each."""
+    out = report_store.root / "report-all"
+    return json.loads(cli("report", "--tracking-uri", report_store.uri, "--all", "--out", str(out), "--no-mlflow",
+                          "--json"))

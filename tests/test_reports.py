@@ -7,8 +7,11 @@ scipy's t interval."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +241,7 @@ def test_a_child_run_stands_for_its_parent_and_rebuilds_its_report(report_store,
     (["--experiment", "sampel"], "--experiment sampel: no such experiment. Did you mean: sample"),
     (["--run", "0123456789abcdef0123456789abcdef"], "--run 0123456789abcdef0123456789abcdef: no such MLflow run"),
     (["--experiment", "sample", "--run", "x"], "give --experiment or --run, not both"),
+    (["--all", "--run", "x"], "give --all or --run, not both"),
 ])
 def test_bad_input_is_one_line_and_exit_2(report_store, tmp_path, capsys, argv, message):
     assert main(["report", "--tracking-uri", report_store.uri, "--out", str(tmp_path / "r"), *argv]) == 2
@@ -255,6 +259,125 @@ def test_no_store_and_a_foreign_out_folder_are_refused(report_store, tmp_path, c
     assert main(["report", "--tracking-uri", report_store.uri, "--out", str(mine), "--no-mlflow"]) == 2
     assert "is not a report folder" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"] and not list(tmp_path.glob(".mine.*"))
+
+
+def _mlflow_key(label: str) -> str:
+    """A method's name in a parent's metric keys, by the rule the issue states (not the harness's function):
+    every character outside [A-Za-z0-9_.] becomes "_"."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", label)
+
+
+def _equal(logged: float, printed) -> bool:
+    expected = float(printed)  # JSON writes an infinite PSNR as the string "inf"
+    if math.isinf(expected):
+        return logged >= 1e308  # MLflow's store keeps ±inf as the largest float
+    return logged == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("which", ["small", "bench"])
+def test_benchmark_parent_holds_the_summary_the_command_printed(report_store, which):
+    """Issue 22.5: the parent run the printed link opens shows every method's means and CIs (Metrics (0) before)."""
+    printed = getattr(report_store, which)
+    logged = _client(report_store).get_run(printed["mlflow_run_id"]).data.metrics
+    expected = {}
+    for method, summary in printed["methods"].items():
+        for metric, mean in summary["mean"].items():
+            key = f"{metric}/{_mlflow_key(method)}"
+            lo, hi = summary["ci95"][metric]
+            expected.update({key: mean, f"{key}_ci95_lo": lo, f"{key}_ci95_hi": hi})
+    assert len(printed["methods"]) == (8 if which == "small" else 3)
+    missing = sorted(set(expected) - set(logged))
+    assert not missing, missing[:5]
+    wrong = {k: (logged[k], v) for k, v in expected.items() if not _equal(logged[k], v)}
+    assert not wrong, list(wrong.items())[:5]
+
+
+def test_robustness_parent_holds_the_summary_the_command_printed(report_store):
+    printed = report_store.sweep
+    logged = _client(report_store).get_run(printed["mlflow_run_id"]).data.metrics
+    expected = {}
+    for method, m in printed["methods"].items():
+        for measure in ("responsiveness", "reference_accuracy"):
+            if m[measure] is None:  # a method that ignores the reference has no reference accuracy
+                continue
+            key = f"{measure}/{_mlflow_key(method)}"
+            lo, hi = m[f"{measure}_ci95"]
+            expected.update({key: m[measure], f"{key}_ci95_lo": lo, f"{key}_ci95_hi": hi})
+    assert {k.split("/")[0] for k in expected} == {"responsiveness", "reference_accuracy"}
+    assert {k: v for k, v in logged.items() if k in expected} == pytest.approx(expected, rel=1e-9)
+
+
+def test_table1_does_not_need_the_parent_metrics(report_store):
+    """Runs made before the parents carried the summary read the same: Table 1 comes from the method runs."""
+    import reports
+    from reports import tables
+    from reports.source import Reader
+
+    c = _client(report_store)
+    src = reports.collect(c, report_store.uri, run_ids=[_bench_parent(report_store)]).sources[0]
+    assert any("/" in k for k in src.metrics)  # this run's parent has them …
+    reader = Reader(c)
+    try:
+        now = tables.table1([src], reader).records
+        src.metrics = {}  # … an older run's does not
+        assert tables.table1([src], reader).records == now
+    finally:
+        reader.close()
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _above_table1(page: str) -> str:
+    """The text of Table 1's section before the table itself."""
+    section = page[page.index('<section id="table1">'):]
+    return _text(section[:section.index("<table id=\"table1\"")])
+
+
+def test_the_page_says_above_table1_which_run_each_column_is_and_why(report_store, report_built):
+    """Issue 22.3: the older 2-image run is left out of Table 1 — and the page says so above it, with why."""
+    small, bench = report_store.small["mlflow_run_id"], report_store.bench["mlflow_run_id"]
+    assert small not in report_built["runs"] and bench in report_built["runs"]
+    assert report_built["rule"] == "latest" and report_built["left_out"] == {bench: [small]}  # --json says it too
+    above = _above_table1(Path(report_built["html"]).read_text())
+    assert "latest finished run-benchmark run" in above and "--all" in above and "--run" in above, above
+    assert bench in above and small in above, above  # the column's run, and the one left out
+    left_out = above[above.index(small) - 200:above.index(small) + 200]
+    assert "left out" in left_out and "2 images" in left_out, left_out
+
+
+def test_all_gives_every_finished_run_a_column_of_its_own(report_store, report_all):
+    small, bench = report_store.small["mlflow_run_id"], report_store.bench["mlflow_run_id"]
+    expected = {small, bench, report_store.sweep["mlflow_run_id"], report_store.ab_run, report_store.rank_run,
+                report_store.ablation_run}
+    assert set(report_all["runs"]) == expected and report_all["rule"] == "all" and not report_all["left_out"]
+    t1 = pd.read_csv(Path(report_all["dir"]) / "table1.csv")
+    assert set(t1["run_id"]) == {small, bench}
+    labels = t1.groupby("run_id")["column"].unique()
+    assert all(len(v) == 1 for v in labels) and labels[small][0] != labels[bench][0]  # told apart …
+    assert all("sample" in v[0] for v in labels)  # … and both say their suite
+    assert len(set(t1[t1["run_id"] == small]["method"])) == 8
+    page = Path(report_all["html"]).read_text()
+    above = _above_table1(page)
+    assert "--all" in above and small in above and bench in above and "left out" not in above, above
+    for label in (labels[small][0], labels[bench][0]):
+        assert label in above and html.escape(label) in page  # each column label is explained above the table
+    # one fg-ratio table per run, not one overwriting the other
+    assert len([f for f in report_all["files"] if f.startswith("fg_buckets") and f.endswith(".csv")]) == 2
+
+
+def test_run_and_experiment_select_explicitly(report_store, tmp_path):
+    small = report_store.small["mlflow_run_id"]
+    info = json.loads(cli("report", "--tracking-uri", report_store.uri, "--run", small, "--out",
+                          str(tmp_path / "one"), "--no-mlflow", "--json"))
+    assert info["runs"] == [small]
+    above = _above_table1(Path(info["html"]).read_text())
+    assert "named with --run" in above and small in above, above
+    info = json.loads(cli("report", "--tracking-uri", report_store.uri, "--experiment", "sample", "--all", "--out",
+                          str(tmp_path / "exp"), "--no-mlflow", "--json"))
+    assert set(info["runs"]) == {small, report_store.bench["mlflow_run_id"]}
+    assert "in experiment sample" in _above_table1(Path(info["html"]).read_text())
 
 
 def test_ui_links_open_the_runs_view():

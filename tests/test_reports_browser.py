@@ -39,6 +39,32 @@ return Array.from(document.querySelectorAll('table:not(.runs) td')).map(td => {
 IMAGES_JS = """
 return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt]);
 """
+# Table 1's geometry: the page's and the table's widths, and each header cell's box and text box against the
+# left edge of its first column and the right edge of its last (columns measured on a body row of single cells)
+TABLE1_JS = """
+const t = document.querySelector('table#table1'), root = document.documentElement;
+const body = Array.from(t.tBodies).flatMap(b => Array.from(b.rows))
+  .find(r => r.cells.length > 1 && Array.from(r.cells).every(c => c.colSpan === 1));
+const cols = Array.from(body.cells).map(c => c.getBoundingClientRect());
+const heads = [];
+for (const r of t.rows) {
+  let col = 0;
+  for (const c of r.cells) {
+    if (c.tagName === 'TH' && (r.parentElement.tagName === 'THEAD' || c.colSpan > 1)) {
+      const box = c.getBoundingClientRect(), range = document.createRange();
+      range.selectNodeContents(c);
+      const text = range.getBoundingClientRect();
+      heads.push({text: c.textContent, left: box.left, right: box.right, textLeft: text.left, textRight: text.right,
+                  colLeft: cols[col].left, colRight: cols[col + c.colSpan - 1].right});
+    }
+    col += c.colSpan;
+  }
+}
+const box = t.getBoundingClientRect(), wrap = t.parentElement;
+return {viewport: root.clientWidth, page: root.scrollWidth, right: box.right, width: box.width,
+        wrapScroll: wrap.scrollWidth, wrapClient: wrap.clientWidth, columns: cols.length, heads: heads,
+        methods: Array.from(t.querySelectorAll('tbody th[scope=row]')).map(e => e.textContent)};
+"""
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +162,30 @@ def test_report_page_numbers_equal_mlflow_and_images_load(browser, report_store,
         browser.save_screenshot(str(Path(SHOTS) / "report-page.png"))
 
 
+def test_table1_fits_a_1400_pixel_window_with_headers_over_their_columns(browser, report_store, report_all):
+    """Issue 22.3: Table 1 of `--all` (two runs of one suite, one of them with 8 methods) in a 1400-pixel-wide
+    window: no horizontal scroll, neither the page's nor the table's, and every header over its own columns."""
+    browser.set_window_size(1400, 1000)
+    browser.get(Path(report_all["html"]).as_uri())
+    g = browser.execute_script(TABLE1_JS)
+    assert g["viewport"] <= 1400 and "lum-match:chroma=0.25" in g["methods"] and len(set(g["methods"])) == 8
+    assert g["page"] <= g["viewport"] and g["right"] <= g["viewport"], g  # no page scroll, nothing cut off
+    assert g["wrapScroll"] <= g["wrapClient"], g  # no scroll bar on the table itself
+    assert len(g["heads"]) >= 5
+    for h in g["heads"]:  # each header spans exactly its columns, and its text lies over them
+        assert abs(h["left"] - h["colLeft"]) <= 1 and abs(h["right"] - h["colRight"]) <= 1, h
+        assert h["colLeft"] - 1 <= h["textLeft"] and h["textRight"] <= h["colRight"] + 1, h
+    labels = [h["text"] for h in g["heads"] if "sample" in h["text"]]
+    assert len(set(labels)) == 2, labels  # one header per run, told apart
+    # nor do the figures (the 8 methods' outputs side by side included)
+    wide = browser.execute_script("return Array.from(document.querySelectorAll('figure'))"
+                                  ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.outerHTML.slice(0, 80))")
+    assert not wide, wide
+    if SHOTS:
+        browser.execute_script("document.querySelector('section#table1').scrollIntoView()")
+        browser.save_screenshot(str(Path(SHOTS) / "report-table1-all.png"))
+
+
 def _wait(driver, condition, seconds: float = 60):
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -176,5 +226,8 @@ def test_mlflow_ui_opens_runs_and_renders_the_report(browser, report_store, repo
         parent = report_store.bench["mlflow_run_id"]
         browser.get(f"{base}/#/experiments/1/runs/{parent}?workflowType=machine_learning")
         _wait(browser, lambda d: "Benchmark: 3 methods" in d.find_element(By.TAG_NAME, "body").text)
+        # … and its summary (issue 22.5: "Metrics (0)" before; 3 methods × 15 metrics × mean, CI low, CI high)
+        shown = _wait(browser, lambda d: re.search(r"Metrics \((\d+)\)", d.find_element(By.TAG_NAME, "body").text))
+        assert int(shown.group(1)) >= 3 * 4 * 3, shown.group(0)
         if SHOTS:
             browser.save_screenshot(str(Path(SHOTS) / "mlflow-run-overview.png"))

@@ -4,8 +4,10 @@ table as CSV and LaTeX, and log it to MLflow, where it renders in the run's Arti
 Reads run-benchmark (Table 1, outputs side by side, paired differences, fg-ratio buckets), analyze-votes
 (Table 2), run-ablation (Table 3), sweep (training grids) and run-robustness runs (responsiveness, the grids
 per reference region).
-By experiment — or, with neither --experiment nor --run, every experiment in the store — each kind's latest
-finished run per suite is used (per study kind for analyze-votes); the page lists the runs it left out.
+Which runs: by experiment — or, with neither --experiment nor --run, every experiment in the store — each
+kind's latest finished run per suite (per protocol and reference region for run-benchmark, per study kind for
+analyze-votes); --all takes every finished run instead, one column each; --run names the runs. Above Table 1
+(and the robustness table) the page says which run each column is and why, and which runs it left out.
 Sections without runs are left out with one line saying so.
 
 Logged to: the named run, when exactly one --run is given (its report/ is rebuilt); otherwise a new run in the
@@ -15,6 +17,7 @@ report as they finish; so do run-ablation and sweep.
 examples:
   harness report                                   # everything in ./mlflow.db → report/report.html
   harness report --experiment sample --experiment user-studies --out paper/
+  harness report --experiment sample --all         # every finished run of experiment sample, a column each
   harness report --run RUN_ID                      # rebuild one run's report (and its report/ artifact)
   harness report --run BENCH_ID --run AB_ID --run RANK_ID --no-mlflow
 """
@@ -62,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.tracking.store import client, require_store, resolve_tracking_uri
 
     cfg = from_args(ReportConfig, args)
-    if cfg.experiment and cfg.runs:
-        raise HarnessError("give --experiment or --run, not both")
     console = current()
     uri = resolve_tracking_uri(cfg.tracking_uri)
     require_store(uri, "--tracking-uri" if cfg.tracking_uri else "the default store")
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     notes: list[str] = []
     try:
-        selection = reports.collect(c, uri, experiments=cfg.experiment, run_ids=cfg.runs, notes=notes)
+        selection = reports.collect(c, uri, experiments=cfg.experiment, run_ids=cfg.runs, notes=notes,
+                                    all_runs=cfg.all_runs)
         for line in notes:
             console.note(line)
         if not selection.sources:

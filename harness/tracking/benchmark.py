@@ -1,9 +1,11 @@
 """run-benchmark in MLflow: one parent run per invocation (config, cluster, summary tables, the full result,
-the log of Ray's and MLflow's messages, `per_subset.csv`), one child run per method (metrics with CIs,
-fg-ratio buckets, per-subset metrics `fmse/HCOCO` … `fmse/All` with their CIs, the per-image table, an image
-grid, and the grid's tiles one by one under `samples/` for the report's qualitative figure); the command then
-builds the parent's `report/report.html` from all of it (reports/). The experiment is named after the suite;
-the protocol is a tag of every run; every run carries a description of what was run (`mlflow.note.content`)."""
+the log of Ray's and MLflow's messages, `per_subset.csv`, and the summary as metrics `<metric>/<method>` with
+`_ci95_lo`/`_ci95_hi`, method names made key-safe: `lum-match` → `lum_match`), one child run per method
+(metrics with CIs, fg-ratio buckets, per-subset metrics `fmse/HCOCO` … `fmse/All` with their CIs, the per-image
+table, an image grid, and the grid's tiles one by one under `samples/` for the report's qualitative figure); the
+command then builds the parent's `report/report.html` from all of it (reports/). The experiment is named after
+the suite; the protocol is a tag of every run; every run carries a description of what was run
+(`mlflow.note.content`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,15 @@ import json
 
 from harness.data.io import id_to_stem
 from harness.tracking.parent import ParentTracker, log_cost
-from harness.tracking.store import ci_metrics, log_metrics, metric_key
+from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
+
+
+def summary_metrics(summary) -> list[tuple[str, float]]:
+    """The summary (rows of method, metric, mean, ci_lo, ci_hi) as the parent's metrics — what the command
+    printed, on the run its link opens (not only on the children). Not measured (NaN): not logged. A label is
+    cut to 200 characters (a checkpoint path can be long; MLflow refuses keys over 250)."""
+    return [(k, v) for r in summary.itertuples()
+            for k, v in ci_metrics(f"{r.metric}/{safe_key(r.method)[:200]}", r.mean, r.ci_lo, r.ci_hi) if v == v]
 
 
 class BenchmarkTracker(ParentTracker):
@@ -76,6 +86,7 @@ class BenchmarkTracker(ParentTracker):
             for sid, tile in (samples[1].get(m.label, {}) if samples else {}).items():
                 c.log_image(cid, tile, artifact_file=f"samples/{id_to_stem(sid)}.png")
             c.set_terminated(cid, "FINISHED")
+        log_metrics(c, self.parent, summary_metrics(result.summary))
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         if len(result.subsets):

@@ -1,5 +1,6 @@
 """run-robustness in MLflow: experiment `<suite>-robustness`; one parent run per invocation (config, the summary,
-the per-region table, the full result, a figure per sample with the outputs side by side per region), one child
+the per-region table, the full result, a figure per sample with the outputs side by side per region, and the
+summary as metrics `responsiveness/<method>`, `reference_accuracy/<method>` with `_ci95_lo`/`_ci95_hi`), one child
 run per method (responsiveness, reference accuracy, per-region metrics, the per-image rows); the command then
 builds the parent's `report/report.html` from all of it (reports/)."""
 
@@ -8,7 +9,18 @@ from __future__ import annotations
 import json
 
 from harness.tracking.parent import ParentTracker, log_cost
-from harness.tracking.store import metric_key
+from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
+
+MEASURES = ("responsiveness", "reference_accuracy")
+
+
+def summary_metrics(summary) -> list[tuple[str, float]]:
+    """Each method's responsiveness and reference accuracy with their CIs as the parent's metrics (what the
+    command printed, on the run its link opens). Not measured (NaN: a method that ignores the reference has no
+    reference accuracy): not logged. A label is cut to 200 characters (MLflow refuses keys over 250)."""
+    return [(k, v) for r in summary.to_dict(orient="records") for m in MEASURES
+            for k, v in ci_metrics(f"{m}/{safe_key(r['method'])[:200]}", r[m], r[f"{m}_lo"], r[f"{m}_hi"])
+            if v == v]
 
 
 class RobustnessTracker(ParentTracker):
@@ -58,6 +70,7 @@ class RobustnessTracker(ParentTracker):
             c.log_text(cid, rows.drop(columns=[k for k in ("de2000_to", "truth_apart") if k in rows]).to_csv(
                 index=False), "per_image.csv")
             c.set_terminated(cid, "FINISHED")
+        log_metrics(c, self.parent, summary_metrics(result.summary))
         for sid, image in figures.items():
             c.log_image(self.parent, image, artifact_file=f"figures/{sid}.png")
         c.log_text(self.parent, result.summary.to_csv(index=False), "summary.csv")
