@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports import columns, figures, page, tables
+from reports import columns, cost, figures, page, tables
 from reports.cells import Table, to_csv, to_html, to_latex
 from reports.page import Section
 from reports.source import Reader, Selection, Source, collect
@@ -54,6 +54,19 @@ def _benchmark_sections(selection: Selection, reader: Reader, out: list[Table]) 
     t1 = tables.table1(benchmarks, reader, labels)
     if t1:
         out.append(t1)
+    tc = cost.cost_table(benchmarks, labels)
+    if tc:
+        out.append(tc)
+    scatter = []
+    for src in benchmarks:
+        points = cost.scatter_points(src)
+        if len(points) > 1:
+            front = cost.pareto_front(points)
+            png = figures.quality_latency(f"Quality against latency — {labels[src.run_id]}", points, front)
+            scatter.append(page.figure(png, f"quality against latency, {labels[src.run_id]}", "Each method's mean "
+                                       "fMSE against its median latency per image in the same run; ringed and "
+                                       f"joined: the Pareto front ({', '.join(front)}) — no other method is both "
+                                       "faster and better."))
     qual, heat, fg = [], [], []
     for src in benchmarks:
         label = labels[src.run_id]
@@ -79,7 +92,8 @@ def _benchmark_sections(selection: Selection, reader: Reader, out: list[Table]) 
                                   "image the foreground covers (lower is better).") + _tables_html([bt]))
     none = "no run-benchmark run among the sources (`harness run-benchmark` logs one)"
     which = columns.provenance(selection, benchmarks, labels, "run-benchmark") if t1 else ""
-    return [Section("table1", "Table 1 — benchmark", which + _tables_html([t1]) if t1 else None, none),
+    body = which + _tables_html([t1]) + (_tables_html([tc]) if tc else "") + "".join(scatter) if t1 else None
+    return [Section("table1", "Table 1 — benchmark", body, none),
             Section("qualitative", "Figure — outputs side by side", "".join(qual) or None,
                     none if not benchmarks else "the benchmark runs logged no output images"),
             Section("paired", "Figure — paired differences", "".join(heat) or None,
@@ -153,6 +167,11 @@ def build(client, selection: Selection, out_dir: str | os.PathLike) -> dict:
                                 "no sweep run among the sources"))
         ts += [t for t in (t2, t3, grid) if t]
         sections.append(_robustness_section(selection, reader, ts))
+        te = cost.efficiency_table(selection.of("efficiency"))
+        sections.append(Section("efficiency", "Efficiency — latency by input size", _tables_html([te]) if te else None,
+                                "no run-efficiency run among the sources (`harness run-efficiency` logs one)"))
+        if te:
+            ts.append(te)
         sections.append(_runs_section(selection))
     finally:
         reader.close()

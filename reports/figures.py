@@ -100,3 +100,28 @@ def paired_heatmap(title: str, pairs, methods: list[str], metrics: list[str], al
         ax.set_yticks(range(n), methods if i == 0 else [""] * n, fontsize=8)
         ax.set_title(metric)
     return _png(fig)
+
+
+def quality_latency(title: str, points: dict[str, tuple[float, float]], front: list[str],
+                    metric_label: str = "fMSE ↓") -> bytes:
+    """Each method at (latency, error); the Pareto front — no other method both faster and better — joined by
+    a staircase and ringed. Latency on a log axis: methods differ by orders of magnitude."""
+    fig = _figure(5.6, 4.0)
+    fig.suptitle(title)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, (name, (x, y)) in enumerate(points.items()):
+        if not (_finite(x) and _finite(y)):
+            continue
+        on = name in front
+        ax.scatter([max(x, 1e-3)], [y], s=60 if on else 36, color=PALETTE[i % len(PALETTE)], zorder=3,
+                   edgecolors="black" if on else "none", linewidths=1.2)
+        ax.annotate(name, (max(x, 1e-3), y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    if front:
+        xs = [max(points[n][0], 1e-3) for n in front]
+        ys = [points[n][1] for n in front]
+        ax.step(xs, ys, where="post", color="black", linewidth=1, linestyle="--", zorder=2, label="Pareto front")
+        ax.legend(fontsize="small", loc="best")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per image, ms (median, log scale) ↓")
+    ax.set_ylabel(metric_label)
+    return _png(fig)

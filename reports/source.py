@@ -39,7 +39,7 @@ from typing import Any
 from harness.errors import HarnessError, did_you_mean
 
 KINDS = {"run-benchmark": "benchmark", "run-robustness": "robustness", "run-ablation": "ablation",
-         "sweep": "sweep", "analyze-votes": "votes"}
+         "sweep": "sweep", "analyze-votes": "votes", "run-efficiency": "efficiency"}
 
 
 @dataclass
@@ -194,8 +194,8 @@ def _named_run(client, run_id: str, uri: str, notes: list[str]):
         return _named_run(client, parent, uri, notes)
     if tags.get("harness.command") not in KINDS:
         made_by = tags.get("harness.command", "something other than the harness")
-        raise HarnessError(f"--run {run_id}: a report reads run-benchmark, run-robustness, run-ablation, sweep "
-                           f"and analyze-votes runs; this one was made by {made_by}")
+        raise HarnessError(f"--run {run_id}: a report reads {', '.join(KINDS)} runs; this one was made by "
+                           f"{made_by}")
     return run
 
 

@@ -38,6 +38,7 @@ class Store:
     small: dict  # run-benchmark's --json: the older run, 2 images × 8 methods
     bench: dict  # run-benchmark's --json: the newer run, 3 images × 3 methods
     sweep: dict  # run-robustness's --json
+    efficiency: dict  # run-efficiency's --json
     ab_run: str
     rank_run: str
     ablation_run: str
@@ -74,6 +75,8 @@ def make_store(root: Path) -> Store:
                                 "composite,reinhard,lum-match", *common))
         sweep = json.loads(cli("run-robustness", "--suite", "relit", "--limit", "1", "--methods",
                                 "composite,reinhard", *common))
+        efficiency = json.loads(cli("run-efficiency", "--methods", "composite,reinhard", "--sizes", "64,96",
+                                    "--repeat", "2", "--tracking-uri", uri, "--json"))
     runs = {}
     for kind in ("ab", "rank"):
         cli("analyze-votes", str(ROOT / "studies" / f"{kind}.csv"), "--tracking-uri", uri, "--bootstrap", "100",
@@ -83,7 +86,7 @@ def make_store(root: Path) -> Store:
         c = client(uri)
         exp = c.get_experiment_by_name("user-studies")
         runs[kind] = c.search_runs([exp.experiment_id], filter_string=f"params.kind = '{kind}'")[0].info.run_id
-    return Store(uri, root, small, bench, sweep, runs["ab"], runs["rank"], log_ablation(uri))
+    return Store(uri, root, small, bench, sweep, efficiency, runs["ab"], runs["rank"], log_ablation(uri))
 
 
 @pytest.fixture(scope="session")

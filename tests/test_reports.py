@@ -201,7 +201,8 @@ def test_table3_from_the_ablation_as_logged(report_built):
 def test_report_logs_to_a_run_of_its_own_and_lists_its_sources(report_store, report_built):
     c = _client(report_store)
     sections = report_built["sections"]
-    assert set(sections) >= {"table1", "qualitative", "paired", "buckets", "table2", "table3", "robustness", "grid"}
+    assert set(sections) >= {"table1", "qualitative", "paired", "buckets", "table2", "table3", "robustness", "grid",
+                             "efficiency"}
     assert all(v for k, v in sections.items() if k != "grid")
     assert sections["grid"] is False  # no sweep in this store: left out with its one-line note
     assert "no sweep run among the sources" in Path(report_built["html"]).read_text()
@@ -212,7 +213,7 @@ def test_report_logs_to_a_run_of_its_own_and_lists_its_sources(report_store, rep
         "report/report.html", "report/table1.csv", "report/table1.tex", "report/table2.csv", "report/table3.csv"}
     assert report_built["mlflow"]["url"].endswith("/artifacts/report/report.html?workflowType=machine_learning")
     assert Path(report_built["mlflow"]["file"]).read_bytes() == Path(report_built["html"]).read_bytes()
-    assert len(report_built["runs"]) == 5
+    assert len(report_built["runs"]) == 6
 
 
 def test_sections_without_runs_say_so_in_one_line(report_store, tmp_path):
@@ -350,7 +351,7 @@ def test_the_page_says_above_table1_which_run_each_column_is_and_why(report_stor
 def test_all_gives_every_finished_run_a_column_of_its_own(report_store, report_all):
     small, bench = report_store.small["mlflow_run_id"], report_store.bench["mlflow_run_id"]
     expected = {small, bench, report_store.sweep["mlflow_run_id"], report_store.ab_run, report_store.rank_run,
-                report_store.ablation_run}
+                report_store.ablation_run, report_store.efficiency["mlflow_run_id"]}
     assert set(report_all["runs"]) == expected and report_all["rule"] == "all" and not report_all["left_out"]
     t1 = pd.read_csv(Path(report_all["dir"]) / "table1.csv")
     assert set(t1["run_id"]) == {small, bench}
@@ -387,3 +388,21 @@ def test_ui_links_open_the_runs_view():
                                                     "machine_learning"
     assert ui_link("http://mlflow:8080/", "3", "r1", "report/report.html") == \
         "http://mlflow:8080/#/experiments/3/runs/r1/artifacts/report/report.html?workflowType=machine_learning"
+
+
+def test_the_cost_block_and_the_efficiency_table_are_the_runs_own_numbers(report_store, report_built):
+    """Table 1's cost block holds each method's cost as its benchmark printed it; the efficiency table
+    run-efficiency's (both against the commands' --json, not against the report's own files)."""
+    out = Path(report_built["dir"])
+    cost = pd.read_csv(out / "table1_cost.csv")
+    for label, m in report_store.bench["methods"].items():
+        row = cost[(cost["run_id"] == report_store.bench["mlflow_run_id"]) & (cost["method"] == label)].iloc[0]
+        assert row["latency_ms_median"] == pytest.approx(m["efficiency"]["latency_ms_median"])
+        assert row["params"] == m["efficiency"]["params"] and row["upsample"] == m["upsample"]
+    eff = pd.read_csv(out / "efficiency.csv")
+    for label, m in report_store.efficiency["methods"].items():
+        for size, cell in m["sizes"].items():
+            row = eff[(eff["method"] == label) & (eff["size"] == int(size))].iloc[0]
+            assert row["latency_ms_median"] == pytest.approx(cell["latency_ms_median"])
+    html = (out / "report.html").read_text()
+    assert "quality against latency" in html.lower() and "Pareto front" in html

@@ -198,7 +198,7 @@ def test_mlflow_ui_opens_runs_and_renders_the_report(browser, report_store, repo
     with mlflow_ui(report_store.uri) as lines:  # every experiment's link line, waited for
         links = [re.search(r"http://127\.0\.0\.1:\d+/\S+", line).group(0) for line in lines if "http://" in line]
         assert links and all(link.endswith("?workflowType=machine_learning") for link in links)
-        assert len(links) == 5  # sample, relit-robustness, user-studies, sample-ablation, reports
+        assert len(links) == 6  # sample, relit-robustness, efficiency, user-studies, sample-ablation, reports
         base = re.match(r"http://127\.0\.0\.1:\d+", links[0]).group(0)
         # every printed link opens a runs table (the model-training view), not the GenAI traces pages
         browser.get(next(link for link in links if "experiments/1/" in link))

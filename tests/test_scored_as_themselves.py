@@ -263,3 +263,12 @@ def test_run_efficiency_times_each_method_at_each_size(ray_local, tmp_path):
     assert child.data.metrics["latency_ms_median/96"] == pytest.approx(
         doc["methods"]["dovenet"]["sizes"]["96"]["latency_ms_median"])
     assert child.data.metrics["gflop/64"] > 0 and child.data.tags["device"].startswith("cpu: ")
+
+
+def test_the_pareto_front_by_hand():
+    from reports.cost import pareto_front
+
+    points = {"a": (1.0, 9.0), "b": (2.0, 5.0), "c": (3.0, 6.0), "d": (4.0, 1.0), "e": (4.0, 1.0),
+              "f": (0.5, 9.5), "g": (10.0, float("nan"))}
+    # c is beaten by b on both; d and e tie (neither beats the other); g has no error value
+    assert pareto_front(points) == ["f", "a", "b", "d", "e"]
