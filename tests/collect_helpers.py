@@ -1,11 +1,15 @@
 """Helpers for the collect-votes tests: a small study of flat-coloured images (so that a scripted participant
-can tell the methods apart by colour, independently of the app), served in a thread."""
+can tell the methods apart by colour, independently of the app), served by the production server in a process
+of its own."""
 
 from __future__ import annotations
 
 import io
+import json
 import re
-import threading
+import selectors
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,21 +42,52 @@ def make_study(out: Path, design: str = "ab", methods=("red", "green", "blue"), 
                         trials=None, repeats=repeats, seed=seed, source={"kind": "test"}, request={})
 
 
+SERVE = """
+import json, sys
+from studies.collect.server import StudyServer
+srv = StudyServer(sys.argv[1], **json.loads(sys.argv[2]))
+print(json.dumps({"url": srv.url, "bound": srv.socket.getsockname()[:2]}), flush=True)
+try:
+    srv.serve_forever()
+finally:
+    srv.close()
+"""
+
+
 class Served:
-    """A StudyServer on 127.0.0.1, port chosen by the OS, answering in a background thread."""
+    """A StudyServer (gunicorn) on 127.0.0.1, port chosen by the OS, in a process of its own — gunicorn's
+    master handles signals, so it cannot run in a test's thread. Its stderr (the server's log) is kept in
+    `log`. `options`: StudyServer's keyword arguments."""
 
-    def __init__(self, study_dir: Path) -> None:
-        from studies.collect import StudyServer
+    def __init__(self, study_dir: Path, **options) -> None:
+        from tests.processes import harness_env
 
-        self.server = StudyServer(study_dir, "127.0.0.1", 0)
-        self.url = self.server.url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.log = Path(study_dir).parent / f"{Path(study_dir).name}-server.log"
+        with open(self.log, "w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(study_dir), json.dumps(options)],
+                                         stdout=subprocess.PIPE, stderr=err, text=True, env=harness_env(),
+                                         start_new_session=True)
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout=60):
+            self.stop()
+            raise AssertionError(f"the study server printed nothing: {self.log.read_text()}")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(10)
+            raise AssertionError(f"the study server did not start: {self.log.read_text()}")
+        info = json.loads(line)
+        self.url, self.bound = info["url"], tuple(info["bound"])
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.close()
-        self.thread.join(10)
+    def stop(self) -> int:
+        from tests.processes import stop_process
+
+        code = stop_process(self.proc)
+        self.proc.stdout.close()
+        return code
+
+    def stderr(self) -> str:
+        return self.log.read_text()
 
 
 def csrf_of(html: str) -> str:

@@ -1,5 +1,6 @@
 """A scripted participant takes short studies in a real browser (Debian's chromium + chromedriver, driven by
-selenium, all offline), by clicking and by keyboard, stops and resumes; the exported CSV is then analysed.
+selenium, all offline), by clicking and by keyboard, stops and resumes with the resume code it was shown; the
+exported CSV is then analysed.
 
 The participant knows the methods only by what the page shows: each method's outputs are flat colours, read
 back from the displayed images through a canvas. It prefers blue > green > yellow > red, so every exported
@@ -80,10 +81,15 @@ def _keys(driver, keys):
     ActionChains(driver).send_keys(keys).perform()
 
 
-def _start(driver, url, subject_id=""):
+def _start(driver, url, subject_id="", resume_code=""):
+    """A fresh browser session on the welcome page: start (with an id, or none), or continue with a code."""
     driver.delete_all_cookies()
     driver.get(url)
     assert driver.switch_to.active_element.tag_name == "h1"  # focus starts on the heading
+    if resume_code:
+        driver.find_element(*_by("#resume_code")).send_keys(resume_code)
+        _after(driver, lambda: driver.find_element(*_by('[data-action="resume"]')).click())
+        return
     if subject_id:
         driver.find_element(*_by("#subject_id")).send_keys(subject_id)
     _after(driver, lambda: driver.find_element(*_by('[data-action="start"]')).click())
@@ -116,11 +122,14 @@ def test_ab_study_by_click_and_key_with_a_break(browser, tmp_path, capsys):
                 key = {"a": ["a", Keys.ARROW_LEFT], "b": ["b", Keys.ARROW_RIGHT]}[pick][answered % 4 == 1]
                 _after(d, lambda: _keys(d, key))
             answered += 1
-            if answered == 3:  # a break: the pause page names the id; a new browser session resumes by it
+            if answered == 3:  # a break: the pause page shows the resume code; a new browser session uses it
                 _after(d, lambda: d.find_element(*_by("a.pause")).click())
-                assert "Ana" in d.find_element(*_by("main")).text and "3 of 7" in d.find_element(*_by("main")).text
-                _start(d, srv.url, "Ana")
-                assert "Welcome back" in d.find_element(*_by("h1")).text
+                assert "3 of 7" in d.find_element(*_by("main")).text
+                code = d.find_element(*_by("[data-resume-code]")).text
+                _start(d, srv.url, "Ana")  # the id alone is refused: it is taken
+                assert "already taken" in d.find_element(*_by("[data-error]")).text
+                _start(d, srv.url, resume_code=code)
+                assert "Welcome back, Ana" in d.find_element(*_by("h1")).text
                 _after(d, lambda: d.find_element(*_by('[data-action="begin"]')).click())
         assert answered == 7 and len(sides) == 3  # every method was shown on the left at least once
         assert "All 7 answers" in d.find_element(*_by("main")).text

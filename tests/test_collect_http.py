@@ -1,10 +1,12 @@
-"""The study app over HTTP, one test per security point, and the answers it stores (sqlite read directly)."""
+"""The study app over HTTP (served by gunicorn, as in a real study), one test per security point, and the answers
+it stores (sqlite read directly). Tests that change nothing a later test could see share one server."""
 
 from __future__ import annotations
 
 import csv
 import http.client
 import json
+import re
 import sqlite3
 from urllib.parse import urlsplit
 
@@ -17,6 +19,16 @@ from tests.collect_helpers import Served, csrf_of, error_of, make_study, trial_o
 @pytest.fixture
 def served(tmp_path):
     study = make_study(tmp_path / "study")
+    s = Served(study, join_rate=600)  # tests join faster than people (the limit has its own test)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that only read, or join once (10 places)."""
+    study = make_study(tmp_path_factory.mktemp("shared") / "study", subjects=10)
+    (study / "images" / "planted.png").write_bytes(b"not in the database")
     s = Served(study)
     yield s
     s.stop()
@@ -53,12 +65,13 @@ def _raw_get(url: str, path: str, host: str | None = None) -> int:
         con.close()
 
 
-def test_binds_loopback_and_the_port_the_os_chose(served):
-    host, port = served.server.server.socket.getsockname()[:2]
-    assert host == "127.0.0.1" and port == urlsplit(served.url).port and port > 0
+def test_binds_loopback_and_the_port_the_os_chose(shared):
+    host, port = shared.bound
+    assert host == "127.0.0.1" and port == urlsplit(shared.url).port and port > 0
 
 
-def test_every_request_needs_the_token(served):
+def test_every_request_needs_the_token(shared):
+    served = shared
     u = urlsplit(served.url)
     token = u.path.split("/")[2]
     assert len(token) >= 32
@@ -80,7 +93,8 @@ def test_every_request_needs_the_token(served):
     assert img is not None
 
 
-def test_host_header_must_be_ours(served):
+def test_host_header_must_be_ours(shared):
+    served = shared
     path = urlsplit(served.url).path
     port = urlsplit(served.url).port
     assert _raw_get(served.url, path, host=f"127.0.0.1:{port}") == 200
@@ -112,7 +126,8 @@ def test_cross_site_posts_are_refused(served, tmp_path):
     assert _db(tmp_path / "study", "SELECT subject FROM slots WHERE subject IS NOT NULL") == [("x",)]
 
 
-def test_cookie_and_headers(served):
+def test_cookie_and_headers(shared):
+    served = shared
     r = requests.get(served.url)
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and f"Path={urlsplit(served.url).path}" in cookie
@@ -145,10 +160,9 @@ def test_ids_are_escaped_and_checked(served, tmp_path):
     "img/%2fetc%2fpasswd", "img//etc/passwd", "img/votes.db", "img/", "img/.", "static/..%2fapp.py",
     "static/../app.py", "static/%2e%2e/store.py", "static/base.html", "img/planted.png",
 ])
-def test_images_only_from_the_study(served, tmp_path, path):
-    (tmp_path / "study" / "images" / "planted.png").write_bytes(b"not in the database")
-    base = urlsplit(served.url).path
-    assert _raw_get(served.url, base + path) == 404
+def test_images_only_from_the_study(shared, path):
+    base = urlsplit(shared.url).path
+    assert _raw_get(shared.url, base + path) == 404
 
 
 def _answer(s, url, csrf, **data):
@@ -182,6 +196,49 @@ def test_malformed_and_duplicate_answers_change_nothing(served, tmp_path):
     r = s.post(url + "answer", data={"csrf": csrf, "trial": "2", "choice": "a", "pad": "x" * 70_000})
     assert r.status_code == 413
     assert _db(study, "SELECT * FROM answers") == before[1]
+
+
+# Every number a participant sends is 1–9 ASCII digits and nothing else. Each of these passes some lenient reading
+# (str.isdigit, int(), unicodedata) and was once a 500, a 409 or a stored number.
+NOT_NUMBERS = ["²", "\u0661", "\u0663\u0664", "\uff11", "+1", "-1", " 1 ", "1 ", "1_0", "1.0", "1e3", "0x1", "",
+               "9" * 5000, "1" * 10, "١٢"]
+
+
+@pytest.mark.parametrize("field", ["trial", "rt_ms"])
+def test_numbers_are_ascii_digits_only(served, tmp_path, field):
+    url, study = served.url, tmp_path / "study"
+    s, csrf = _join(url, "p1")
+    assert trial_of(s.get(url + "trial").text) == 1
+    bad = NOT_NUMBERS + (["0", "8", "99999"] if field == "trial" else ["86400001"])  # out of range: 7 trials, 24 h
+    for value in bad:
+        if field == "rt_ms" and value == "":
+            continue  # no response time (no JavaScript) is allowed
+        data = {"trial": "1", "choice": "a", "rt_ms": "850", field: value}
+        r = _answer(s, url, csrf, **data)
+        assert r.status_code == 400, (field, value[:20], r.status_code)
+        assert ("which trial" if field == "trial" else "response time") in error_of(r.text), value[:20]
+    r = s.post(url + "answer", data=[("csrf", csrf), ("trial", "1"), ("trial", "2"), ("choice", "a")],
+               allow_redirects=False)
+    assert r.status_code == 400 and "twice" in error_of(r.text)
+    assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+    assert _answer(s, url, csrf, trial="01", choice="a", rt_ms="0850").status_code == 303  # leading zeros are fine
+    assert _db(study, "SELECT position, rt_client_ms FROM answers") == [(0, 850)]
+
+
+def test_ranks_are_ascii_digits_only(tmp_path):
+    study = make_study(tmp_path / "rank", design="rank", methods=("red", "green", "blue", "grey"), repeats=0)
+    srv = Served(study)
+    try:
+        s, csrf = _join(srv.url, "r1")
+        for value in NOT_NUMBERS + ["0", "4"]:
+            if value == "":
+                continue  # blank = not ranked
+            r = _answer(s, srv.url, csrf, trial="1", rank_A=value, rank_B="2", rank_C="3")
+            assert r.status_code == 400, (value[:20], r.status_code)
+        assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+        assert _answer(s, srv.url, csrf, trial="1", rank_A="1", rank_B="2", rank_C="3").status_code == 303
+    finally:
+        srv.stop()
 
 
 def test_answers_are_stored_with_side_times_and_exported(served, tmp_path):
@@ -219,15 +276,32 @@ def test_answers_are_stored_with_side_times_and_exported(served, tmp_path):
     assert cons["p1"]["repeats"] == "1" and cons["p1"]["consistent"] == "0"
 
 
-def test_resume_by_id_and_study_full(served, tmp_path):
+def test_resume_needs_the_code_not_the_id_and_study_full(served):
+    """Ids are names (s01, s02, … are easy to guess): typing a taken one from another browser is refused; the
+    participant's resume code, shown to them only, continues their session anywhere."""
     url = served.url
     s, csrf = _join(url)  # receives an id
-    assert "s01" in s.get(url + "ready?new=1").text
+    ready = s.get(url + "ready?new=1").text
+    assert "s01" in ready
     assert _answer(s, url, csrf, trial="1", choice="tie").status_code == 303
-    other = requests.Session()  # another computer: the same id continues at trial 2
+    other = requests.Session()  # another computer, typing the id: refused, nothing changes
     r = other.post(url + "start", data={"csrf": csrf_of(other.get(url).text), "subject_id": "s01"})
+    assert r.status_code == 409 and "already taken" in error_of(r.text)
+    assert other.get(url + "trial", allow_redirects=False).status_code == 303  # not a participant
+    code = re.search(r"data-resume-code>([0-9A-Z]{5}-[0-9A-Z]{5})<", ready).group(1)
+    assert code not in r.text
+    csrf2 = csrf_of(other.get(url).text)
+    for wrong in ("", "s01", code[:-1] + ("0" if code[-1] != "0" else "1"), "x" * 5000):
+        r = other.post(url + "start", data={"csrf": csrf2, "resume_code": wrong})
+        assert r.status_code == 400 and "resume code" in error_of(r.text), wrong[:20]
+    # the code, as people type it (lower case, no dash, O for 0), continues at trial 2
+    r = other.post(url + "start", data={"csrf": csrf2, "resume_code": code.lower().replace("-", " ")})
     assert "Welcome back" in r.text and "1 of 7" in r.text
     assert trial_of(other.get(url + "trial").text) == 2
+    assert _answer(other, url, csrf2, trial="2", choice="a").status_code == 303
+    assert trial_of(s.get(url + "trial").text) == 3  # one participant, two browsers
+    r = s.post(url + "start", data={"csrf": csrf, "subject_id": "s01"})  # the id typed in its own browser
+    assert r.status_code == 200 and "Welcome back" in r.text
     for pid in ("p2", "p3"):
         _join(url, pid)
     late = requests.Session()

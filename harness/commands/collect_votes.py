@@ -4,7 +4,9 @@ stored in STUDY_DIR/votes.db as it is given and exported to STUDY_DIR/votes.csv,
 reads. The study URL is printed alone on stdout; Ctrl-C stops the server (answers are kept).
 
 The first run builds STUDY_DIR (all at once: a temporary directory renamed into place); run the command again
-with only --out to serve the same study again (participants continue with their id).
+with only --out to serve the same study again (participants continue in the same browser, or elsewhere with
+the resume code they were shown). It is served by gunicorn, one server per study directory; for participants
+on other machines, put it behind a reverse proxy with TLS and pass --public-url (README).
 
 examples:
   harness run-benchmark --suite sample --limit 8 --methods composite,reinhard,lum-match --out bench/
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.user_study import build_study  # here, not at the top: `harness --help` imports this module
     from studies.collect import StudyServer, read_study
     from studies.collect.export import export
+    from studies.collect.server import StudyBusy
     from studies.collect.store import Store
 
     cfg = from_args(CollectConfig, args)
@@ -55,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
                      f"{cfg.out}/votes.csv")
         return 0
     try:
-        server = StudyServer(cfg.out, cfg.host, cfg.port)
+        server = StudyServer(cfg.out, cfg.host, cfg.port, public_url=cfg.public_url, join_rate=cfg.join_rate,
+                             slot_timeout=cfg.slot_timeout)
+    except StudyBusy as err:
+        raise HarnessError(str(err)) from None
     except OSError as err:
         raise HarnessError(f"cannot serve on {cfg.host}:{cfg.port} ({err.strerror or err}); pass --port 0 for any "
                            "free port") from None
@@ -67,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     console.out.flush()
     console.note(f"collect-votes: {plan}; {counts['joined']} joined, {counts['answers']} answers so far. Open "
                  f"the URL above (it carries the study's token); Ctrl-C stops.")
+    if cfg.public_url:
+        console.note(f"listening on {cfg.host}:{server.port} for the reverse proxy at {cfg.public_url}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -6,8 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from harness.errors import HarnessError
 from harness.options import (RESULTS, RUN, StoreOptions, SuiteOptions, TrackingOptions, non_negative,
-                             option, port, positive, redefault)
+                             number_above, option, port, positive, redefault)
 from studies import DESIGNS
+from studies.collect.app import JOIN_RATE, SLOT_TIMEOUT, public_origin
+
+
+def public_url(flag: str, value: str) -> str:
+    try:
+        public_origin(value)
+    except ValueError as err:
+        raise HarnessError(f"{flag}: {err}") from None
+    return value.rstrip("/")
 
 
 @dataclass(kw_only=True)
@@ -62,6 +71,16 @@ class CollectConfig(StoreOptions, SuiteOptions):
     host: str = option("127.0.0.1", group=RESULTS, help="bind address; any other address lets other machines in, "
                                                         "with only the URL's token as protection")
     port: int = option(5050, group=RESULTS, check=port, help="port (0 = any free port)")
+    public_url: str | None = option(None, group=RESULTS, metavar="URL", check=public_url,
+                                    help="the https:// address a reverse proxy on this machine serves the study "
+                                         "at, for participants elsewhere: the URL printed, and the Host and "
+                                         "Origin accepted (README: 'Participants on other machines')")
+    join_rate: int = option(JOIN_RATE, group=RESULTS, check=positive, metavar="N",
+                            help="new participants accepted a minute, a quarter of them at once; more are asked to "
+                                 "try again a few seconds later")
+    slot_timeout: float = option(SLOT_TIMEOUT, group=RESULTS, check=number_above(0), metavar="MINUTES",
+                                 help="a participant who joined but answered nothing gives their place back after "
+                                      "this many minutes")
 
     def _check(self) -> None:
         if self.run is not None and self.pred_dirs is not None:

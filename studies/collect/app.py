@@ -8,9 +8,15 @@ Security, point by point:
 - every POST carries a form key that is an HMAC of this browser's cookie (HttpOnly, SameSite=Lax, path-scoped
   to the study) under a secret that never leaves the server, and is refused (403) when the key does not match,
   when the Origin header names another site, or when Sec-Fetch-Site says cross-site;
-- answers are validated completely before anything is written, in one transaction that also checks that the
-  trial answered is the subject's current one (store.py): malformed → 400, duplicate or out of order → 409,
-  with a sentence saying what happened, and nothing changed;
+- answers are validated completely before anything is written (forms.py: every number is 1–9 ASCII digits,
+  nothing else), in one transaction that also checks that the trial answered is the subject's current one
+  (store.py): malformed → 400, duplicate or out of order → 409, with a sentence saying what happened, and
+  nothing changed; a body over 64 KiB is 413 and never parsed, chunked or not (limits.py);
+- a participant is continued only by the browser that joined or with their resume code (store.py); new
+  participants are accepted at a bounded rate (429 beyond it), and a place taken without any answer is given
+  back after `slot_timeout` minutes;
+- the token never reaches a log (redact.py);
+- behind a reverse proxy (`public_url`), its Host and Origin are accepted and the cookie is Secure under https;
 - images are served only by their random file name as listed in the study's database, from the study's own
   images/ folder (any other name, `..` included, is 404); static files from a fixed list;
 - everything shown is escaped by Jinja's autoescaping (participant ids are typed by people); pages send a
@@ -21,12 +27,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from studies.collect.design import rank_depth
 from studies.collect.export import export
+from studies.collect.forms import read_answer
+from studies.collect.limits import TOO_LARGE, BodyLimit, JoinLimiter
+from studies.collect.redact import Redactor, redact_logs
 from studies.collect.store import Rejected, Store, letters
 
 if TYPE_CHECKING:
@@ -35,15 +47,29 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 STATIC_FILES = {"study.css": "text/css", "study.js": "text/javascript", "icon.svg": "image/svg+xml"}
 COOKIE = "harness_study"
-MAX_RT_MS = 24 * 3600 * 1000
+MAX_BODY = 64 * 1024
+JOIN_RATE = 20  # new participants a minute
+SLOT_TIMEOUT = 30.0  # minutes
 CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 SECONDS_PER_TRIAL = {"ab": 5, "rank": 15}  # rough, for the duration announced on the welcome page
 
 
-def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> Flask:
-    """The Flask app of one study. `allowed_hosts`: accepted Host headers (None = any, with --host)."""
+def public_origin(url: str) -> tuple[str, str]:
+    """(origin, host) of the address participants use, e.g. ("https://study.example.org", "study.example.org")."""
+    u = urlsplit(url)
+    if u.scheme not in ("http", "https") or not u.hostname or u.path not in ("", "/") or u.query or u.username:
+        raise ValueError(f"{url!r} is not an address like https://study.example.org (no path)")
+    return f"{u.scheme}://{u.netloc.lower()}", u.netloc.lower()
+
+
+def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None, *, public_url: str | None = None,
+               join_rate: float = JOIN_RATE, slot_timeout: float = SLOT_TIMEOUT) -> Flask:
+    """The Flask app of one study. `allowed_hosts`: accepted Host headers (None = any, with --host);
+    `public_url`: the address participants use when a reverse proxy forwards to this server (its Host is
+    accepted too); `join_rate`: new participants accepted a minute; `slot_timeout`: minutes after which a
+    place with no answer is given back."""
     from flask import Flask, abort, g, redirect, render_template, request, send_from_directory
 
     study_dir = Path(study_dir).resolve()
@@ -53,8 +79,18 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
     served = store.file_names()
     design, methods = meta["design"], meta["methods"]
     app = Flask(__name__, static_folder=None, template_folder=str(HERE / "templates"))
-    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
+    app.wsgi_app = BodyLimit(app.wsgi_app, MAX_BODY)
+    redact_logs(Redactor(token), app.logger, logging.getLogger("werkzeug"))
     base = f"/s/{token}"
+    origins = set()
+    if public_url is not None:
+        origin, host = public_origin(public_url)
+        origins.add(origin)
+        if allowed_hosts is not None:
+            allowed_hosts = {*allowed_hosts, host}
+    secure = public_url is not None and public_url.startswith("https:")
+    joins = JoinLimiter(join_rate)
 
     def csrf_for(key: str) -> str:
         return hmac.new(secret, f"form:{key}".encode(), hashlib.sha256).hexdigest()
@@ -64,6 +100,8 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
 
     @app.before_request
     def guard():
+        if request.environ.get(TOO_LARGE):
+            abort(413)
         if allowed_hosts is not None and request.host.lower() not in allowed_hosts:
             return render_template("error.html", base=None, message="Unknown host name."), 400
         given = (request.view_args or {}).get("token")
@@ -76,7 +114,7 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
         if request.method == "POST":
             origin = request.headers.get("Origin")
             site = request.headers.get("Sec-Fetch-Site")
-            if (origin is not None and origin != f"{request.scheme}://{request.host}") or \
+            if (origin is not None and origin not in {f"{request.scheme}://{request.host}", *origins}) or \
                     (site is not None and site not in ("same-origin", "none")):
                 return page("error.html", 403, message="This form was sent from another site; nothing was "
                                                       "recorded.")
@@ -91,7 +129,7 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
     @app.after_request
     def headers(resp):
         if getattr(g, "new_cookie", False):
-            resp.set_cookie(COOKIE, g.browser, path=f"{base}/", httponly=True, samesite="Lax",
+            resp.set_cookie(COOKIE, g.browser, path=f"{base}/", httponly=True, samesite="Lax", secure=secure,
                             max_age=180 * 24 * 3600)
         resp.headers["Content-Security-Policy"] = CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -103,12 +141,20 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
 
     @app.errorhandler(Rejected)
     def rejected(err: Rejected):
-        return page("error.html", err.status, message=str(err),
-                    resume=err.status == 409 and store.subject_for_browser(g.browser) is not None)
+        html, status = page("error.html", err.status, message=str(err),
+                            resume=err.status == 409 and store.subject_for_browser(g.browser) is not None)
+        headers = {"Retry-After": str(err.retry_after)} if err.retry_after else {}
+        return html, status, headers
 
     @app.errorhandler(413)
     def too_large(err):
-        return render_template("error.html", base=None, message="The request is too large."), 413
+        return render_template("error.html", base=None, message="The request is too large; nothing was "
+                                                                "recorded."), 413
+
+    @app.errorhandler(500)
+    def failed(err):
+        return render_template("error.html", base=None, message="Something went wrong on the server. Please "
+                                                                "reload the page in a moment."), 500
 
     def subject_or_start():
         subject = store.subject_for_browser(g.browser)
@@ -123,7 +169,14 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
 
     @app.post("/s/<token>/start")
     def start(token: str):
-        subject, new = store.join(g.browser, request.form.get("subject_id"))
+        wait = joins.take()  # every try counts, resume codes included: guessing one is as slow as joining
+        if wait:
+            raise Rejected(429, "Many people are joining at this moment: please try again in a few seconds. "
+                                "Nothing was recorded.", retry_after=math.ceil(wait))
+        if "resume_code" in request.form:  # the "Continue" form
+            store.resume(g.browser, request.form["resume_code"].strip())
+            return redirect(f"{base}/ready", 303)
+        subject, new = store.join(g.browser, request.form.get("subject_id"), stale_after=slot_timeout * 60)
         return redirect(f"{base}/ready" + ("?new=1" if new else ""), 303)
 
     @app.get("/s/<token>/ready")
@@ -150,28 +203,7 @@ def create_app(study_dir: str | Path, allowed_hosts: set[str] | None = None) -> 
         subject, go = subject_or_start()
         if go:
             raise Rejected(400, "Please start the study first; nothing was recorded.")
-        form = request.form
-        try:
-            position = int(form["trial"]) - 1
-        except (KeyError, ValueError):
-            raise Rejected(400, "The answer does not say which trial it is for; nothing was recorded.") from None
-        rt = form.get("rt_ms", "")
-        if rt:
-            if not rt.isdigit() or int(rt) > MAX_RT_MS:
-                raise Rejected(400, "The response time sent with the answer is malformed; nothing was "
-                                    "recorded.")
-            rt = int(rt)
-        else:
-            rt = None
-        if design == "ab":
-            choice = form.get("choice", "")
-        else:
-            choice = {}
-            for key, value in form.items():
-                if key.startswith("rank_") and value != "":
-                    if not value.isdigit():
-                        raise Rejected(400, f"The rank '{value}' is not a whole number; nothing was recorded.")
-                    choice[key[len("rank_"):]] = int(value)
+        position, choice, rt = read_answer(request.form, design, subject.total)
         store.record(subject.slot, position, choice, rt)
         export(store, study_dir)
         return redirect(f"{base}/trial", 303)

@@ -9,10 +9,19 @@ a resubmitted form or a second tab can never record a trial twice or out of orde
 Tables: meta (key → JSON value), files (served image files), slots (one per planned subject; `subject` is
 set when someone takes it), trials (the plan; A/B `methods` = [left, right], ranking = the layout), answers
 (one per answered trial), browsers (a browser's cookie key → its slot).
+
+Who may continue as a participant: the browser that joined (its cookie), or whoever enters that participant's
+resume code — an HMAC of the slot, the id and the time of joining under the study's secret, so it is
+unguessable, never stored, and void once the place is given back. Typing an id that is taken is refused: ids
+are names (often s01, s02, … or a sign-up sheet's), not secrets. A place taken by someone who then answered
+nothing is given back after a time-out (`join(..., stale_after=)`), so abandoned or scripted joins cannot use
+up the planned participants.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sqlite3
 import time
@@ -39,14 +48,17 @@ CREATE TABLE browsers (key TEXT PRIMARY KEY, slot INTEGER NOT NULL REFERENCES sl
 """
 MAX_ID_LENGTH = 40
 CHOICES = ("a", "b", "tie")
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+CODE_LENGTH = 10  # 50 bits
+CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
 
 
 class Rejected(Exception):
     """A submission that is refused as a whole; `status` is the HTTP status, str(err) the message shown."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.retry_after = status, retry_after
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,26 @@ class Subject:
     id: str
     answered: int
     total: int
+    resume_code: str  # what continues this session from another browser
+
+
+def resume_code(secret: bytes, slot: int, subject: str, joined_at: float) -> str:
+    """The participant's resume code, "XXXXX-XXXXX" (CODE_ALPHABET)."""
+    digest = hmac.new(secret, f"resume:{slot}:{subject}:{joined_at!r}".encode(), hashlib.sha256).digest()
+    n = int.from_bytes(digest[:8], "big") >> (64 - 5 * CODE_LENGTH)
+    code = "".join(CODE_ALPHABET[(n >> (5 * k)) & 31] for k in reversed(range(CODE_LENGTH)))
+    return f"{code[:5]}-{code[5:]}"
+
+
+def normal_code(text: str) -> str | None:
+    """A typed resume code as `resume_code` writes it (case, spaces, dashes and look-alike letters forgiven),
+    or None when it cannot be one."""
+    if len(text) > 4 * CODE_LENGTH:
+        return None
+    code = text.upper().translate(CODE_LOOKALIKES)
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return f"{code[:5]}-{code[5:]}"
 
 
 def check_subject_id(text: str) -> str:
@@ -141,10 +173,13 @@ class Store:
             return {m: n for n, m in con.execute("SELECT name, method FROM files WHERE image = ?", (image,))}
 
     def _subject(self, con: sqlite3.Connection, slot: int) -> Subject:
-        sid = con.execute("SELECT subject FROM slots WHERE slot = ?", (slot,)).fetchone()[0]
+        sid, joined_at = con.execute("SELECT subject, joined_at FROM slots WHERE slot = ?", (slot,)).fetchone()
         total = con.execute("SELECT COUNT(*) FROM trials WHERE slot = ?", (slot,)).fetchone()[0]
         done = con.execute("SELECT COUNT(*) FROM answers WHERE slot = ?", (slot,)).fetchone()[0]
-        return Subject(slot, sid, done, total)
+        return Subject(slot, sid, done, total, self._code(slot, sid, joined_at))
+
+    def _code(self, slot: int, subject: str, joined_at: float) -> str:
+        return resume_code(self.meta()["secret"].encode(), slot, subject, joined_at)
 
     def subject_for_browser(self, key: str | None) -> Subject | None:
         if not key:
@@ -164,32 +199,67 @@ class Store:
         return {"slots": slots, "joined": joined, "finished": finished, "answers": answers}
 
     # ---- joining ---------------------------------------------------------------------------------------
-    def join(self, browser_key: str, typed_id: str | None) -> tuple[Subject, bool]:
-        """Bind this browser to a subject: the one with `typed_id` if it exists (resume), else the next free
-        slot under `typed_id` or an assigned id "s01", "s02", … (new). Returns (subject, is_new)."""
+    def join(self, browser_key: str, typed_id: str | None, *, stale_after: float | None = None,
+             now: float | None = None) -> tuple[Subject, bool]:
+        """Bind this browser to a new participant: the next free slot under `typed_id`, or under an assigned
+        id "s01", "s02", … when none is typed. A typed id that is taken is refused (409) unless it is this
+        browser's own participant (then it continues). First, places taken more than `stale_after` seconds
+        ago with no answer are given back. Returns (subject, is_new)."""
         sid = check_subject_id(typed_id) if typed_id is not None and typed_id.strip() else None
+        now = time.time() if now is None else now
         with self.transaction() as con:
-            slot = None
+            if stale_after is not None:
+                self._release(con, now - stale_after)
             if sid is not None:
                 row = con.execute("SELECT slot FROM slots WHERE subject = ?", (sid,)).fetchone()
-                slot = row[0] if row else None
-            new = slot is None
-            if new:
-                row = con.execute("SELECT slot FROM slots WHERE subject IS NULL ORDER BY slot LIMIT 1").fetchone()
-                if row is None:
-                    raise Rejected(409, "This study has all the participants it planned for: thank you for "
-                                        "your interest.")
-                slot = row[0]
-                if sid is None:
-                    n_slots = con.execute("SELECT COUNT(*) FROM slots").fetchone()[0]
-                    width = max(2, len(str(n_slots)))
-                    k = slot + 1
-                    while con.execute("SELECT 1 FROM slots WHERE subject = ?", (f"s{k:0{width}d}",)).fetchone():
-                        k += 1  # someone typed this id already
-                    sid = f"s{k:0{width}d}"
-                con.execute("UPDATE slots SET subject = ?, joined_at = ? WHERE slot = ?", (sid, time.time(), slot))
-            con.execute("INSERT OR REPLACE INTO browsers VALUES (?, ?, ?)", (browser_key, slot, time.time()))
-            return self._subject(con, slot), new
+                if row is not None:
+                    mine = con.execute("SELECT 1 FROM browsers WHERE key = ? AND slot = ?",
+                                       (browser_key, row[0])).fetchone()
+                    if mine:
+                        return self._subject(con, row[0]), False
+                    raise Rejected(409, f"The participant id {sid} is already taken. To continue as {sid}, enter "
+                                        "the resume code you were given under “Continue”; otherwise choose "
+                                        "another id. Nothing was changed.")
+            row = con.execute("SELECT slot FROM slots WHERE subject IS NULL ORDER BY slot LIMIT 1").fetchone()
+            if row is None:
+                raise Rejected(409, "This study has all the participants it planned for: thank you for "
+                                    "your interest.")
+            slot = row[0]
+            if sid is None:
+                n_slots = con.execute("SELECT COUNT(*) FROM slots").fetchone()[0]
+                width = max(2, len(str(n_slots)))
+                k = slot + 1
+                while con.execute("SELECT 1 FROM slots WHERE subject = ?", (f"s{k:0{width}d}",)).fetchone():
+                    k += 1  # someone typed this id already
+                sid = f"s{k:0{width}d}"
+            con.execute("UPDATE slots SET subject = ?, joined_at = ? WHERE slot = ?", (sid, now, slot))
+            con.execute("INSERT OR REPLACE INTO browsers VALUES (?, ?, ?)", (browser_key, slot, now))
+            return self._subject(con, slot), True
+
+    def resume(self, browser_key: str, typed_code: str) -> Subject:
+        """Bind this browser to the participant whose resume code this is; Rejected (400) when none is."""
+        code = normal_code(typed_code)
+        if code is None:
+            raise Rejected(400, "This is not a resume code (they look like 7K3QX-M9TPA); nothing was changed.")
+        with self.transaction() as con:
+            joined = con.execute("SELECT slot, subject, joined_at FROM slots WHERE subject IS NOT NULL").fetchall()
+            for slot, sid, joined_at in joined:  # every code compared, in constant time each
+                if hmac.compare_digest(self._code(slot, sid, joined_at), code):
+                    con.execute("INSERT OR REPLACE INTO browsers VALUES (?, ?, ?)", (browser_key, slot, time.time()))
+                    return self._subject(con, slot)
+        raise Rejected(400, "No participant has this resume code: please check it, or start as a new participant. "
+                            "Nothing was changed.")
+
+    @staticmethod
+    def _release(con: sqlite3.Connection, joined_before: float) -> int:
+        """Give back the places taken before `joined_before` that have no answer; how many."""
+        stale = [(r[0],) for r in con.execute(
+            "SELECT slot FROM slots s WHERE subject IS NOT NULL AND joined_at < ? AND NOT EXISTS "
+            "(SELECT 1 FROM answers a WHERE a.slot = s.slot)", (joined_before,))]
+        con.executemany("DELETE FROM browsers WHERE slot = ?", stale)
+        con.executemany("UPDATE trials SET shown_at = NULL, first_shown_at = NULL WHERE slot = ?", stale)
+        con.executemany("UPDATE slots SET subject = NULL, joined_at = NULL WHERE slot = ?", stale)
+        return len(stale)
 
     # ---- trials and answers ----------------------------------------------------------------------------
     def next_trial(self, slot: int, mark_shown: bool = True) -> Trial | None:
