@@ -1,5 +1,6 @@
 """`harness` command line. Each subcommand lives in harness/commands/<name>.py with two functions:
-`add_arguments(parser)` and `run(args) -> int`. Those modules import nothing heavy at top level (torch, ray,
+`add_arguments(parser)` and `run(args) -> int` (and, when an interrupted run can continue, `INTERRUPTED`: the
+hint printed after Ctrl-C). Those modules import nothing heavy at top level (torch, ray,
 mlflow are imported inside `run`), so `harness --help` and `harness list` start fast.
 
 Every error the user can fix — a bad flag, file or row — is one line on stderr and exit code 2, with
@@ -36,9 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                           "MLflow)"),
     "ui": ("harness.commands.ui", "open the MLflow UI over the results store on 127.0.0.1"),
 }
-# Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py).
-CAPTURED = {"run-benchmark", "run-robustness", "run-efficiency", "train", "analyze-votes", "build-intharmony", "run-ablation", "sweep",
-            "report"}
+# Commands that start Ray or open the MLflow store: library chatter is captured (harness/console.py); `ui`'s
+# is the MLflow server's own output (uvicorn's access lines, its warnings and advice).
+CAPTURED = {"run-benchmark", "run-robustness", "run-efficiency", "train", "analyze-votes", "build-intharmony",
+            "run-ablation", "sweep", "report", "ui"}
 # Commands whose result can be one JSON document on stdout (--json; no progress bar then).
 JSON = {"run-benchmark", "run-robustness", "run-efficiency", "score", "list", "build-intharmony", "run-ablation", "sweep",
         "analyze-votes", "report"}
@@ -146,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as err:
         print(f"harness {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"harness {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a command that can continue says how (its module's INTERRUPTED)
+        hint = getattr(args._module, "INTERRUPTED", None)
+        print(f"harness {args.command}: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return 130
 
 

@@ -21,7 +21,7 @@ import io
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
 
@@ -31,9 +31,24 @@ class Console:
     out: TextIO  # the user's stdout: tables, JSON
     err: TextIO  # the user's stderr: progress, notices
     log_path: Path | None = None  # where library chatter goes (None: stderr, or not captured)
+    said: list[str] = field(default_factory=list)  # the notes shown on stderr so far
 
     def note(self, message: str) -> None:
         print(message, file=self.err, flush=True)
+        self.said.append(message)
+
+    def one_terminal(self) -> bool:
+        """Whether stdout and stderr are the same terminal: what the table repeats of the notes is then shown
+        twice, one above the other."""
+        try:
+            return self.out.isatty() and self.err.isatty() and os.path.samestat(os.fstat(self.out.fileno()),
+                                                                                os.fstat(self.err.fileno()))
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return False
+
+    def shown_on_terminal(self, text: str | None) -> bool:
+        """Whether a note holding `text` has already been seen in the terminal the table goes to."""
+        return bool(text) and self.one_terminal() and any(text in m for m in self.said)
 
 
 _current: Console | None = None

@@ -80,8 +80,11 @@ def format_means(means: Mapping[str, Mapping[str, float]]) -> str:
     return table(["", *metrics], [[name, *[m[k] for k in metrics]] for name, m in means.items()])
 
 
-def ci_cell(mean: Any, lo: Any, hi: Any, digits: int = 4) -> str:
-    """"651.2 [598.3, 707.9]": a mean and its 95% interval."""
+def ci_cell(mean: Any, lo: Any, hi: Any, digits: int = 4, n: int | None = None) -> str:
+    """"651.2 [598.3, 707.9]": a mean and its 95% interval; "703.7 (n = 1, no CI)" when `n` says one value
+    went into it (a bootstrap of one value is that value: [703.7, 703.7] would claim a certainty there is not)."""
+    if n is not None and n < 2:
+        return f"{sig(mean, digits)} (n = {n}, no CI)" if n == 1 else "-"
     return f"{sig(mean, digits)} [{sig(lo, digits)}, {sig(hi, digits)}]"
 
 
@@ -90,3 +93,8 @@ def count(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v / 1e6:.2f}M" if v >= 1e5 else f"{int(v)}"
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """"1 method", "2 methods" (`nouns`: an irregular plural)."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

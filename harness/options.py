@@ -20,7 +20,10 @@ How a field becomes a flag:
   `repeat=True` makes the flag repeatable and `parse` then reads the whole list of texts;
 - `choices` are offered to argparse and checked for Python callers too; `check(flag, value)` runs on every
   config made, from flags or from Python, and returns the value (possibly normalised);
-- `cli=False`: a Python-API-only field.
+- `cli=False`: a Python-API-only field;
+- `path=True`: a file or folder the user names — made absolute against the caller's working directory when the
+  config is made (after every check), so it means the same in a Ray worker, a Ray Tune trial or Ray Train
+  worker (each runs in a working directory of its own) and in the MLflow record read back from elsewhere.
 
 The option groups below are the shared ones (suite, compute, bootstrap, tracking, cache); the evaluation
 protocol's group lives with the protocols (harness/scoring/protocols.py), the command configs in
@@ -57,6 +60,7 @@ class Option:
     repeat: bool = False
     cli: bool = True
     shown: str | None = None  # how --help shows the default, when it is not a plain value
+    path: bool = False  # a user's file or folder: made absolute against the working directory (see above)
 
 
 def option(default: Any = MISSING, *, help: str, factory: Callable[[], Any] | None = None, **how: Any) -> Any:
@@ -110,6 +114,10 @@ class Options:
             hook = cls.__dict__.get("_check")
             if hook is not None:
                 hook(self)
+        for f in fields(self):  # type: ignore[arg-type]  # last: a hook may set a default path (--out)
+            opt, value = _opt(f), getattr(self, f.name)
+            if opt is not None and opt.path and isinstance(value, str) and value:
+                setattr(self, f.name, absolute_path(value))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
@@ -284,6 +292,24 @@ def key_values(flag: str) -> Callable[[list[str]], dict[str, str]]:
     return read
 
 
+def absolute_path(value: str) -> str:
+    """A user's path made absolute against the working directory ("~" expanded, symlinks kept); a URI
+    (`models:/iph@stage1`, `s3://…`) is left as it is."""
+    if value.startswith("models:/") or "://" in value:
+        return value
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def absolute_store(flag: str, uri: Any) -> Any:
+    """`--tracking-uri`: a relative sqlite file (`sqlite:///runs.db`, three slashes) made absolute, so every
+    process of a run — Ray workers included — writes to the same database."""
+    prefix = "sqlite:///"
+    if isinstance(uri, str) and uri.startswith(prefix) and not uri.startswith(prefix + "/") and \
+            not uri[len(prefix):].startswith(":memory:"):
+        return prefix + absolute_path(uri[len(prefix):])
+    return uri
+
+
 def default_cache_dir() -> str:
     """Per-image results, logs, bundled builds and downloaded models: $HARNESS_CACHE, else ./.harness-cache."""
     return os.environ.get("HARNESS_CACHE", ".harness-cache")
@@ -295,15 +321,15 @@ def default_cache_dir() -> str:
 @dataclass(kw_only=True)
 class SuiteOptions(Options):
     suite: str = option("portraittest", group=RUN, help="suite name (`harness list suites`)")
-    data_root: str | None = option(None, group=RUN, help="where the suite's data lives (portraittest also reads "
-                                                         "$HARNESS_DATA)")
+    data_root: str | None = option(None, group=RUN, path=True,
+                                   help="where the suite's data lives (portraittest also reads $HARNESS_DATA)")
     limit: int | float | None = option(None, group=RUN, parse=parse_limit, check=check_limit,
                                        help="first N samples, or a fraction in (0, 1) — for smoke runs")
 
 
 @dataclass(kw_only=True)
 class StoreOptions(Options):
-    tracking_uri: str | None = option(None, group=RESULTS, help="MLflow store",
+    tracking_uri: str | None = option(None, group=RESULTS, check=absolute_store, help="MLflow store",
                                       shown="$MLFLOW_TRACKING_URI, else sqlite ./mlflow.db")
 
 
@@ -315,7 +341,7 @@ class TrackingOptions(StoreOptions):
 @dataclass(kw_only=True)
 class CacheOptions(Options):
     resume: bool = option(False, group=RESULTS, help="reuse cached per-image results; compute only the rest")
-    cache_dir: str = option(factory=default_cache_dir, group=RESULTS, help="per-image results and logs",
+    cache_dir: str = option(factory=default_cache_dir, group=RESULTS, path=True, help="per-image results and logs",
                             shown="$HARNESS_CACHE, else .harness-cache")
 
 

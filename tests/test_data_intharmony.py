@@ -223,3 +223,31 @@ def test_training_takes_builds_of_held_out_photos_never(tmp_path, bundled_test):
                            min_area=0.0), use_ray=False)
     ds = SuiteDataset("intharmony", str(tmp_path / "own"), 32, 2)
     assert len(ds) == 2 and ds[0]["composite"].shape == (3, 32, 32)
+
+
+def test_the_readme_s_offline_build_is_the_implicit_suite_and_says_it_is_no_intharmony(tmp_path, monkeypatch):
+    """The README's offline command, run as written (relative --out), makes exactly the samples `--suite
+    intharmony` without --data-root uses — same ids, same bytes — and both say these are not IntHarmony
+    numbers; a build from COCO-format instances of the user's own says nothing of the kind."""
+    import re
+    import shlex
+
+    from harness.cli import build_parser
+    from harness.data.suites import open_suite
+    from harness.options import from_args
+
+    readme = (ASSETS.parents[2] / "README.md").read_text()
+    line = re.search(r"`(harness build-intharmony[^`]*--out ih-test)`", " ".join(readme.split())).group(1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    build(from_args(IntHarmonyConfig, build_parser().parse_args(shlex.split(line)[1:])), use_ray=False)
+    mine, implicit = open_suite("intharmony", "ih-test"), open_suite("intharmony")
+    assert mine.ids == implicit.ids and len(mine.ids) == 10
+    for sid in mine.ids:
+        for d in ("composite", "mask", "reference", "real"):
+            assert (Path(mine.data_root) / d / f"{sid}.png").read_bytes() == \
+                (Path(implicit.data_root) / d / f"{sid}.png").read_bytes(), (sid, d)
+    assert mine.notice == implicit.notice and "NOT IntHarmony numbers" in mine.notice
+    ann = _tiny_coco(tmp_path)
+    build(IntHarmonyConfig(out="own", annotations=str(ann), images=".", min_area=0.0), use_ray=False)
+    assert open_suite("intharmony", "own").notice is None

@@ -102,6 +102,23 @@ def test_limit_takes_a_count_or_a_fraction():
     assert len(open_suite("sample", limit=0.5)) == 13
 
 
+def test_export_refuses_a_suite_folder_with_samples_and_overwrite_replaces_them(tmp_path, capsys):
+    """Exporting 2 samples over a 3-sample export would leave the third behind (and the folder suite reads
+    every file): refused, one line; --overwrite removes the old samples, nothing else."""
+    from tests.processes import one_line_error
+
+    out = tmp_path / "s"
+    argv = ["export-suite", "--suite", "sample", "--out", str(out)]
+    assert main([*argv, "--limit", "3"]) == 0
+    one_line_error(capsys, [*argv, "--limit", "2"], str(out), "not empty", "--overwrite")
+    assert open_suite("folder", str(out)).ids == open_suite("sample", limit=3).ids  # untouched
+    (out / "notes.txt").write_text("mine")
+    assert main([*argv, "--limit", "2", "--overwrite"]) == 0
+    assert capsys.readouterr().out.startswith("wrote 2 samples")
+    assert open_suite("folder", str(out)).ids == open_suite("sample", limit=2).ids
+    assert len(list((out / "composite").iterdir())) == 2 and (out / "notes.txt").read_text() == "mine"
+
+
 def test_export_then_reload_is_lossless(tmp_path):
     assert main(["export-suite", "--suite", "sample", "--limit", "3", "--out", str(tmp_path)]) == 0
     exported = open_suite("folder", str(tmp_path))

@@ -5,6 +5,8 @@ trial marked FAILED and reported missing, a kill mid-trial, and a resume that re
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 from pathlib import Path
@@ -176,11 +178,12 @@ def failed_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ablation")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     out, cache = tmp / "exp", tmp / "cache"
-    with pytest.MonkeyPatch.context() as mp:
+    err = io.StringIO()  # what the user saw on stderr
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
         mp.setenv("HARNESS_FAIL_TRIALS", "style/s0")
         mp.setenv("HARNESS_CACHE", str(cache))
         doc = cli_json(*_argv(out, uri, cache))  # exits 0; stdout is exactly one JSON document
-    return {"doc": doc, "uri": uri, "out": out, "cache": cache}
+    return {"doc": doc, "uri": uri, "out": out, "cache": cache, "err": err.getvalue()}
 
 
 @pytest.mark.slow
@@ -211,6 +214,7 @@ def test_smoke_ablation_end_to_end_with_a_failed_trial(failed_run):
     assert [m.step for m in curve] == [2, 4, 6, 8, 10]  # steps 6 + 4 over both stages, logged every 2
     result = json.loads(Path(c.download_artifacts(parent[0].info.run_id, "result.json")).read_text())
     assert [v["name"] for v in result["variants"]] == ["hnet", "style"]
+    assert "resume:" not in failed_run["err"], failed_run["err"]  # not resuming: nothing said of a cache
 
 
 @pytest.mark.slow
@@ -232,8 +236,11 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     _, parent, children = _runs(uri)
     assert parent[0].info.status == "KILLED"
 
-    doc = cli_json(*_argv(out, uri, cache), "--resume")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        doc = cli_json(*_argv(out, uri, cache), "--resume")
     assert doc["missing"] == [] and [v["seeds"] for v in doc["variants"]] == [[0], [0]]
+    assert "resume: 2 results cached, 2 to compute" in err.getvalue(), err.getvalue()  # hnet's, style's
     log = (style_ckpts.parent / "train.log").read_text()
     assert log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
     assert {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()} == stamps  # not retrained

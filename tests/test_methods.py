@@ -96,6 +96,30 @@ def test_blend_options_reach_the_model(tiny_iph):
         MethodSpec.parse(f"iph:checkpoint={tiny_iph},strength=2").build()
 
 
+def test_a_relative_checkpoint_is_read_from_the_working_directory(tiny_iph, tmp_path, monkeypatch, capsys):
+    """`iph:checkpoint=NAME` names a file where the user is (not inside the install folder), also when a Ray
+    worker in another directory builds it; a missing one is named where it was looked for."""
+    import os
+    import shutil
+
+    from harness.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(tiny_iph.with_suffix(suffix), tmp_path / f"mine{suffix}")
+    spec = MethodSpec.parse("iph:checkpoint=mine.safetensors")
+    assert spec.label == "iph:checkpoint=mine.safetensors"  # as typed: tables, --out folders, cache keys
+    assert spec.checkpoint() == tmp_path / "mine.safetensors"
+    monkeypatch.chdir(tmp_path.parent)  # where a worker might run: the spec still names the same file
+    assert spec.checkpoint() == tmp_path / "mine.safetensors" and spec.available()
+    monkeypatch.chdir(tmp_path)
+    assert main(["run-benchmark", "--suite", "sample", "--limit", "1", "--methods", "iph:checkpoint=nope.safetensors",
+                 "--no-mlflow"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"method 'iph:checkpoint=nope.safetensors': no checkpoint at {os.getcwd()}/nope.safetensors "
+                        "(a relative path is read from the working directory)"), err
+
+
 def test_fingerprint_follows_the_checkpoint_bytes(tiny_iph, tmp_path):
     """The cache key of a learned method changes with one flipped bit of its weights, and only then."""
     import shutil

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -124,3 +125,43 @@ def test_a_toy_config_generates_its_flags_and_checks():
         Toy(colour="green")
     with pytest.raises(SystemExit):
         p.parse_args(["--colour", "green"])
+
+
+def test_user_paths_are_made_absolute_against_the_working_directory(tmp_path, monkeypatch):
+    """What a config carries to Ray workers (they run in other directories: Ray Train's and Tune's in folders
+    of their own) and into MLflow: the caller's relative paths made absolute, from flags as from Python —
+    defaults such as train's runs/<method>-stage<K> and ./.harness-cache included; URIs left alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_CACHE", raising=False)
+    here = os.getcwd()
+    bench = from_args(BenchmarkConfig, _subparser("run-benchmark").parse_args(
+        ["--suite", "folder", "--data-root", "my_data", "--out", "preds/"]))
+    assert (bench.data_root, bench.out, bench.cache_dir) == (f"{here}/my_data", f"{here}/preds",
+                                                             f"{here}/.harness-cache")
+    train = TrainConfig(method="iph", init="runs/a/iph-stage1.json", export="~/x", suite="folder",
+                        data_root="../pairs", tracking_uri="sqlite:///mlflow.db")
+    assert train.out == f"{here}/runs/iph-stage1"  # the default, relative in the help
+    assert train.init == f"{here}/runs/a/iph-stage1.json" and train.export == os.path.expanduser("~/x")
+    assert train.data_root == os.path.join(os.path.dirname(here), "pairs")
+    assert train.tracking_uri == f"sqlite:///{here}/mlflow.db"  # sqlite:////abs/mlflow.db: four slashes
+    kept = TrainConfig(method="iph", init="models:/iph@stage1", tracking_uri="http://mlflow:5000")
+    assert (kept.init, kept.tracking_uri) == ("models:/iph@stage1", "http://mlflow:5000")
+    assert TrainConfig(**train.to_dict()) == train  # rebuilt in a worker, elsewhere: the same paths
+    assert ExperimentConfig(suite="sample").out == f"{here}/runs/run-ablation-sample-cpu"
+    ih = IntHarmonyConfig(annotations="A.json", images="D", out="OUT", luts="luts")
+    assert (ih.annotations, ih.images, ih.out, ih.luts) == tuple(f"{here}/{p}" for p in ("A.json", "D", "OUT",
+                                                                                           "luts"))
+    assert RobustnessConfig(data_root="r").data_root == f"{here}/r"
+
+
+def test_resolution_help_and_the_peer_protocols_agree():
+    """--resolution 256 with bcmi or idih is what those protocols do anyway: accepted, and the help says so;
+    native is refused with them."""
+    shown = " ".join(_subparser("score").format_help().split())
+    assert "`256` is accepted with them and changes nothing, `native` is refused" in shown
+    for protocol in ("bcmi", "idih"):
+        cfg = ScoreConfig(suite="sample", pred_dir=".", protocol=protocol, resolution="256")
+        assert cfg.protocol_key == f"{protocol}:256" == ScoreConfig(suite="sample", pred_dir=".",
+                                                                    protocol=protocol).protocol_key
+        with pytest.raises(HarnessError, match="applies to --protocol harness only"):
+            ScoreConfig(suite="sample", pred_dir=".", protocol=protocol, resolution="native")

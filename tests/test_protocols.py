@@ -106,7 +106,7 @@ def test_per_subset_rows_and_the_all_row(tree, capsys):
                  str(root / "preds"), "--protocol", "bcmi", "--bootstrap", "100"]) == 0
     text = capsys.readouterr().out
     assert "protocol bcmi:256" in text.splitlines()[0]
-    header = next(line for line in text.splitlines() if line.startswith("metric"))
+    header = next(line for line in text.split("per subset", 1)[1].splitlines() if line.startswith("metric"))
     assert header.split() == ["metric", "HCOCO", "(n=2)", "HFlickr", "(n=1)", "Hday2night", "(n=1)", "All", "(n=4)"]
 
 

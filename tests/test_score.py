@@ -2,6 +2,7 @@
 files."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -91,3 +92,69 @@ def test_missing_and_misfit_predictions(suite_and_preds, capsys):
     assert "img02.png" in err and "no prediction" in err
     assert main(argv[:-2] + ["--pred-dir", str(root / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def _score(capsys, *argv):
+    code = main(["score", *argv])
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err.strip()
+
+
+def test_a_limit_run_s_predictions_say_what_is_missing_and_score_with_limit_or_partial(suite_and_preds, capsys):
+    """A folder holding only the suite's first N predictions (what `run-benchmark --limit N --out` writes): the
+    error counts the missing ones and names --limit N and --partial; both then score exactly those N."""
+    root, arrays, preds = suite_and_preds
+    (root / "preds" / "img01.png").unlink()
+    (root / "preds" / "img02.png").unlink()
+    argv = ["--suite", "folder", "--data-root", str(root / "suite"), "--pred-dir", str(root / "preds")]
+    code, out, err = _score(capsys, *argv)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert "img01.png: no prediction for sample 'img01'" in err and "2 of 3 samples have none" in err
+    assert "pass --limit 1, or --partial" in err
+    expected = _oracle(preds["img00"], arrays["img00"]["real"], arrays["img00"]["fg"] > 127)
+    for extra in (["--limit", "1"], ["--partial"]):
+        code, out, err = _score(capsys, *argv, *extra, "--json")
+        doc = json.loads(out)
+        assert code == 0 and doc["n"] == 1 and [r["id"] for r in doc["per_image"]] == ["img00"]
+        assert doc["mean"]["fmse"] == pytest.approx(expected["fmse"], rel=1e-5)
+        assert doc["missing"] == ([] if extra[0] == "--limit" else ["img01", "img02"])
+        assert ("left out" in err) == (extra == ["--partial"]), err
+    (root / "preds" / "img00.png").unlink()  # none at all: still one line, and --partial scores nothing
+    code, out, err = _score(capsys, *argv, "--partial")
+    assert code == 2 and "none of the 3 samples has one" in err and len(err.splitlines()) == 1
+
+
+def test_a_run_benchmark_out_folder_scores_every_method_in_it(suite_and_preds, capsys):
+    """`--pred-dir preds/` on run-benchmark's `--out` layout (preds/<method>/<id>.png, per_image.csv): every
+    method folder scored, each as it is scored alone."""
+    root, arrays, preds = suite_and_preds
+    out_dir = root / "bench"
+    shutil.copytree(root / "preds", out_dir / "mine")
+    (out_dir / "truth").mkdir()
+    for sid, a in arrays.items():
+        Image.fromarray(a["real"]).save(out_dir / "truth" / f"{sid}.png")
+    (out_dir / "per_image.csv").write_text("method,id\n")
+    argv = ["--suite", "folder", "--data-root", str(root / "suite"), "--json"]
+    code, out, _ = _score(capsys, *argv, "--pred-dir", str(out_dir))
+    both = json.loads(out)
+    assert code == 0 and list(both["methods"]) == ["mine", "truth"]
+    code, out, _ = _score(capsys, *argv, "--pred-dir", str(root / "preds"))
+    alone = json.loads(out)
+    assert both["methods"]["mine"]["per_image"] == alone["per_image"]
+    assert both["methods"]["truth"]["mean"]["mse"] == 0 and both["methods"]["truth"]["mean"]["fpsnr"] == "inf"
+    code, text, _ = _score(capsys, *argv[:-1], "--pred-dir", str(out_dir))
+    assert code == 0 and text.splitlines()[3].split() == ["metric", "mine", "truth"]
+
+
+def test_the_terminal_table_has_the_json_s_cis(suite_and_preds, capsys):
+    from harness.formatting import ci_cell
+
+    root, _, _ = suite_and_preds
+    argv = ["--suite", "folder", "--data-root", str(root / "suite"), "--pred-dir", str(root / "preds")]
+    doc = json.loads(_score(capsys, *argv, "--json")[1])
+    code, text, _ = _score(capsys, *argv)
+    rows = {line.split()[0]: line for line in text.splitlines()[5:]}
+    for metric in ("mse", "fmse", "fpsnr", "fde2000"):
+        assert ci_cell(doc["mean"][metric], *doc["ci95"][metric]) in rows[metric], rows[metric]
+        lo, hi = doc["ci95"][metric]
+        assert lo < doc["mean"][metric] < hi

@@ -1,5 +1,6 @@
 """`harness train` end to end on Ray Train (2 CPU workers over gloo), MLflow in tmp_path: checkpoints, an
-interrupted run resumed to the same weights, the model registry alias; and its one-line user errors.
+interrupted run resumed to the same weights, the model registry alias, relative paths and the progress bar; and
+its one-line user errors.
 
 Ray Train has ~27 s of fixed overhead per fit, so this file runs exactly two fits (marked slow)."""
 
@@ -32,13 +33,18 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "run"
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # registry downloads land here
+    # relative paths, from this directory: Ray Train's workers run in folders of their own (and `ray_local`'s
+    # were started from the test session's working directory), so every path must be made absolute first
+    monkeypatch.chdir(tmp_path)
     argv = ["train", "--method", "iph", "--stage", "1", "--steps", "4", "--checkpoint-every", "2",
             "--log-every", "2", "--resolution", "64", "--batch-size", "2", "--workers", "2",
-            "--out", str(out), "--tracking-uri", uri]
+            "--out", "run", "--tracking-uri", "sqlite:///mlflow.db"]
     assert main(argv) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     final = out / "iph-stage1.safetensors"
     assert f"checkpoint: {final}" in printed
+    # the progress bar on stderr: steps of the total, rank 0's loss, the time left (tqdm's [elapsed<left])
+    assert "4/4" in err and "step" in err and "loss=" in err and "<" in err, err
     run_id = json.loads((out / "run.json").read_text())["mlflow_run_id"]
     assert f"mlflow run: {run_id}" in printed
     uninterrupted = _tensors(final)

@@ -5,7 +5,8 @@ light / dodge / grain merge / grain extract). Writes the harness folder layout p
 inputs and seed give the same bytes; a re-run finishes an interrupted build. Details: harness/data/intharmony.py.
 
 examples:
-  harness build-intharmony --out ih-test                        # the bundled test split (offline)
+  harness build-intharmony --per-image 2 --out ih-test          # the bundled test split (offline): the very set
+                                                                # --suite intharmony uses without --data-root
   harness build-intharmony --split train --per-image 4 --out ih-train      # bundled train split (held-out photos)
   harness build-intharmony --annotations coco/annotations/instances_val2017.json --images coco/val2017 \\
       --out intharmony-test --per-image 1 --seed 0
@@ -23,6 +24,9 @@ import argparse
 from harness.config import IntHarmonyConfig
 from harness.options import add_arguments as add_config_arguments, from_args
 
+# printed after Ctrl-C (harness/cli.py)
+INTERRUPTED = "run the same command again to finish the build (finished images are kept)"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, IntHarmonyConfig)
@@ -35,19 +39,26 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.data.intharmony import build
+    from harness.formatting import plural
 
     cfg = from_args(IntHarmonyConfig, args)
     console = current()
-    bar = tqdm(desc="images", unit="img", file=console.err, disable=not cfg.progress, dynamic_ncols=True)
+    bars = []  # drawn once the inputs are checked (a bad --annotations is one line, no bar) and the total known
+
+    def start(total: int) -> None:
+        bars.append(tqdm(total=total, desc="images", unit="img", file=console.err, disable=not cfg.progress,
+                         dynamic_ncols=True))
+
     try:
-        summary = build(cfg, progress=bar.update)
+        summary = build(cfg, progress=lambda n: bars[0].update(n), start=start)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if args.json:
         console.out.write(json.dumps(summary) + "\n")
         return 0
-    lines = [f"{summary['samples']} samples from {summary['images_used']} of {summary['images']} images in "
-             f"{cfg.out}"]
+    lines = [f"{plural(summary['samples'], 'sample')} from {summary['images_used']} of "
+             f"{plural(summary['images'], 'image')} in {cfg.out}"]
     for reason, n in summary["images_skipped"].items():
         lines.append(f"  images skipped: {n} ({reason})")
     for reason, n in summary["samples_not_made"].items():

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.console import current
     from harness.errors import HarnessError
+    from harness.formatting import plural
     from harness.user_study import build_study  # here, not at the top: `harness --help` imports this module
     from studies.collect import StudyServer, read_study
     from studies.collect.export import export
@@ -49,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     build_study(cfg, console.note)
     info = read_study(cfg.out)
     unit = "votes" if info["design"] == "ab" else "rankings"
-    plan = (f"{info['design']} study of {len(info['methods'])} methods ({', '.join(info['methods'])}) on "
-            f"{len(info['images'])} images: {info['trials_per_subject']} trials + {info['repeats_per_subject']} "
-            f"repeats per participant, {info['subjects']} planned")
+    plan = (f"{info['design']} study of {plural(len(info['methods']), 'method')} ({', '.join(info['methods'])}) "
+            f"on {plural(len(info['images']), 'image')}: {info['trials_per_subject']} trials + "
+            f"{info['repeats_per_subject']} repeats per participant, {info['subjects']} planned")
     if args.export or args.no_serve:
         summary = export(Store(f"{cfg.out}/votes.db"), cfg.out)
         console.note(f"{cfg.out}: {plan}; {summary['votes']} {unit} from {summary['subjects']} participant(s) in "

@@ -18,6 +18,9 @@ import argparse
 from harness.config import BenchmarkConfig
 from harness.options import RESULTS, add_arguments as add_config_arguments, from_args
 
+# printed after Ctrl-C (harness/cli.py)
+INTERRUPTED = "every finished result is cached: run the same command with --resume to compute only the rest"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, BenchmarkConfig)[RESULTS].add_argument(

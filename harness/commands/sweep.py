@@ -18,6 +18,9 @@ import argparse
 from harness.config import ExperimentConfig
 from harness.options import add_arguments as add_config_arguments, from_args
 
+# printed after Ctrl-C (harness/cli.py)
+INTERRUPTED = "run the same command with --resume to continue (finished trials are not rerun)"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, ExperimentConfig, skip=("variants",))

@@ -23,6 +23,9 @@ import argparse
 from harness.config import TrainConfig
 from harness.options import add_arguments as add_config_arguments, from_args
 
+# printed after Ctrl-C (harness/cli.py)
+INTERRUPTED = "run the same command with --resume to continue from the latest checkpoint in --out"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, TrainConfig)

@@ -2,6 +2,9 @@
 tables (MLflow's model-training view; without the link's parameter MLflow 3 opens an experiment on its GenAI
 "Traces" page): the most recently changed experiment first, then the others.
 
+The server's own output (uvicorn's access lines, MLflow's warnings and advice) goes to a log file under the
+cache directory, like every command's library chatter; -v shows it on stderr instead.
+
 examples:
   harness ui                       # the sqlite store in this directory (./mlflow.db), port 5000
   harness ui --port 0              # any free port (the URL is printed once the UI answers)
@@ -54,7 +57,8 @@ def _start(uri: str, port: int):
     import urllib.request
 
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # ~9 s start, ~0.5 GB (see notes)
-    # The server's own output goes to stderr: stdout carries only the URL line (scripts read it).
+    # The server's own output goes to fd 2 — the command's log file (harness/console.py: `captured`), or stderr
+    # with -v: stdout carries only the URL lines (scripts read them).
     proc = subprocess.Popen(_server_command(uri, port), env=env, start_new_session=True, stdout=2)
     deadline = time.time() + READY_SECONDS
     while time.time() < deadline:
@@ -103,7 +107,6 @@ def _stop(proc) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     from pathlib import Path
 
     from harness.console import current
@@ -112,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.tracking.store import resolve_tracking_uri
 
     cfg = from_args(UIConfig, args)
-    out = current().out
+    console = current()
+    out = console.out
     uri = resolve_tracking_uri(cfg.tracking_uri)
     if uri.startswith(("http://", "https://")):
         out.write(f"the store is already a server: open {uri}\n")
@@ -127,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
             break
         _stop(proc)
     else:
-        raise HarnessError(f"the MLflow UI did not start on 127.0.0.1:{port} (is the port in use?)")
+        where = f"; its output: {console.log_path}" if console.log_path else ""
+        raise HarnessError(f"the MLflow UI did not start on 127.0.0.1:{port} (is the port in use?{where})")
     base = f"http://127.0.0.1:{port}"
     experiments = _experiments(base)
     if experiments:  # the latest experiment's runs table, then the others'
@@ -143,5 +148,5 @@ def run(args: argparse.Namespace) -> int:
         return proc.wait()
     except KeyboardInterrupt:
         _stop(proc)
-        print("stopped", file=sys.stderr)
+        console.note("stopped")
         return 0

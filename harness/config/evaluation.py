@@ -46,8 +46,8 @@ class BenchmarkConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOp
     reference: str = option("given", group=RUN, choices=REFERENCE_MODES,
                             help="reference regions: the suite's, or picked automatically — the most salient "
                                  "object in the background, offline (harness/data/references.py)")
-    out: str | None = option(None, group=RESULTS, help="write predictions DIR/<method>/<id>.png and "
-                                                       "DIR/per_image.csv")
+    out: str | None = option(None, group=RESULTS, path=True, help="write predictions DIR/<method>/<id>.png and "
+                                                                  "DIR/per_image.csv")
     grid_samples: int = option(4, cli=False, help="samples per method shown as an image grid in MLflow")
 
     def _check(self) -> None:
@@ -74,7 +74,10 @@ class ScoreConfig(BootstrapOptions, ProtocolOptions, SuiteOptions):
     """`harness score`: saved predictions in PRED_DIR (harness/data/predictions.py) against a suite."""
 
     suite: str = redefault(SuiteOptions, "suite", MISSING)
-    pred_dir: str = option(group=RUN, help="directory of predictions (names and sizes: see above)")
+    pred_dir: str = option(group=RUN, help="directory of predictions (names and sizes: see above), or a "
+                                           "run-benchmark --out folder: every method in it")
+    partial: bool = option(False, group=RUN, help="score the samples that have a prediction and leave the others "
+                                                  "out (said on stderr); default: a missing prediction is an error")
 
 
 @dataclass(kw_only=True)
@@ -82,7 +85,10 @@ class ExportConfig(SuiteOptions):
     """`harness export-suite`: any suite in the folder layout."""
 
     suite: str = redefault(SuiteOptions, "suite", MISSING)
-    out: str = option(group=RESULTS, help="output directory")
+    out: str = option(group=RESULTS, help="output directory (new or empty, unless --overwrite)")
+    overwrite: bool = option(False, group=RESULTS, help="replace a suite already in --out: its sample folders "
+                                                        "(composite/, mask/, …) are removed first, so no old sample "
+                                                        "stays")
 
 
 def _sizes(text: str) -> list[int]:

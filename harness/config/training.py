@@ -48,7 +48,8 @@ class TrainConfig(TrackingOptions):
     loss: str = option("all", group=RUN, help="IPH loss preset (iph/losses.py LOSS_PRESETS), for ablations")
     loss_options: dict[str, Any] = _loss_options("IPH: replace one LossConfig field of the preset, e.g. "
                                                  "harm_per_foreground=true (repeatable)")
-    init: str | None = option(None, group=RUN, help="start from this checkpoint (a path or models:/NAME@stageK)")
+    init: str | None = option(None, group=RUN, path=True,
+                              help="start from this checkpoint (a path or models:/NAME@stageK)")
     suite: str | None = redefault(SuiteOptions, "suite", None, group=DATA,
                                   help="train on this suite's samples instead of a generator")
     data_root: str | None = redefault(SuiteOptions, "data_root", None, group=DATA)
@@ -75,10 +76,12 @@ class TrainConfig(TrackingOptions):
                                     help="GPUs per worker (0 = CPU, gloo)")
     cpus_per_worker: float = option(1.0, group=COMPUTE, check=number_above(0), help="CPUs per worker")
     ray_address: str | None = redefault(ComputeOptions, "ray_address", None)
-    out: str | None = option(None, group=RESULTS, help="output directory", shown="runs/<method>-stage<K>")
+    progress: bool = redefault(ComputeOptions, "progress", True, help="no progress bar")
+    out: str | None = option(None, group=RESULTS, path=True, help="output directory",
+                             shown="runs/<method>-stage<K>")
     resume: bool = option(False, group=RESULTS, help="continue from the latest checkpoint in --out")
-    export: str | None = option(None, group=RESULTS, metavar="PATH", help="also copy the final checkpoint to "
-                                                                         "PATH(.safetensors/.json)")
+    export: str | None = option(None, group=RESULTS, metavar="PATH", path=True,
+                                help="also copy the final checkpoint to PATH(.safetensors/.json)")
     overrides: dict[str, Any] = option(factory=dict, cli=False, help="model config fields")
 
     def _check(self) -> None:
@@ -145,7 +148,8 @@ class ExperimentConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheO
     references: str | None = option("suite,background", group=RUN, parse=_references, check=check_candidates,
                                     help="candidate regions of the robustness run, as run-robustness; none = no "
                                          "robustness run")
-    out: str | None = option(None, group=RESULTS, help="experiment directory: trials, checkpoints, Tune state",
+    out: str | None = option(None, group=RESULTS, path=True, help="experiment directory: trials, checkpoints, "
+                                                                  "Tune state",
                              shown="runs/<command>-<suite>-<budget>")
     resume: bool = option(False, group=RESULTS, help="continue the interrupted experiment in --out: finished "
                                                      "trials are not rerun, unfinished ones continue")

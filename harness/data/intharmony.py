@@ -142,8 +142,9 @@ def _check_out(out: Path, settings: dict[str, Any]) -> None:
 
 
 def build(cfg: IntHarmonyConfig, progress: Callable[[int], None] | None = None,
-          use_ray: bool = True) -> dict[str, Any]:
-    """Build (or finish building) the set; returns the summary written to OUT/build.json."""
+          use_ray: bool = True, start: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Build (or finish building) the set; returns the summary written to OUT/build.json. `start(images)` is
+    called once every input has been checked, before any work; `progress(n)` as each n images are done."""
     from harness.data.io import atomic_write
 
     out = Path(cfg.out)
@@ -158,6 +159,8 @@ def build(cfg: IntHarmonyConfig, progress: Callable[[int], None] | None = None,
         for cube in cubes:
             read_cube(cube)  # every LUT readable before any sample is written
     records = _records(cfg)  # every annotation checked, every image file present
+    if start:
+        start(len(records))
     atomic_write(out / "build.json", json.dumps({"settings": settings}, indent=1, sort_keys=True))
     chunks = [records[i:i + CHUNK] for i in range(0, len(records), CHUNK)]
     results: list[dict] = []

@@ -15,14 +15,14 @@ SOURCE = "source (default: the bundled COCO-format instances over the bundled ph
 class IntHarmonyConfig(ComputeOptions):
     """A harmonization set from instance annotations (harness/data/intharmony.py)."""
 
-    annotations: str | None = option(None, group=SOURCE, help="COCO instances JSON (polygons, compressed or "
+    annotations: str | None = option(None, group=SOURCE, path=True, help="COCO instances JSON (polygons, compressed or "
                                                               "uncompressed RLE)")
-    images: str | None = option(None, group=SOURCE, help="the folder of the images the annotations name")
-    mhp: str | None = option(None, group=SOURCE, metavar="ROOT", help="an MHP (Multi-Human Parsing) root "
+    images: str | None = option(None, group=SOURCE, path=True, help="the folder of the images the annotations name")
+    mhp: str | None = option(None, group=SOURCE, metavar="ROOT", path=True, help="an MHP (Multi-Human Parsing) root "
                                                                       "instead: one person per parsing mask")
     split: str = option("test", group=SOURCE, choices=("train", "test", "val"), help="bundled file or MHP split")
-    out: str = option(group=RESULTS, help="output folder (created; a finished or interrupted build of the same "
-                                          "settings is completed, never mixed)")
+    out: str = option(group=RESULTS, path=True, help="output folder (created; a finished or interrupted build of "
+                                                     "the same settings is completed, never mixed)")
     seed: int = option(0, group=RUN, help="the seed of every random draw")
     per_image: int = option(1, group=RUN, check=positive, help="samples per image (each a new foreground, "
                                                                "reference and augmentation)")
@@ -30,7 +30,7 @@ class IntHarmonyConfig(ComputeOptions):
                                           "use, e.g. person (portraits)", shown="all")
     min_area: float = option(0.01, group=RUN, check=fraction, help="smallest usable instance, as a fraction of "
                                                                     "the image")
-    luts: str | None = option(None, group=DATA, metavar="DIR", help="folder of .cube 3D LUTs for the LUT "
+    luts: str | None = option(None, group=DATA, metavar="DIR", path=True, help="folder of .cube 3D LUTs for the LUT "
                                                                     "augmentation", shown="seeded random smooth "
                                                                                           "LUTs")
 

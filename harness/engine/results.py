@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.formatting import ci_cell, count, sig, table
+from harness.formatting import ci_cell, count, plural, sig, table
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
 PER_VALUE_METRICS = ("mse", "psnr", "fmse")  # what the iHarmony4 papers' per-subset tables report
@@ -73,8 +73,8 @@ class BenchmarkResult:
     def to_text(self) -> str:
         """The terminal table: means with 95% bootstrap CIs, consistency gaps, fg-ratio buckets, per-subset rows,
         significant pairs, then where the run is logged."""
-        lines = [f"suite {self.suite} — source: {self.source} — {self.rows['id'].nunique()} images × "
-                 f"{self.rows['method'].nunique()} methods, protocol {self.protocol}"
+        lines = [f"suite {self.suite} — source: {self.source} — {plural(self.rows['id'].nunique(), 'image')} × "
+                 f"{plural(self.rows['method'].nunique(), 'method')}, protocol {self.protocol}"
                  f" ({self.computed} computed, {self.cached} from cache)"]
         if self.notice:
             lines.append(f"NOTE: {self.notice}")
@@ -84,7 +84,8 @@ class BenchmarkResult:
         cell = {(r.method, r.metric): r for r in s.itertuples()}
         rows = []
         for m in methods:
-            rows.append([m] + [ci_cell(cell[m, k].mean, cell[m, k].ci_lo, cell[m, k].ci_hi) for k in metrics])
+            rows.append([m] + [ci_cell(cell[m, k].mean, cell[m, k].ci_lo, cell[m, k].ci_hi, n=cell[m, k].n)
+                               for k in metrics])
         lines += ["", "mean [95% bootstrap CI] (all metrics in --json and MLflow); lower is better for mse and ΔE, "
                       "higher for psnr and ssim",
                   table(["method", *metrics], rows)]
@@ -162,8 +163,9 @@ class RobustnessResult:
 
     def to_text(self) -> str:
         """The terminal table: responsiveness and reference accuracy with CIs, the paired differences."""
-        lines = [f"suite {self.suite} — source: {self.source} — {self.rows['id'].nunique()} samples × "
-                 f"{self.rows['method'].nunique()} methods × candidate regions ({', '.join(self.references)}); "
+        lines = [f"suite {self.suite} — source: {self.source} — {plural(self.rows['id'].nunique(), 'sample')} × "
+                 f"{plural(self.rows['method'].nunique(), 'method')} × candidate regions "
+                 f"({', '.join(self.references)}); "
                  f"{self.computed} (method, sample) pairs computed, {self.cached} from cache"]
         if self.notice:
             lines.append(f"NOTE: {self.notice}")
@@ -171,9 +173,13 @@ class RobustnessResult:
         body = []
         for r in self.summary.to_dict(orient="records"):
             acc = r["reference_accuracy"]
-            body.append([r["method"], ci_cell(r["responsiveness"], r["responsiveness_lo"], r["responsiveness_hi"], 3),
-                         "-" if acc != acc else f"{100 * acc:.0f}% [{100 * r['reference_accuracy_lo']:.0f}, "
-                                                f"{100 * r['reference_accuracy_hi']:.0f}] ({r['pairs']} pairs)",
+            one = r["samples"] < 2  # a bootstrap over one sample is no interval
+            body.append([r["method"], ci_cell(r["responsiveness"], r["responsiveness_lo"], r["responsiveness_hi"], 3,
+                                              n=r["samples"]),
+                         "-" if acc != acc else f"{100 * acc:.0f}% " + (
+                             "(n = 1, no CI)" if one else f"[{100 * r['reference_accuracy_lo']:.0f}, "
+                                                          f"{100 * r['reference_accuracy_hi']:.0f}]")
+                         + f" ({plural(r['pairs'], 'pair')})",
                          sig(means.loc[r["method"], "fde2000"]), sig(means.loc[r["method"], "gap_midtone"])])
         lines += ["", "responsiveness = foreground colour change between regions / the regions' own colour difference "
                       "(0: ignores the reference); reference accuracy = output under A closer to truth A than to "
@@ -220,7 +226,7 @@ def per_value_text(long, column: str, by: str | None = "method", metrics=PER_VAL
             row = [metric if i == 0 else ""] + ([group] if by else [])
             for v in values:
                 r = cell.get((v, group, metric))
-                row.append(ci_cell(r["mean"], r["ci_lo"], r["ci_hi"]) if r else "-")
+                row.append(ci_cell(r["mean"], r["ci_lo"], r["ci_hi"], n=r["n"]) if r else "-")
             rows.append(row)
     return table(["metric", *([by] if by else []), *[f"{v} (n={n[v]})" for v in values]], rows)
 
@@ -242,7 +248,7 @@ def paired_text(p, methods: list[str], shown: tuple[str, ...], unit: str) -> lis
             r = hit.iloc[0]
             sign = 1.0 if r["a"] == m else -1.0  # report method − base
             lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
-            row.append(f"{sig(sign * r['diff'])} [{sig(lo)}, {sig(hi)}] p={sig(r['p_holm'], 2)}"
+            row.append(ci_cell(sign * r["diff"], lo, hi, n=r["n"]) + f" p={sig(r['p_holm'], 2)}"
                        + (" *" if r["p_holm"] < 0.05 else ""))
         rows.append(row)
     n_sig = int((p["p_holm"] < 0.05).sum())

@@ -90,6 +90,13 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     if cfg.resume:
         log(f"resume: {cached} (method, sample) pairs cached, {total} to compute")
 
+    from tqdm import tqdm
+
+    # one item is a method swept over every candidate region of a sample, not one image: counted here, as sweeps
+    # (the engine's own bar counts images)
+    bar = tqdm(total=total, desc="regions swept (method × sample)", unit="sweep", file=progress_stream,
+               disable=not cfg.progress or total == 0, dynamic_ncols=True)
+
     def store(item, res) -> None:
         m, key, _ = item
         cache.put(key, res["row"])
@@ -99,9 +106,13 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
             for region, data in res["png"].items():
                 cache.put_png(png_key(key, region), data)
             keep_pngs(sid, m.label, key, res["png"])
+        bar.update(1)
 
-    execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store,
-            (cfg.progress, progress_stream, "method × sample, every region"))
+    try:
+        execute(units, {"protocol": cfg.protocol_key, "candidates": kinds}, actors, store,
+                (False, progress_stream, ""))
+    finally:
+        bar.close()
     return rows, grids, total, cached
 
 

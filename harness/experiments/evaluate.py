@@ -12,6 +12,7 @@ from harness.experiments.summary import ExperimentResult, robustness_by_arm, sum
 
 def evaluate(cfg, suite, arms, specs: dict, outcomes: dict, budgets: dict, tracker=None) -> ExperimentResult:
     from harness.config import BenchmarkConfig, RobustnessConfig
+    from harness.console import current
     from harness.engine.benchmark import run_benchmark
     from harness.engine.robustness import run_robustness
     from harness.scoring.consistency import GAPS
@@ -25,13 +26,22 @@ def evaluate(cfg, suite, arms, specs: dict, outcomes: dict, budgets: dict, track
     common = dict(suite=cfg.suite, data_root=cfg.data_root, limit=cfg.limit, resume=True, ray_address=cfg.ray_address,
                   num_cpus=cfg.num_cpus, mlflow=False, seed=cfg.seed, bootstrap=cfg.bootstrap, cache_dir=cfg.cache_dir,
                   progress=cfg.progress)
+    say = current().note
+
+    def note(line: str) -> None:
+        # the engine's cache is always on here (resume=True): its "resume: N cached" line means something only
+        # when the user resumed; and the suite's notice was said once already, by the experiment
+        if (cfg.resume or not line.startswith("resume:")) and line != f"note: {suite.notice}":
+            say(line)
+
     rows = pd.DataFrame()
     bench = rob = None
     if label:
-        bench = run_benchmark(BenchmarkConfig(methods=list(label.values()), **common))
+        bench = run_benchmark(BenchmarkConfig(methods=list(label.values()), **common), log=note)
         rows = tag_rows(bench.rows, trial_of)
         if cfg.references:
-            rob = run_robustness(RobustnessConfig(methods=list(label.values()), references=cfg.references, **common))
+            rob = run_robustness(RobustnessConfig(methods=list(label.values()), references=cfg.references, **common),
+                                 log=note)
     order = [a.name for a in arms]
     metrics = [m for m in (*METRICS, *GAPS) if m in rows]
     summary = summarise(rows, order, metrics, cfg.bootstrap, cfg.seed)

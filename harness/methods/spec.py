@@ -22,6 +22,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.methods import registry
+from harness.options import absolute_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 Resolver = Callable[[str], Path]  # "models:/NAME@ALIAS" (or /VERSION) → a local checkpoint file
@@ -42,13 +43,16 @@ class MethodSpec:
 
     name: str
     options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    # the local file a `checkpoint=models:/NAME@ALIAS` option was resolved to, on the driver (`parse`)
-    registered: str | None = field(default=None, compare=False)
+    # the local file the `checkpoint=` option names, found on the driver (`parse`): a models:/NAME@ALIAS
+    # downloaded from the registry, a relative path made absolute against the caller's working directory (a Ray
+    # worker runs elsewhere); the label keeps what the user typed
+    resolved: str | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, text: str, resolve: Resolver | None = None) -> "MethodSpec":
         """The spec `text` names; a `checkpoint=models:/…` option is resolved now with `resolve` (the model
-        registry's download, passed in by the caller: this package does not know where runs are stored)."""
+        registry's download, passed in by the caller: this package does not know where runs are stored), a
+        `checkpoint=PATH` against the working directory."""
         head, _, rest = text.strip().partition(":")
         if "." in head:  # package.module:attr[:options] — a method from outside the project
             attr, _, rest = rest.partition(":")
@@ -69,11 +73,13 @@ class MethodSpec:
                 raise HarnessError(f"method '{spec.label}': a models:/ checkpoint needs the model registry; run it "
                                    "through run-benchmark, or pass resolve= to MethodSpec.parse")
             spec = cls(name, tuple(opts), str(resolve(ref)))
+        elif ref and spec.info.kind == "learned":
+            spec = cls(name, tuple(opts), absolute_path(ref))
         return spec
 
     def with_option(self, key: str, value: str) -> "MethodSpec":
         """The same method with one more option (it shows in the label: the run says what it ran)."""
-        return MethodSpec(self.name, (*self.options, (key, value)), self.registered)
+        return MethodSpec(self.name, (*self.options, (key, value)), self.resolved)
 
     @property
     def info(self) -> registry.MethodInfo:
@@ -107,16 +113,15 @@ class MethodSpec:
         info = self.info
         if info.kind != "learned":
             return None
-        if self.registered:
-            return Path(self.registered)
-        path = self.opts.get("checkpoint") or info.checkpoint
-        if path is None:
-            return None
-        if path.startswith("models:/"):
+        if self.resolved:
+            return Path(self.resolved)
+        given = self.opts.get("checkpoint")
+        if given is None:  # the shipped one, inside the install folder
+            return None if info.checkpoint is None else REPO_ROOT / info.checkpoint
+        if given.startswith("models:/"):
             raise HarnessError(f"method '{self.label}': its models:/ checkpoint was not resolved (MethodSpec.parse "
                                "with resolve=)")
-        p = Path(path)
-        return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+        return Path(absolute_path(given))  # the user's: relative to the working directory
 
     def available(self) -> bool:
         if self.info.kind != "learned":
@@ -135,6 +140,9 @@ class MethodSpec:
             from harness.methods.learned import LearnedMethod
 
             ckpt = self.checkpoint()
+            if self.opts.get("checkpoint") and (ckpt is None or not ckpt.exists()):
+                raise HarnessError(f"method '{self.label}': no checkpoint at {ckpt} (a relative path is read from "
+                                   "the working directory)")
             if ckpt is None or not ckpt.exists():
                 raise HarnessError(f"method '{self.name}' has no checkpoint ({ckpt}): train one with "
                                    f"`harness train --method {self.name}` or give {self.name}:checkpoint=PATH")

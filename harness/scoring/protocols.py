@@ -61,9 +61,10 @@ class ProtocolOptions(Options):
 
     protocol: str = option("harness", group=RUN, choices=PROTOCOLS, help=PROTOCOL_HELP)
     resolution: str | None = option(
-        None, group=RUN, help=f"--protocol harness only: score at the sample's own size (`{NATIVE}`) or with "
+        None, group=RUN, help=f"--protocol harness: score at the sample's own size (`{NATIVE}`) or with "
         f"everything resized to {PEER_SIZE}² the harness's way (`{PEER_SIZE}`: float bicubic, area-averaged "
-        f"mask — neither published protocol); bcmi and idih always score at {PEER_SIZE}²",
+        f"mask — neither published protocol). bcmi and idih always score at {PEER_SIZE}², their scripts' way: "
+        f"`{PEER_SIZE}` is accepted with them and changes nothing, `{NATIVE}` is refused",
         shown=f"{NATIVE} for harness, {PEER_SIZE} for bcmi and idih")
 
     def _check(self) -> None:

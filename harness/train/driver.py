@@ -7,12 +7,15 @@ OUT/checkpoints/ (harness/train/state.py); `resume=True` continues from the late
 a stage from the previous stage's checkpoint (a path or `models:/NAME@stageK`). The final model is
 OUT/<method>-stage<K>.safetensors, logged to MLflow and registered as models:/<method>@stage<K>
 (harness/tracking/training.py). Learning rates default to the paper's per stage (1e-4, 1e-5, 1e-6); `lr`
-overrides.
+overrides. While it trains, a progress bar on stderr shows the step, rank 0's loss and the time left: rank 0
+tells a small Ray actor each step, and a thread of the driver reads it (`StepProgress`) — the workers' own
+output goes to Ray's logs, never to the terminal.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +143,10 @@ def _fit(cfg: TrainConfig, loop_config: dict):
 
     use_gpu = cfg.gpus_per_worker > 0
     resources = {"CPU": cfg.cpus_per_worker, **({"GPU": cfg.gpus_per_worker} if use_gpu else {})}
-    with ray_session(cfg.ray_address, num_cpus=None):
+    with ray_session(cfg.ray_address, num_cpus=None), StepProgress(cfg, loop_config["resume_step"]) as progress:
         trainer = TorchTrainer(
             train_loop_per_worker,
-            train_loop_config=loop_config,
+            train_loop_config={**loop_config, "progress": progress.actor},
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
             scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=use_gpu, resources_per_worker=resources),
             run_config=RunConfig(name=f"{cfg.method}-stage{cfg.stage}-{int(time.time())}",
@@ -151,6 +154,80 @@ def _fit(cfg: TrainConfig, loop_config: dict):
                                  checkpoint_config=CheckpointConfig(num_to_keep=1)),
         )
         return trainer.fit()
+
+
+class _StepCounter:
+    """A Ray actor (no CPU): the latest step and loss rank 0 has told it."""
+
+    def __init__(self) -> None:
+        self.step, self.loss = 0, None
+
+    def update(self, step: int, loss: float | None) -> None:
+        self.step, self.loss = step, loss
+
+    def read(self) -> tuple[int, float | None]:
+        return self.step, self.loss
+
+
+class StepProgress:
+    """The training progress bar (step, loss, time left) on the console's stderr, fed from the workers through
+    a `_StepCounter` actor read twice a second; nothing (no actor, no thread) when `cfg.progress` is off."""
+
+    POLL_SECONDS = 0.5
+
+    def __init__(self, cfg: TrainConfig, start: int) -> None:
+        self.cfg, self.start = cfg, start
+        self.actor = self.bar = self.thread = None
+        self.stop = threading.Event()
+        self.shown: tuple[int, float | None] = (start, None)
+
+    def __enter__(self) -> "StepProgress":
+        if not self.cfg.progress:
+            return self
+        import ray
+        from tqdm import tqdm
+
+        from harness.console import current
+
+        self.actor = ray.remote(num_cpus=0)(_StepCounter).remote()
+        self.bar = tqdm(total=self.cfg.steps, initial=self.start, desc=f"train {self.cfg.method} stage "
+                        f"{self.cfg.stage}", unit="step", file=current().err, dynamic_ncols=True)
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+        return self
+
+    def _show(self) -> None:
+        import ray
+
+        try:
+            step, loss = ray.get(self.actor.read.remote(), timeout=10)
+        except Exception:  # the bar is a convenience: a slow or gone actor never stops the training
+            return
+        if (step, loss) == self.shown:
+            return
+        self.shown = (step, loss)
+        if loss is not None:
+            self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        if step > self.bar.n:
+            self.bar.update(step - self.bar.n)
+        else:
+            self.bar.refresh()
+
+    def _follow(self) -> None:
+        while not self.stop.wait(self.POLL_SECONDS):
+            self._show()
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is None:
+            return
+        self.stop.set()
+        self.thread.join()
+        if exc[0] is None:
+            self._show()
+        self.bar.close()
+        import ray
+
+        ray.kill(self.actor)
 
 
 def export_checkpoint(src, dst) -> Path:

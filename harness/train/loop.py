@@ -86,9 +86,14 @@ def train_loop_per_worker(config: dict) -> None:
         from harness.tracking.training import StepLogger
 
         log = StepLogger(config["tracking_uri"], config["run_id"]).log
+    counter = config.get("progress")  # the driver's progress bar reads this actor (harness/train/driver.py)
+    progress = None
+    if rank == 0 and counter is not None:
+        def progress(step: int, terms: dict[str, float]) -> None:
+            counter.update.remote(step, terms.get("total"))
     final_path, terms = run_stage(cfg, init=config.get("init"), resume_from=config.get("resume_from"),
                                   resume_step=config.get("resume_step", 0), rank=rank, world=world, device=device,
-                                  wrap=wrap, log=log)
+                                  wrap=wrap, log=log, progress=progress)
     # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
     ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
                      checkpoint=None if final_path is None else _final_only_dir(final_path))
@@ -97,9 +102,11 @@ def train_loop_per_worker(config: dict) -> None:
 def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | None = None, resume_step: int = 0,
               rank: int = 0, world: int = 1, device: Any = "cpu", wrap: Callable | None = None,
               log: Callable[[dict[str, float], int], None] | None = None,
-              validate: bool = True) -> tuple[Path | None, dict[str, float]]:
+              validate: bool = True,
+              progress: Callable[[int, dict[str, float]], None] | None = None) -> tuple[Path | None, dict[str, float]]:
     """Train one stage in this process, as rank `rank` of `world` (Ray Train workers, or one Ray Tune trial:
-    harness/experiments/trial.py). `log(terms, step)` gets rank 0's logged losses and validation metrics.
+    harness/experiments/trial.py). `log(terms, step)` gets rank 0's logged losses and validation metrics;
+    `progress(step, terms)` this rank's losses after every step (the progress bar's feed).
     Returns (the final checkpoint on rank 0, else None; the last logged terms)."""
     import torch
     import torch.distributed as dist
@@ -155,6 +162,8 @@ def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | N
         batch = {k: v.to(device) for k, v in collate([dataset[i] for i in idx]).items()}
         terms = recipe.step(batch)
         done = step + 1
+        if progress is not None:
+            progress(done, terms)
         if done % cfg.log_every == 0 or done == cfg.steps:
             if world > 1:  # log the mean over workers, not rank 0's share
                 keys = sorted(terms)

@@ -5,9 +5,11 @@ results break down by it (`augmentation` in every per-image row), and the catego
 reference instances.
 
 Without `--data-root`, the bundled test split — built from the bundled COCO-format instances over the bundled
-photos (harness/data/assets/coco_test.json), once, into the cache directory — and it says so: these are not
-IntHarmony numbers. Builds of the bundled test split are made from the evaluation photos, so training refuses
-them (`held_out`).
+photos (harness/data/assets/coco_test.json), once, into the cache directory: exactly what `harness
+build-intharmony --per-image 2 --out DIR` makes (BUNDLED_PER_IMAGE samples per photo). Any build made from the
+bundled files — this one, or one the user made and passes as `--data-root` — says so: these are not IntHarmony
+numbers. Builds of the bundled test split are made from the evaluation photos, so training refuses them
+(`held_out`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from harness.data.specs import SampleSpec, Suite
 from harness.errors import HarnessError, InputError
 
 BUNDLED_SOURCE = "intharmony-bundled"
+BUNDLED_PER_IMAGE = 2  # the implicit suite: `harness build-intharmony --per-image 2` (README, Data)
+BUNDLED_NOTICE = ("IntHarmony built from the bundled instances file over the bundled photos: NOT IntHarmony "
+                  "numbers. Build the real one from MS-COCO with `harness build-intharmony --annotations … --images "
+                  "…` and pass --data-root.")
 
 
 def open_intharmony(data_root: str | None) -> Suite:
@@ -30,12 +36,9 @@ def open_intharmony(data_root: str | None) -> Suite:
     from harness.data.intharmony import build
 
     root = Path(default_cache_dir()) / "intharmony-bundled-test"
-    build(IntHarmonyConfig(out=str(root), split="test", per_image=2, progress=False), use_ray=False)
+    build(IntHarmonyConfig(out=str(root), split="test", per_image=BUNDLED_PER_IMAGE, progress=False), use_ray=False)
     suite = intharmony_suite(root)
     suite.source = f"{BUNDLED_SOURCE} (built from harness/data/assets/coco_test.json)"
-    suite.notice = ("IntHarmony built from the bundled instances file over the bundled photos: NOT IntHarmony "
-                    "numbers. Build the real one from MS-COCO with `harness build-intharmony` and pass "
-                    "--data-root.")
     return suite
 
 
@@ -63,5 +66,10 @@ def intharmony_suite(root: str | Path) -> Suite:
             raise InputError(root / "composite" / f"{spec.id}.png", "has no entry in manifest.jsonl")
         specs.append(SampleSpec(spec.id, spec.kind, {**spec.args, "source": "intharmony",
                                                      "meta": entries[spec.id]}))
-    held_out = not settings.get("annotations") and not settings.get("mhp") and settings.get("split") == "test"
-    return Suite("intharmony", f"intharmony:{root}", specs, data_root=str(root), held_out=held_out)
+    bundled = not settings.get("annotations") and not settings.get("mhp")  # the bundled instances files
+    held_out = bundled and settings.get("split") == "test"
+    if not bundled:
+        return Suite("intharmony", f"intharmony:{root}", specs, data_root=str(root))
+    split = settings.get("split", "test")
+    return Suite("intharmony", f"{BUNDLED_SOURCE}:{root} (built from harness/data/assets/coco_{split}.json)", specs,
+                 data_root=str(root), held_out=held_out, notice=BUNDLED_NOTICE)
