@@ -10,7 +10,19 @@ Fresh caches each time, no MLflow. For each configuration it prints:
   the driver, Ray's daemons (raylet, GCS, the rest), other processes, and idle;
 - the speed-up of 2 workers (one node, and two nodes) over 1 on the compute phase. Aim: ≥ 1.8×.
 
+`--overhead` measures instead what the engine costs per row beside the bare work, at 256²: N samples (the
+bundled photos resized to 256², copied) × composite, reinhard, lum-match, computed
+
+- bare: in one process, a loop of decode → harmonize → 8-bit → score (the worker's own functions, warm);
+- by the engine: `run_benchmark` with 2 workers, fresh cache, no MLflow — the compute phase (hashing + work)
+  and the whole call (Ray start and summary included);
+
+and prints engine CPU-time per row ÷ bare time per row (2 × wall ÷ bare: 1.0 would be perfect; aim ≤ 1.3),
+then times the fully cached `harness run-benchmark … --resume` as a new user runs it (a fresh process, its
+start-up included), without and with MLflow (aim < 2 s without MLflow).
+
     .venv/bin/python benchmarks/bench_engine.py [--copies 3] [--methods composite,reinhard,...]
+    .venv/bin/python benchmarks/bench_engine.py --overhead [--samples 1000]
 """
 
 from __future__ import annotations
@@ -122,8 +134,16 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=3, help="copies of the bundled suite (26 samples each)")
     ap.add_argument("--methods", help="comma-separated methods (default: every available method)")
     ap.add_argument("--skip-cluster", action="store_true", help="no two-node run")
+    ap.add_argument("--overhead", action="store_true", help="the engine's per-row overhead and a cached --resume "
+                                                            "(see above)")
+    ap.add_argument("--samples", type=int, default=1000, help="--overhead: 256² samples (× 3 methods = rows)")
     args = ap.parse_args()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if args.overhead:
+        from overhead import overhead  # benchmarks/overhead.py
+
+        overhead(args.samples)
+        return
     from harness.data.suites import open_suite
 
     methods = args.methods.split(",") if args.methods else None

@@ -2,6 +2,7 @@
 stores. Worker deaths are injected through a file the workers look for (HARNESS_FAULT_DIR, set before Ray
 starts), so Ray is never restarted inside the module."""
 
+import json
 import numpy as np
 import pytest
 from PIL import Image
@@ -182,3 +183,35 @@ def test_iharmony4_under_a_peer_protocol_per_subset_everywhere(ray_local, tmp_pa
     assert "HCOCO (n=2)" in text and "All (n=4)" in text
     again = cli_json(*argv, "--protocol", "idih", "--resume", "--no-mlflow", "--json")
     assert again["cached"] == 8 and again["computed"] == 0
+
+
+def test_a_fully_cached_resume_needs_no_ray_and_duplicate_samples_keep_their_ids(ray_local, tmp_path):
+    """Two samples with the same bytes under two names are two rows, first run and resumed alike; when every
+    row is cached, --resume answers without Ray: in a fresh process pointed at an address where no Ray
+    listens, the fully cached run exits 0 with the same numbers, and one row short it is refused."""
+    import shutil
+
+    from tests.helpers import write_folder_suite
+    from tests.processes import run_harness
+
+    root = tmp_path / "data"
+    write_folder_suite(root, n=2)
+    for d in ("composite", "mask", "reference", "real"):  # img02: img00's bytes under another name
+        shutil.copy(root / d / "img00.png", root / d / "img02.png")
+    argv = ["run-benchmark", "--suite", "folder", "--data-root", str(root), "--methods", "composite,reinhard",
+            "--cache-dir", str(tmp_path / "cache"), "--no-mlflow", "--bootstrap", "100", "--json"]
+    first = cli_json(*argv)
+    assert first["computed"] == 6 and sorted({r["id"] for r in first["per_image"]}) == ["img00", "img01", "img02"]
+
+    nowhere = ["--ray-address", "127.0.0.1:9"]  # discard port: connecting to Ray there fails
+    proc = run_harness(*argv, "--resume", *nowhere)
+    assert proc.returncode == 0, proc.stderr
+    again = json.loads(proc.stdout)
+    assert again["cached"] == 6 and again["computed"] == 0 and again["ray"]["nodes"] == 0
+    key = lambda r: (r["method"], r["id"])  # noqa: E731
+    assert sorted(map(key, again["per_image"])) == sorted(map(key, first["per_image"]))
+    assert again["methods"] == first["methods"]
+
+    (root / "composite" / "img01.png").write_bytes((root / "composite" / "img00.png").read_bytes())  # one edit
+    proc = run_harness(*argv, "--resume", *nowhere)
+    assert proc.returncode == 2 and "127.0.0.1:9" in proc.stderr  # two rows to compute: Ray is needed

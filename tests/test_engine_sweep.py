@@ -71,6 +71,7 @@ def test_a_resumed_sweep_computes_nothing(sweep, capsys):
     assert main([*argv, "--resume", "--no-mlflow"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["computed"] == 0 and res["cached"] == 2 * len(res["methods"])
+    assert res["ray"]["nodes"] == 0  # everything cached: answered without Ray
 
 
 def test_shipped_networks_that_use_the_reference_respond_to_it(sweep, capsys):

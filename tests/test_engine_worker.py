@@ -9,7 +9,6 @@ import harness.data.references
 import harness.data.suites
 from harness.config import BenchmarkConfig
 from harness.data.suites import open_suite
-from harness.engine.cache import RowCache
 from harness.engine.benchmark import _plan
 from harness.engine.worker import run_unit
 from harness.methods.spec import resolve_methods
@@ -49,7 +48,8 @@ def test_the_driver_plans_one_unit_per_sample(tmp_path):
                           cache_dir=str(tmp_path))
     suite = open_suite("sample", limit=4)
     methods = resolve_methods(cfg.methods)
-    rows, _, units, fingerprints = _plan(cfg, suite, methods, [f"h{i}" for i in range(4)], RowCache(tmp_path), set())
+    plan = _plan(cfg, suite, methods, [f"h{i}" for i in range(4)])
+    rows, units, fingerprints = plan.rows, plan.units, plan.fingerprints
     assert rows == [] and set(fingerprints) == {"composite", "reinhard", "iph"}
     assert [spec.id for spec, _ in units] == suite.ids
     assert all([m.label for m, *_ in items] == ["composite", "reinhard", "iph"] for _, items in units)

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from harness.scoring import stats
-from harness.scoring.stats import (FG_BUCKETS, bootstrap_ci, bucket_means, fg_ratio_bucket, paired_comparisons,
+from harness.scoring.stats import (FG_BUCKETS, bootstrap_ci, bootstrap_cis, bucket_means, fg_ratio_bucket, paired_comparisons,
                            summarize)
 
 
@@ -61,7 +61,17 @@ def test_bootstrap_ci_large_sample_is_blocked(monkeypatch: pytest.MonkeyPatch) -
     assert lo == pytest.approx(x.mean() - 1.96 * se, abs=0.25 * se)
     assert hi == pytest.approx(x.mean() + 1.96 * se, abs=0.25 * se)
     monkeypatch.setattr(stats, "_BLOCK_CELLS", 10**12)
-    assert bootstrap_ci(x, n_boot=2000) == (lo, hi)
+    # one block: the resamples are counted (one matrix product) instead of gathered — the same resamples,
+    # summed in another order
+    assert bootstrap_ci(x, n_boot=2000) == pytest.approx((lo, hi), rel=1e-12)
+
+
+def test_bootstrap_ci_counted_resamples_are_the_drawn_ones() -> None:
+    """The fast path (resample counts × values) gives the means of exactly the index draws of default_rng."""
+    x = np.random.default_rng(7).exponential(3.0, 50)
+    idx = np.random.default_rng(11).integers(0, 50, size=(300, 50))
+    drawn = np.percentile(x[idx].mean(axis=1), [2.5, 97.5])
+    assert bootstrap_ci(x, n_boot=300, seed=11) == pytest.approx(tuple(drawn), rel=1e-12)
 
 
 def test_bootstrap_ci_with_inf() -> None:
@@ -229,3 +239,13 @@ def test_summarize_per_value_without_values_and_name_clash() -> None:
     # any column works: e.g. the augmentation applied to each image
     aug = stats.summarize_per_value(df.assign(augmentation=["lut", "gamma"]), ["mse"], "augmentation")
     assert list(aug["augmentation"]) == ["lut", "gamma", "All"] and list(aug["mean"]) == [1.0, 2.0, 1.5]
+
+
+def test_bootstrap_cis_are_bootstrap_ci_column_by_column() -> None:
+    rng = np.random.default_rng(8)
+    cols = [rng.normal(5, 2, 40), rng.exponential(1, 40), np.r_[rng.normal(size=39), np.nan],
+            np.r_[rng.normal(size=39), math.inf], rng.normal(size=25), []]
+    batched = bootstrap_cis(cols, n_boot=500, seed=3)
+    for col, got in zip(cols, batched):
+        want = bootstrap_ci(col, n_boot=500, seed=3)
+        assert got == pytest.approx(want, rel=1e-12, nan_ok=True)

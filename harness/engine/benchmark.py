@@ -14,6 +14,7 @@ finished unit, and `--resume` computes only the rest.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +24,6 @@ from harness.config import BenchmarkConfig
 from harness.data.io import atomic_write
 from harness.engine.results import BenchmarkResult
 from harness.errors import HarnessError
-
 
 
 def open_inputs(cfg, log: Callable[[str], None]) -> tuple[Any, list]:
@@ -55,23 +55,19 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
     with command_session(cfg, log) as session:
         suite, methods = open_inputs(cfg, session.log)
         session.track(lambda log_path: BenchmarkTracker(cfg, suite, methods, log_path=log_path))
+        plan, cluster, timings = _rows(cfg, suite, methods, session)
         t0 = time.perf_counter()
-        with session.ray() as cluster:
-            t1 = time.perf_counter()
-            rows, grids, computed, cached, fingerprints, t_hash = _execute(cfg, suite, methods, cluster, session.log,
-                                                                          session.progress_stream)
-            t2 = time.perf_counter()
-        result = _summarise(cfg, suite, rows, cluster, [m.label for m in methods])
-        result.computed, result.cached, result.grids = computed, cached, grids
-        result.fingerprints = fingerprints
-        result.timings = {"ray_start": t1 - t0, "compute": t2 - t1, "hash": t_hash, "work": t2 - t1 - t_hash,
-                          "summary": time.perf_counter() - t2}
+        result = _summarise(cfg, suite, plan.rows, cluster, [m.label for m in methods])
+        result.computed, result.cached, result.grids = plan.computed, plan.cached, plan.grids
+        result.fingerprints = plan.fingerprints
+        result.timings = {**timings, "summary": time.perf_counter() - t0}
         result.log_path = str(session.log_path) if session.log_path else None
         if cfg.out:
             atomic_write(Path(cfg.out) / "per_image.csv", result.rows.to_csv(index=False))
         if session.tracker is not None:
             from harness.engine.tiles import grid_image, input_tiles, output_tile
 
+            grids = plan.grids
             inputs = input_tiles(suite, [s.id for s in suite.specs if any(s.id in p for p in grids.values())])
             images = {label: grid_image(suite, pngs, inputs=inputs) for label, pngs in grids.items()}
             outputs = {label: {sid: output_tile(png) for sid, png in pngs.items()} for label, pngs in grids.items()}
@@ -79,41 +75,91 @@ def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] | None = None
     return result
 
 
+def _rows(cfg: BenchmarkConfig, suite, methods: list, session) -> tuple["Plan", dict, dict[str, float]]:
+    """Every row of the run — from the cache (--resume) or computed on Ray — and the cluster it used, with the
+    seconds spent starting Ray, hashing the samples and working (`compute` = hash + work).
+
+    Without --resume the samples are hashed on Ray by the actor pool (hashing warms the workers up). With
+    --resume they are hashed here first, so that a run whose every row is cached answers without Ray at all."""
+    from harness.data.suites import spec_content_hash
+    from harness.engine.dispatch import hash_samples, start_pool
+
+    t0 = time.perf_counter()
+    plan = _plan(cfg, suite, methods, [spec_content_hash(s) for s in suite.specs]) if cfg.resume else None
+    t_hash = time.perf_counter() - t0
+    if plan is not None:
+        session.log(f"resume: {plan.cached} results cached, {plan.to_compute} to compute")
+        if not plan.units:
+            if session.tracker is not None:
+                session.tracker.start(NO_RAY)
+            return plan, NO_RAY, {"ray_start": 0.0, "hash": t_hash, "work": 0.0, "compute": t_hash}
+    t1 = time.perf_counter()
+    with session.ray() as cluster:
+        t2 = time.perf_counter()
+        actors = start_pool(len(suite.specs), methods, cluster)
+        if plan is None:
+            plan = _plan(cfg, suite, methods, hash_samples(suite.specs, actors, cluster["cpus"]))
+            t_hash = time.perf_counter() - t2
+        _compute(cfg, plan, actors, session)
+        work = time.perf_counter() - t2 - (0.0 if cfg.resume else t_hash)
+    return plan, cluster, {"ray_start": t2 - t1, "hash": t_hash, "work": work, "compute": t_hash + work}
+
+
+NO_RAY = {"address": None, "nodes": 0, "cpus": 0, "gpus": 0}  # the cluster of a run that needed none
+
+
+@dataclass
+class Plan:
+    """A run's rows so far (cached or computed) and, per sample, the (method, key, PNG path, want PNG) still to
+    compute; `grids`: the PNGs of the MLflow image grid, by method label and sample id."""
+
+    rows: list[dict]
+    grids: dict[str, dict[str, bytes]]
+    units: list[tuple[Any, list[tuple]]]
+    fingerprints: dict[str, str]
+    grid_ids: set[str]
+    cache: Any
+    cached: int = 0
+    computed: int = 0
+
+    @property
+    def to_compute(self) -> int:
+        return sum(len(items) for _, items in self.units)
+
+
 def plan_benchmark(cfg: BenchmarkConfig) -> dict[str, Any]:
     """What `run_benchmark(cfg)` would compute and what it would take from the cache (as with --resume), per
     method — without Ray or MLflow: samples are hashed here, nothing is harmonized (`--dry-run`)."""
     from harness.data.suites import spec_content_hash
-    from harness.engine.cache import RowCache
 
     cfg.check()
     suite, methods = open_inputs(cfg, lambda line: None)
-    grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
-    hashes = [spec_content_hash(s) for s in suite.specs]
-    rows, _, units, _ = _plan(cfg, suite, methods, hashes, RowCache(cfg.cache_dir), grid_ids, use_cache=True)
+    plan = _plan(cfg, suite, methods, [spec_content_hash(s) for s in suite.specs], use_cache=True)
     todo: dict[str, int] = {m.label: 0 for m in methods}
-    for _, items in units:
+    for _, items in plan.units:
         for m, *_ in items:
             todo[m.label] += 1
     per_method = {m.label: {"cached": len(suite.specs) - todo[m.label], "to_compute": todo[m.label]}
                   for m in methods}
     return {"dry_run": True, "suite": suite.name, "source": suite.source, "protocol": cfg.protocol_key,
-            "n": len(suite.specs),
-            "cached": len(rows), "to_compute": sum(todo.values()), "methods": per_method}
+            "n": len(suite.specs), "cached": plan.cached, "to_compute": plan.to_compute, "methods": per_method}
 
 
-def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None = None):
+def _plan(cfg, suite, methods, hashes, use_cache: bool | None = None) -> Plan:
     """Cached rows, and per sample the (method, key, PNG path, want PNG) still to compute."""
     from harness.data.io import id_to_stem
     from harness.data.suites import loader_module
-    from harness.engine.cache import method_fingerprint, row_key, scoring_fingerprint
+    from harness.engine.cache import RowCache, method_fingerprint, row_key, scoring_fingerprint
 
+    cache = RowCache(cfg.cache_dir)
+    grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     out_dir = Path(cfg.out) if cfg.out else None
     method_fps = {m: method_fingerprint(m) for m in methods}
     scoring_fps = {kind: scoring_fingerprint(loader_module(kind)) for kind in {s.kind for s in suite.specs}}
     rows, grids, units = [], {}, {}
     for spec, h in zip(suite.specs, hashes):
         for m in methods:
-            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, cfg.reference)
+            key = row_key(spec.id, h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, cfg.reference)
             png_path = out_dir / m.dirname / f"{id_to_stem(spec.id)}.png" if out_dir else None
             hit = cache.get(key) if (cfg.resume if use_cache is None else use_cache) else None
             grid_png = cache.get_png(key) if hit is not None and spec.id in grid_ids else None
@@ -125,41 +171,29 @@ def _plan(cfg, suite, methods, hashes, cache, grid_ids, use_cache: bool | None =
             else:
                 want = png_path is not None or spec.id in grid_ids
                 units.setdefault(spec.id, (spec, []))[1].append((m, key, png_path, want))
-    return rows, grids, list(units.values()), {m.label: fp for m, fp in method_fps.items()}
+    return Plan(rows, grids, list(units.values()), {m.label: fp for m, fp in method_fps.items()}, grid_ids, cache,
+                cached=len(rows))
 
 
-def _execute(cfg, suite, methods, cluster, log, progress_stream):
-    from harness.engine.cache import RowCache
-    from harness.engine.dispatch import execute, hash_samples, start_pool
-
-    t0 = time.perf_counter()
-    actors = start_pool(len(suite.specs), methods, cluster)
-    hashes = hash_samples(suite.specs, actors, cluster["cpus"])
-    t_hash = time.perf_counter() - t0
-
-    cache = RowCache(cfg.cache_dir)
-    grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
-    rows, grids, units, fingerprints = _plan(cfg, suite, methods, hashes, cache, grid_ids)
-    cached = len(rows)
-    total = sum(len(items) for _, items in units)
-    if cfg.resume:
-        log(f"resume: {cached} results cached, {total} to compute")
+def _compute(cfg, plan: Plan, actors: list, session) -> None:
+    """Compute what `plan` still needs on Ray, adding the rows (and PNGs) to it as they arrive."""
+    from harness.engine.dispatch import execute
 
     def store(item, res) -> None:
         m, _, _, png_path = item
-        cache.put(res["key"], res["row"])
-        rows.append(res["row"])
+        plan.cache.put(res["key"], res["row"])
+        plan.rows.append(res["row"])
         if res["png"] is not None:
             if png_path is not None:
                 atomic_write(png_path, res["png"])
-            if res["row"]["id"] in grid_ids:
-                grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
-                cache.put_png(res["key"], res["png"])
+            if res["row"]["id"] in plan.grid_ids:
+                plan.grids.setdefault(m.label, {})[res["row"]["id"]] = res["png"]
+                plan.cache.put_png(res["key"], res["png"])
 
-    execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in units],
+    plan.computed = plan.to_compute
+    execute([(spec, [(m, key, want, png) for m, key, png, want in items]) for spec, items in plan.units],
             {"protocol": cfg.protocol_key, "reference": cfg.reference}, actors, store,
-            (cfg.progress, progress_stream, "harmonize+score"))
-    return rows, grids, total, cached, fingerprints, t_hash
+            (cfg.progress, session.progress_stream, "harmonize+score"))
 
 
 def _summarise(cfg, suite, rows, cluster, method_order: list[str]) -> BenchmarkResult:

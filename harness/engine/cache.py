@@ -3,7 +3,7 @@
 One JSON file per row, written atomically by the driver as each result arrives: Ctrl-C or a crash loses at
 most the work in flight, and nothing is counted twice. A row is reused only if every input is unchanged:
 
-- the sample's bytes (its loader's `content_hash`), not its name;
+- the sample's bytes (its loader's `content_hash`) and its id (the row carries it);
 - the method's label (name + options) and, for learned methods, the checkpoint's bytes (weights + JSON, or
   the official .pth files);
 - the protocol key (`harness:full`, `harness:256`, `bcmi:256`, `idih:256`) and the reference mode
@@ -161,10 +161,13 @@ def scoring_fingerprint(loader_module: str) -> str:
     return hashlib.sha256(f"{sources_hash([WORKER_MODULE, loader_module])}|{library_versions()}".encode()).hexdigest()
 
 
-def row_key(sample_hash: str, method_fp: str, scoring_fp: str, protocol: str, reference: str) -> str:
+def row_key(sample_id: str, sample_hash: str, method_fp: str, scoring_fp: str, protocol: str, reference: str) -> str:
     """`protocol` is the protocol key (harness/scoring/protocols.py: protocol_key), resolution included: each
-    protocol and resolution has keys of its own."""
-    return hashlib.sha256(f"{sample_hash}|{method_fp}|{scoring_fp}|{protocol}|{reference}".encode()).hexdigest()
+    protocol and resolution has keys of its own. The sample's id is part of the key as well as its bytes: a
+    row carries its id, and two samples with the same pixels under two names (a suite with duplicates) are
+    two rows, not one row returned twice."""
+    text = f"{sample_id}|{sample_hash}|{method_fp}|{scoring_fp}|{protocol}|{reference}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------ storage

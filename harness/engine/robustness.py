@@ -34,9 +34,7 @@ def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = No
     with command_session(cfg, log) as session:
         suite, methods = open_inputs(cfg, session.log)
         session.track(lambda log_path: RobustnessTracker(cfg, suite, methods, log_path=log_path))
-        with session.ray() as cluster:
-            rows, grids, computed, cached = _execute(cfg, kinds, suite, methods, cluster, session.log,
-                                                     session.progress_stream)
+        rows, grids, computed, cached, cluster = _rows(cfg, kinds, suite, methods, session)
         result = _summarise(cfg, kinds, suite, rows, cluster, [m.label for m in methods])
         result.computed, result.cached, result.grids = computed, cached, grids
         if session.tracker is not None:
@@ -44,15 +42,48 @@ def run_robustness(cfg: RobustnessConfig, log: Callable[[str], None] | None = No
     return result
 
 
-def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
+def _rows(cfg, kinds, suite, methods, session):
+    """Every row of the run, from the cache (--resume) or computed on Ray, and the cluster it used. As in
+    run-benchmark (harness/engine/benchmark.py: _rows), --resume hashes the samples here first: when every
+    (method, sample) is cached, Ray is never started."""
+    from harness.data.suites import spec_content_hash
+    from harness.engine.benchmark import NO_RAY
+    from harness.engine.dispatch import hash_samples, start_pool
+
+    planned = None
+    if cfg.resume:
+        planned = _plan(cfg, kinds, suite, methods, [spec_content_hash(s) for s in suite.specs], session.log)
+        if not planned[2]:
+            if session.tracker is not None:
+                session.tracker.start(NO_RAY)
+            rows, grids, _, _, cached = planned
+            return rows, grids, 0, cached, NO_RAY
+    with session.ray() as cluster:
+        actors = start_pool(len(suite.specs), methods, cluster)
+        if planned is None:
+            planned = _plan(cfg, kinds, suite, methods, hash_samples(suite.specs, actors, cluster["cpus"]),
+                            session.log)
+        rows, grids, units, cache, cached = planned
+        _compute(cfg, kinds, units, actors, cache, rows, grids, session.progress_stream)
+    return rows, grids, sum(len(items) for _, items in units), cached, cluster
+
+
+def _png_key(key: str, region: str) -> str:
     import hashlib
 
+    return hashlib.sha256(f"{key}|{region}".encode()).hexdigest()
+
+
+def _keep_pngs(grids: dict, sid: str, label: str, pngs: dict) -> None:
+    for region, data in pngs.items():
+        grids.setdefault(sid, {})[f"{label}|{region}"] = data
+
+
+def _plan(cfg, kinds, suite, methods, hashes, log):
+    """(cached rows, grid PNGs, units still to compute, the cache, how many (method, sample) were cached)."""
     from harness.data.suites import loader_module
     from harness.engine.cache import RowCache, method_fingerprint, row_key, scoring_fingerprint
-    from harness.engine.dispatch import execute, hash_samples, start_pool
 
-    actors = start_pool(len(suite.specs), methods, cluster)
-    hashes = hash_samples(suite.specs, actors, cluster["cpus"])
     cache = RowCache(cfg.cache_dir)
     grid_ids = {s.id for s in suite.specs[: cfg.grid_samples]} if cfg.mlflow else set()
     method_fps = {m: method_fingerprint(m) for m in methods}
@@ -61,24 +92,16 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     rows: list[dict] = []
     grids: dict[str, dict[str, bytes]] = {}
     units = []
-
-    def png_key(key: str, region: str) -> str:
-        return hashlib.sha256(f"{key}|{region}".encode()).hexdigest()
-
-    def keep_pngs(sid: str, label: str, key: str, pngs: dict) -> None:
-        for region, data in pngs.items():
-            grids.setdefault(sid, {})[f"{label}|{region}"] = data
-
     for spec, h in zip(suite.specs, hashes):
         items = []
         for m in methods:
-            key = row_key(h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, variant)
+            key = row_key(spec.id, h, method_fps[m], scoring_fps[spec.kind], cfg.protocol_key, variant)
             hit = cache.get(key) if cfg.resume else None
             if hit is not None and spec.id in grid_ids:
-                pngs = {r["reference"]: cache.get_png(png_key(key, r["reference"])) for r in hit}
+                pngs = {r["reference"]: cache.get_png(_png_key(key, r["reference"])) for r in hit}
                 hit = hit if all(pngs.values()) else None
                 if hit is not None:
-                    keep_pngs(spec.id, m.label, key, pngs)
+                    _keep_pngs(grids, spec.id, m.label, pngs)
             if hit is not None:
                 rows += hit
             else:
@@ -89,9 +112,16 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
     total = sum(len(items) for _, items in units)
     if cfg.resume:
         log(f"resume: {cached} (method, sample) pairs cached, {total} to compute")
+    return rows, grids, units, cache, cached
 
+
+def _compute(cfg, kinds, units, actors, cache, rows, grids, progress_stream) -> None:
+    """Compute `units` on Ray, adding their rows (and grid PNGs) to `rows` and `grids` as they arrive."""
     from tqdm import tqdm
 
+    from harness.engine.dispatch import execute
+
+    total = sum(len(items) for _, items in units)
     # one item is a method swept over every candidate region of a sample, not one image: counted here, as sweeps
     # (the engine's own bar counts images)
     bar = tqdm(total=total, desc="regions swept (method × sample)", unit="sweep", file=progress_stream,
@@ -104,8 +134,8 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
         if res["png"]:
             sid = res["row"][0]["id"]
             for region, data in res["png"].items():
-                cache.put_png(png_key(key, region), data)
-            keep_pngs(sid, m.label, key, res["png"])
+                cache.put_png(_png_key(key, region), data)
+            _keep_pngs(grids, sid, m.label, res["png"])
         bar.update(1)
 
     try:
@@ -113,7 +143,6 @@ def _execute(cfg, kinds, suite, methods, cluster, log, progress_stream):
                 (False, progress_stream, ""))
     finally:
         bar.close()
-    return rows, grids, total, cached
 
 
 def _summarise(cfg, kinds, suite, rows, cluster, method_order: list[str]) -> RobustnessResult:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
-from skimage.color import lab2rgb, rgb2lab
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scipy.interpolate import PchipInterpolator
 
 from harness.data.sample import INSIDE
 from harness.errors import InputError
@@ -42,7 +44,15 @@ def _check(composite: np.ndarray, fg_mask: np.ndarray, ref_mask: np.ndarray,
     return composite.astype(np.float32, copy=False), fg, ref
 
 
+def rgb2lab(rgb: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab as convert  # here, not at import: building a method only checks options
+
+    return convert(rgb)
+
+
 def _lab2rgb(lab: np.ndarray) -> np.ndarray:
+    from skimage.color import lab2rgb
+
     with warnings.catch_warnings():  # out-of-gamut Lab is expected after a transfer; we clip it below
         warnings.simplefilter("ignore")
         return np.clip(lab2rgb(lab), 0.0, 1.0)
@@ -77,7 +87,7 @@ def reinhard(composite: np.ndarray, fg_mask: np.ndarray, ref_mask: np.ndarray) -
     return _blend(img, fg_mask, _lab2rgb(lab_t))
 
 
-def _tone_curve(x_pts: list[float], y_pts: list[float]) -> tuple[PchipInterpolator, list[float], list[float]]:
+def _tone_curve(x_pts: list[float], y_pts: list[float]) -> tuple["PchipInterpolator", list[float], list[float]]:
     """Monotone curve through (0,0), the usable anchors and (100,100), in L* units.
 
     Anchors are added in priority order (shadow, highlight, mid-tone); one is dropped when it would make x not
@@ -85,6 +95,8 @@ def _tone_curve(x_pts: list[float], y_pts: list[float]) -> tuple[PchipInterpolat
     mean lies below its p10. Black and white stay fixed, as in an editor's curves dialogue.
     Returns the curve and the kept anchors (x, y), endpoints included.
     """
+    from scipy.interpolate import PchipInterpolator
+
     xs, ys = [0.0, 100.0], [0.0, 100.0]
     for x, y in zip(x_pts, y_pts):
         if not (MIN_GAP <= x <= 100.0 - MIN_GAP):

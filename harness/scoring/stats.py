@@ -23,6 +23,8 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Sequence
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -37,13 +39,47 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = 2000, seed: int = 0, lev
     n = x.size
     if n == 0:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    step = max(1, _BLOCK_CELLS // n)
-    for i in range(0, n_boot, step):
-        k = min(step, n_boot - i)
-        means[i:i + k] = x[rng.integers(0, n, size=(k, n))].mean(axis=1)
+    if n_boot * n <= _BLOCK_CELLS and np.isfinite(x).all():
+        means = _resample_counts(n, n_boot, seed) @ x / n
+    else:  # 0 × inf is nan: values with an inf are averaged the long way; so are resamples over one block
+        rng = np.random.default_rng(seed)
+        means = np.empty(n_boot)
+        step = max(1, _BLOCK_CELLS // n)
+        for i in range(0, n_boot, step):
+            k = min(step, n_boot - i)
+            means[i:i + k] = x[rng.integers(0, n, size=(k, n))].mean(axis=1)
     return _percentile_ci(means, level)
+
+
+def bootstrap_cis(columns: Sequence[Sequence[float]], n_boot: int = 2000, seed: int = 0,
+                  level: float = 0.95) -> list[tuple[float, float]]:
+    """`bootstrap_ci` of each column (the same numbers): the columns of one length without NaN or inf — the
+    metrics of one method over the same images — are resampled together, in one matrix product."""
+    xs = [np.asarray(c, dtype=float) for c in columns]
+    out: list[tuple[float, float] | None] = [None] * len(xs)
+    together: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        if x.size and n_boot * x.size <= _BLOCK_CELLS and np.isfinite(x).all():
+            together.setdefault(x.size, []).append(i)
+        else:
+            out[i] = bootstrap_ci(x, n_boot=n_boot, seed=seed, level=level)
+    for n, idx in together.items():
+        means = _resample_counts(n, n_boot, seed) @ np.stack([xs[i] for i in idx], axis=1) / n
+        for j, i in enumerate(idx):
+            out[i] = _percentile_ci(means[:, j], level)
+    return out  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4)
+def _resample_counts(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each of n values is drawn in each of n_boot resamples (n_boot × n) — the same resamples as
+    drawing indices with `default_rng(seed)`. A summary bootstraps many metrics and methods over the same
+    images with the same seed: the resamples are drawn once, and each mean is one matrix-vector product."""
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    counts = np.bincount((idx + n * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * n)
+    counts = counts.reshape(n_boot, n).astype(float)
+    counts.flags.writeable = False
+    return counts
 
 
 def _percentile_ci(means: np.ndarray, level: float) -> tuple[float, float]:
@@ -89,9 +125,8 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str], by: str = "method", n_bo
     first appearance, metrics in the given order)."""
     out = []
     for g, sub in df.groupby(by, sort=False):
-        for m in metrics:
-            x = sub[m].to_numpy(dtype=float)
-            lo, hi = bootstrap_ci(x, n_boot=n_boot, seed=seed, level=level)
+        xs = [sub[m].to_numpy(dtype=float) for m in metrics]
+        for m, x, (lo, hi) in zip(metrics, xs, bootstrap_cis(xs, n_boot=n_boot, seed=seed, level=level)):
             out.append({by: g, "metric": m, "n": int((~np.isnan(x)).sum()), "mean": _mean(x),
                         "ci_lo": lo, "ci_hi": hi})
     return pd.DataFrame(out, columns=[by, "metric", "n", "mean", "ci_lo", "ci_hi"])
@@ -176,16 +211,23 @@ def paired_comparisons(df: pd.DataFrame, metrics: Sequence[str], by: str = "meth
         raise ValueError(f"{by} '{r[by]}' has more than one row for {id_col} '{r[id_col]}'")
     groups = list(dict.fromkeys(df[by]))
     wide = {g: df[df[by] == g].set_index(id_col) for g in groups}
+    diffs: dict[tuple[str, str, str], np.ndarray] = {}
+    cis: dict[tuple[str, str, str], tuple[float, float]] = {}
+    for a, b in combinations(groups, 2):
+        common = wide[a].index.intersection(wide[b].index, sort=False)
+        for m in metrics:
+            xa = wide[a].loc[common, m].to_numpy(dtype=float)
+            xb = wide[b].loc[common, m].to_numpy(dtype=float)
+            ok = np.isfinite(xa) & np.isfinite(xb)  # inf − inf is undefined, inf − x is no difference to test
+            diffs[(m, a, b)] = xa[ok] - xb[ok]
+        keys = [(m, a, b) for m in metrics]
+        cis.update(zip(keys, bootstrap_cis([diffs[k] for k in keys], n_boot=n_boot, seed=seed, level=level)))
     out = []
     for m in metrics:
         rows = []
         for a, b in combinations(groups, 2):
-            common = wide[a].index.intersection(wide[b].index, sort=False)
-            xa = wide[a].loc[common, m].to_numpy(dtype=float)
-            xb = wide[b].loc[common, m].to_numpy(dtype=float)
-            ok = np.isfinite(xa) & np.isfinite(xb)  # inf − inf is undefined, inf − x is no difference to test
-            d = xa[ok] - xb[ok]
-            lo, hi = bootstrap_ci(d, n_boot=n_boot, seed=seed, level=level)
+            d = diffs[(m, a, b)]
+            lo, hi = cis[(m, a, b)]
             rows.append({"metric": m, "a": a, "b": b, "n": int(d.size), "diff": _mean(d), "ci_lo": lo,
                          "ci_hi": hi, "p": _wilcoxon_p(d)})
         adjusted = holm([r["p"] for r in rows]) if rows else []
