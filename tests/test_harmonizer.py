@@ -363,3 +363,21 @@ def test_fine_items_are_the_filters_reversed_with_scaled_arguments():
     x = hz.highlight(x, torch.tensor(-0.3 * 0.4).view(1, 1, 1, 1))
     torch.testing.assert_close(made[1], x)
     assert len(made) == 6
+
+
+@pytest.mark.slow
+def test_run_benchmark_runs_the_shipped_checkpoint_natively_with_its_cost(ray_local, tmp_path):
+    """`harness run-benchmark --suite sample --methods harmonizer --limit 2`: the shipped checkpoint, every
+    sample at its own size ("native"), its parameters and network GFLOP in the result."""
+    from harness.config import BenchmarkConfig
+    from harness.engine.benchmark import run_benchmark
+    from harness.methods.checkpoint import read_meta
+
+    result = run_benchmark(BenchmarkConfig(suite="sample", limit=2, methods=["harmonizer"], mlflow=False,
+                                           progress=False, bootstrap=100, cache_dir=str(tmp_path / "cache")))
+    doc = result.to_json()
+    eff = doc["methods"]["harmonizer"]["efficiency"]
+    assert eff["n"] == 2 and eff["params"] == read_meta(MethodSpec("harmonizer").checkpoint())["parameters"]
+    assert eff["gflop"] > 0 and doc["methods"]["harmonizer"]["upsample"] == registry.NATIVE
+    rows = [r for r in doc["per_image"] if r["method"] == "harmonizer"]
+    assert len(rows) == 2 and all(np.isfinite(r["fmse"]) for r in rows)
