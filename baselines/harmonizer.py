@@ -30,7 +30,9 @@ architecture (layer shapes and key names read from it); no code copied.
 
 Differences: the padding of the convolutions is TensorFlow's "same" computed for the actual input, which
 equals the official static padding (computed for 224²) whenever the input side is a multiple of 32 (256 is).
-Smaller sizes (`tiny`, `small`) scale widths and depths as EfficientNet's compound scaling does.
+Smaller sizes (`tiny`, `small`) scale widths and depths as EfficientNet's compound scaling does; `small` (the
+shipped CPU checkpoint) low-passes before its 64² resize (`antialias`; docs/checkpoints.md says why). `full`
+— the released configuration — resizes exactly as the official code does.
 """
 
 from __future__ import annotations
@@ -57,12 +59,15 @@ class HarmonizerConfig:
     input_size: int = 256  # the side the arguments are predicted at (the filters run at the input's own size)
     regressor_channels: int = 160
     drop_connect: float = 0.2  # stochastic depth in training, growing linearly over the blocks
+    # low-pass before resizing to input_size (not official): a 512² photo resized bilinearly to 64² aliases, and
+    # the small CPU-trained network, which never saw aliased inputs, answered it with arguments at ±1
+    antialias: bool = False
 
 
 SIZES = {"full": HarmonizerConfig(),
          "tiny": HarmonizerConfig(width=0.25, depth=0.34, input_size=64, regressor_channels=32),
          # the shipped CPU checkpoint (0.89M): half the widths, one block per stage, predicting from 64²
-         "small": HarmonizerConfig(width=0.5, depth=0.34, input_size=64, regressor_channels=96)}
+         "small": HarmonizerConfig(width=0.5, depth=0.34, input_size=64, regressor_channels=96, antialias=True)}
 
 # EfficientNet-B0's stages (Tan & Le 2019, table 1): repeats, kernel, stride, expansion, in, out; SE ratio 0.25
 B0_STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
@@ -273,8 +278,9 @@ class Harmonizer(nn.Module):
     def predict_arguments(self, composite: torch.Tensor, fg_mask: torch.Tensor) -> torch.Tensor:
         """The six arguments (N×6, clamped to [−1, 1]) from bilinear resizes of the composite and mask."""
         size = (self.cfg.input_size, self.cfg.input_size)
-        comp = F.interpolate(composite, size, mode="bilinear", align_corners=False)
-        mask = F.interpolate(fg_mask, size, mode="bilinear", align_corners=False)
+        aa = self.cfg.antialias
+        comp = F.interpolate(composite, size, mode="bilinear", align_corners=False, antialias=aa)
+        mask = F.interpolate(fg_mask, size, mode="bilinear", align_corners=False, antialias=aa)
         args = self.regressor(self.backbone(torch.cat((comp, mask), 1), torch.cat((comp, 1 - mask), 1)))
         return args.clamp(-1, 1)
 
