@@ -168,8 +168,9 @@ def test_backbone_and_arguments_agree_with_the_efficientnet_pytorch_package():
         g = feats @ state["regressor.g.weight"].T + state["regressor.g.bias"]
         want = []
         for h in range(6):  # the cascade: g_i = W_i [f, g_{i-1}]; argument_i = V_i g_i
-            g = torch.cat((f, g), 1) @ state[f"regressor.headers.{h}.0.weight"].T + state[f"regressor.headers.{h}.0.bias"]
-            want.append(g @ state[f"regressor.headers.{h}.1.weight"].T + state[f"regressor.headers.{h}.1.bias"])
+            head = f"regressor.headers.{h}."
+            g = torch.cat((f, g), 1) @ state[head + "0.weight"].T + state[head + "0.bias"]
+            want.append(g @ state[head + "1.weight"].T + state[head + "1.bias"])
         got = model.predict_arguments(comp, mask)
     torch.testing.assert_close(model.backbone(torch.cat((comp, mask), 1), torch.cat((comp, 1 - mask), 1)).mean((2, 3)),
                                feats, atol=1e-5, rtol=1e-5)

@@ -30,7 +30,8 @@ Every network follows one contract (plain PyTorch, nothing of the harness):
         in [0, 1], equal to composite outside the foreground
     generate(composite, fg_mask, ref_mask) -> output   (networks whose `output` is raw: the whole image)
     predict(composite, fg_mask, ref_mask) -> harmonized (optional: the official script's own non-differentiable
-        pre- and post-processing around forward, e.g. Harmonizer's dithered mask and 8-bit truncation)
+        post-processing around forward, e.g. Harmonizer's 8-bit truncation)
+    dither_mask: bool      (optional: the official script reads the mask file through PIL convert('1'))
     uses_reference: bool   (False: it reads the whole background, not the reference region)
     resolution: int        (its working size; the engine resizes to it and maps the result back up — a NATIVE
                             network takes any size and this is the size 256² protocols feed it as it is)
