@@ -104,9 +104,14 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     f = h * 6.0 - sector
     i = sector.long() % 6
     p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    table = torch.stack((torch.stack((v, q, p, p, t, v), 1), torch.stack((t, v, v, q, p, p), 1),
-                         torch.stack((p, p, t, v, v, q), 1)), 1)  # N×3(rgb)×6(sector)×H×W
-    return table.gather(2, i[:, None, None].expand(-1, 3, 1, -1, -1))[:, :, 0]
+
+    def pick(*by_sector: torch.Tensor) -> torch.Tensor:  # a selection, not a stack: 2048² stays light
+        out = by_sector[5]
+        for k in range(4, -1, -1):
+            out = torch.where(i == k, by_sector[k], out)
+        return out
+
+    return torch.stack((pick(v, q, p, p, t, v), pick(t, v, v, q, p, p), pick(p, p, t, v, v, q)), 1)
 
 
 def temperature(image: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
