@@ -12,8 +12,10 @@
   it (`VmHWM`). Where either cannot be done, the growth of `ru_maxrss`, which can only under-count. The timed
   calls are not trimmed before: they would pay page faults a warm process does not.
 - **parameters** of the network (a classical method has none); **GFLOP** of the call's network forward —
-  one forward at the working resolution for a 256² method — counted by `torch.utils.flop_counter` during the
-  warm-up call. A method without a torch network has no FLOP count (not zero: numpy's work is not counted).
+  one forward at the working resolution for a 256² method; for a natively full-resolution one (Harmonizer) the
+  network at its argument size, whatever the image's (its filters are elementwise: not network FLOPs) —
+  counted by `torch.utils.flop_counter` during the warm-up call. A method without a torch network has no FLOP
+  count (not zero: numpy's work is not counted).
 - **device**: what ran it — "cpu: <model> ×<N> threads, torch <version>" or "cuda: <GPU name>, torch
   <version>" — with every row, so numbers from two machines are never pooled unnoticed.
 """

@@ -5,7 +5,12 @@ comes out as the method's official test script writes it (its registry entry's `
 input outside the foreground, or the network's whole image) — no resize, no colour mapping. Any other sample is
 resized down (harness/data/resize.py), harmonized, and brought back up to its own resolution by the method's
 way up (`upsample`: its own, else the registry's DEFAULT_UPSAMPLE; harness/methods/highres.py); `way_up(sample)`
-says which way a sample took, and every result row records it. Runs on CUDA when the worker has a GPU.
+says which way a sample took, and every result row records it. A natively full-resolution network (the registry's
+`NATIVE` way up: Harmonizer) is given every sample as it is and answers at its size itself ("native"); under a
+256² protocol it is fed the protocol's 256² input like any other. A network with `predict` (the official
+script's own post-processing) is run through it, and one with `dither_mask` is given its foreground mask as its
+official script reads the mask file: 8-bit, through PIL's convert('1') (Floyd–Steinberg dithering to 0/1).
+Runs on CUDA when the worker has a GPU.
 
 Options (`name:key=value,...`) are declared in each method's registry entry (`options`): every learned method
 has `checkpoint` (a .safetensors checkpoint, a folder of official .pth weights, or models:/NAME@ALIAS) and
@@ -104,6 +109,14 @@ def build_from_checkpoint(name: str, path: Path, device: str = "cpu"):
     return model.eval(), meta
 
 
+def dithered(mask: np.ndarray) -> np.ndarray:
+    """A [0, 1] mask as 8 bits through PIL's convert('1') (Floyd–Steinberg), as 0/1 floats."""
+    from PIL import Image
+
+    m8 = np.clip(np.rint(mask * 255.0), 0, 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(m8).convert("1"), dtype=np.float32)
+
+
 class LearnedMethod:
     """A registered network with its weights, behind the Method interface."""
 
@@ -126,6 +139,9 @@ class LearnedMethod:
     def _forward(self, composite: np.ndarray, fg: np.ndarray, ref: np.ndarray) -> np.ndarray:
         import torch
 
+        if getattr(self.model, "dither_mask", False):
+            fg = dithered(fg)
+
         def t(a):
             a = a[..., None] if a.ndim == 2 else a
             return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
@@ -134,7 +150,7 @@ class LearnedMethod:
             if self.raw:
                 out = self.model.generate(t(composite), t(fg), t(ref))
             elif (self.r1, self.r2) == (1.0, 0.0):
-                out = self.model(t(composite), t(fg), t(ref))
+                out = getattr(self.model, "predict", self.model)(t(composite), t(fg), t(ref))
             else:
                 second = fg if self.blend_with == "foreground" else (fg <= 0.5).astype(np.float32)
                 out = self.model.harmonize_blend(t(composite), t(fg), t(ref), t(second), self.r1, self.r2)
@@ -148,7 +164,7 @@ class LearnedMethod:
         from harness.data.resize import resize_image, resize_mask
         from harness.methods.highres import upsample
 
-        if self.way_up(sample) == "none":  # scored as itself: the network's output, as its script writes it
+        if self.way_up(sample) in ("none", registry.NATIVE):  # scored as itself, as its script writes it
             return self._forward(sample.composite, sample.fg_mask, sample.ref_mask)
         r = self.resolution
         comp_low, fg_low = resize_image(sample.composite, r), resize_mask(sample.fg_mask, r)

@@ -19,7 +19,9 @@ key is a one-line error listing them (`check_options`). A **learned** entry name
   resolution — `composited` (the output over the input outside the foreground: IPH, Rain-Net) or `raw` (the
   network's whole image: Dove-Net's and Bargain-Net's test.py score `output`, not the composite);
 - `upsample`: the method's own way up to the sample's resolution (harness/methods/highres.py): IPH's is its
-  paper's colour `mapping`; a network whose authors give none takes `DEFAULT_UPSAMPLE`.
+  paper's colour `mapping`; a network whose authors give none takes `DEFAULT_UPSAMPLE`; `NATIVE` for a network
+  that applies what it predicts at the input's own size itself (Harmonizer's filters): it is given the sample as
+  it is and takes no way up (nor the `upsample` and `terms` options).
 
 Every network follows one contract (plain PyTorch, nothing of the harness):
 
@@ -27,8 +29,12 @@ Every network follows one contract (plain PyTorch, nothing of the harness):
         composite N×3×H×W in [0, 1]; fg_mask, ref_mask N×1×H×W in [0, 1] (> 0.5 inside); harmonized N×3×H×W
         in [0, 1], equal to composite outside the foreground
     generate(composite, fg_mask, ref_mask) -> output   (networks whose `output` is raw: the whole image)
+    predict(composite, fg_mask, ref_mask) -> harmonized (optional: the official script's own non-differentiable
+        post-processing around forward, e.g. Harmonizer's 8-bit truncation)
+    dither_mask: bool      (optional: the official script reads the mask file through PIL convert('1'))
     uses_reference: bool   (False: it reads the whole background, not the reference region)
-    resolution: int        (its working size; the engine resizes to it and maps the result back up)
+    resolution: int        (its working size; the engine resizes to it and maps the result back up — a NATIVE
+                            network takes any size and this is the size 256² protocols feed it as it is)
     input_multiple: int    (H and W must be multiples of it; 1 for a network that pads itself)
     cfg: a dataclass       (its whole configuration: checkpoints store it, so they rebuild exactly)
 
@@ -85,6 +91,7 @@ class MethodInfo:
 # a network whose authors give none — chosen by measurement: README "Scored as themselves".
 UPSAMPLE = ("mapping", "residual", "bicubic")
 DEFAULT_UPSAMPLE = "residual"
+NATIVE = "native"  # the network applies its result at the input's own size: no way up is taken
 
 # What every learned method accepts, whatever its network (harness/methods/learned.py reads them).
 LEARNED_OPTIONS = {
@@ -102,8 +109,9 @@ GUIDE = {"guide": "background (default, as trained) or reference (the IPH paper'
 def _learned(name: str, target: str, description: str, *, uses_reference: bool, recipe: str, checkpoint: str,
              params: int, official: str | None = None, options: Mapping[str, str] | None = None,
              output: str = "composited", upsample: str | None = None) -> MethodInfo:
+    common = {"checkpoint": LEARNED_OPTIONS["checkpoint"]} if upsample == NATIVE else LEARNED_OPTIONS
     return MethodInfo(name, "learned", target, description, uses_reference, 256, recipe, checkpoint, official,
-                      params, {**LEARNED_OPTIONS, **(options or {})}, output, upsample)
+                      params, {**common, **(options or {})}, output, upsample)
 
 
 BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
@@ -137,6 +145,10 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
              uses_reference=False, recipe="harness.train.recipes:RainNetRecipe",
              checkpoint="baselines/checkpoints/rainnet.safetensors", params=54_759_043,
              official="baselines.rainnet:load_official", options=GUIDE),
+    _learned("harmonizer", "baselines.harmonizer:build", "Harmonizer (Ke et al. 2022): EfficientNet-B0 → six "
+             "white-box filters at full resolution", uses_reference=False,
+             recipe="harness.train.recipes:HarmonizerRecipe", checkpoint="baselines/checkpoints/harmonizer.safetensors",
+             params=4_726_882, official="baselines.harmonizer:load_official", upsample=NATIVE),
 )}
 
 

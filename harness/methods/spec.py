@@ -225,7 +225,8 @@ def describe_methods() -> list[dict[str, Any]]:
     for name, info in registry.all_methods().items():
         spec = MethodSpec(name)
         row = {"name": name, "kind": info.kind, "uses_reference": info.uses_reference,
-               "resolution": info.resolution or "full", "params": 0 if info.kind == "classical" else None,
+               "resolution": f"{info.resolution}→full" if info.upsample == registry.NATIVE  # predicts at 256²
+               else info.resolution or "full", "params": 0 if info.kind == "classical" else None,
                "params_full": 0 if info.kind == "classical" else info.params,
                "available": True, "checkpoint": None, "description": info.description}
         if info.kind == "learned":

@@ -9,6 +9,9 @@ recipe itself (class attributes and hooks), so nothing outside a recipe asks whi
     dovenet      L1 + GAN/verification loss with the domain-verification discriminator judging the raw
                  generator output, alternating D and G steps with two Adam optimizers (0.5, 0.999)
     rainnet      the same, the discriminator judging the output composited over the input
+    harmonizer   foreground-normalised Charbonnier L1 + 10·MSE on every filter stage of items made from the truth
+                 (dynamic loss), and × 10 on the composites' last stage (baselines.harmonizer.training_loss);
+                 DDP; Adam (0.9, 0.999)
 
 The GAN recipes average gradients with all_reduce themselves: DDP's reducer does not fit the alternating D/G
 steps, the frozen-D generator pass and the double-backward gradient penalty. A recipe runs in plain PyTorch
@@ -133,6 +136,23 @@ class BargainNetRecipe(_ObjectiveRecipe):
                 return total, {**terms, "total": float(total.detach())}
 
         return BargainObjective(model)
+
+
+class HarmonizerRecipe(_ObjectiveRecipe):
+    def make_objective(self, model, loss):
+        from torch import nn
+
+        from baselines.harmonizer import training_loss
+
+        class HarmonizerObjective(nn.Module):  # one module so DDP sees the network
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.model = m
+
+            def forward(self, composite, fg_mask, ref_mask, real):
+                return training_loss(self.model, composite, real, fg_mask)
+
+        return HarmonizerObjective(model)
 
 
 class GANRecipe(Recipe):
