@@ -9,6 +9,9 @@ recipe itself (class attributes and hooks), so nothing outside a recipe asks whi
     dovenet      L1 + GAN/verification loss with the domain-verification discriminator judging the raw
                  generator output, alternating D and G steps with two Adam optimizers (0.5, 0.999)
     rainnet      the same, the discriminator judging the output composited over the input
+    idih, issam  the foreground-normalised MSE in the ImageNet-normalised space (baselines.ihblocks
+                 .mask_weighted_mse, min_area from the model's config: 100 for iDIH, 1000 for iSSAM, as
+                 officially); DDP; Adam (0.9, 0.999)
 
 The GAN recipes average gradients with all_reduce themselves: DDP's reducer does not fit the alternating D/G
 steps, the frozen-D generator pass and the double-backward gradient penalty. A recipe runs in plain PyTorch
@@ -133,6 +136,25 @@ class BargainNetRecipe(_ObjectiveRecipe):
                 return total, {**terms, "total": float(total.detach())}
 
         return BargainObjective(model)
+
+
+class MaskWeightedMSERecipe(_ObjectiveRecipe):
+    def make_objective(self, model, loss):
+        from torch import nn
+
+        from baselines.ihblocks import mask_weighted_mse, normalize
+
+        class MaskWeightedMSE(nn.Module):  # the official loss on the network's un-clamped normalised output
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.model = m
+
+            def forward(self, composite, fg_mask, ref_mask, real):
+                pred = self.model.predict_normalized(composite, fg_mask)
+                total = mask_weighted_mse(pred, normalize(real), fg_mask, self.model.cfg.min_area)
+                return total, {"mask_weighted_mse": float(total.detach()), "total": float(total.detach())}
+
+        return MaskWeightedMSE(model)
 
 
 class GANRecipe(Recipe):
