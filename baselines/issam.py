@@ -183,11 +183,15 @@ class Decoder(nn.Module):
         self.conv_attention = nn.Conv2d(outs[-1], 1, 1) if cfg.image_fusion else None
         self.to_rgb = nn.Conv2d(outs[-1], 3, 1)
 
-    def forward(self, features: list[torch.Tensor], image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def features(self, features: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """The last up block's output (what the output head reads; PCT-Net's parameter head too)."""
         x = features[0]
         for block, skip in zip(self.up_blocks, features[1:]):
             x = block(x, skip, mask)
-        return image_fusion(self, x, image)
+        return x
+
+    def forward(self, features: list[torch.Tensor], image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return image_fusion(self, self.features(features, mask), image)
 
 
 # ------------------------------------------------------------------------------------------------ model

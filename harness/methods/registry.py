@@ -146,6 +146,10 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
              "attention and image fusion", uses_reference=False, recipe="harness.train.recipes:MaskWeightedMSERecipe",
              checkpoint="baselines/checkpoints/issam.safetensors", params=2_185_340,
              official="baselines.issam:load_official", output="raw"),
+    _learned("pctnet", "baselines.pctnet:build", "PCT-Net CNN (Guerreiro et al. 2023): per-pixel colour transforms "
+             "from an iSSAM backbone at 256², applied at full resolution", uses_reference=False,
+             recipe="harness.train.recipes:PCTNetRecipe", checkpoint="baselines/checkpoints/pctnet.safetensors",
+             params=2_185_736, official="baselines.pctnet:load_official", output="raw", upsample="native"),
 )}
 
 

@@ -12,6 +12,8 @@ recipe itself (class attributes and hooks), so nothing outside a recipe asks whi
     idih, issam  the foreground-normalised MSE in the ImageNet-normalised space (baselines.ihblocks
                  .mask_weighted_mse, min_area from the model's config: 100 for iDIH, 1000 for iSSAM, as
                  officially); DDP; Adam (0.9, 0.999)
+    pctnet       the same on the full-resolution output + 0.1 · parameter-map smoothness
+                 (baselines.pctnet.training_loss); DDP; Adam (0.9, 0.999)
 
 The GAN recipes average gradients with all_reduce themselves: DDP's reducer does not fit the alternating D/G
 steps, the frozen-D generator pass and the double-backward gradient penalty. A recipe runs in plain PyTorch
@@ -155,6 +157,23 @@ class MaskWeightedMSERecipe(_ObjectiveRecipe):
                 return total, {"mask_weighted_mse": float(total.detach()), "total": float(total.detach())}
 
         return MaskWeightedMSE(model)
+
+
+class PCTNetRecipe(_ObjectiveRecipe):
+    def make_objective(self, model, loss):
+        from torch import nn
+
+        from baselines.pctnet import training_loss
+
+        class PCTNetObjective(nn.Module):  # one module so DDP sees the network
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.model = m
+
+            def forward(self, composite, fg_mask, ref_mask, real):
+                return training_loss(self.model, composite, fg_mask, real)
+
+        return PCTNetObjective(model)
 
 
 class GANRecipe(Recipe):
