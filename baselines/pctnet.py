@@ -95,6 +95,8 @@ class PCTNet(nn.Module):
     """`generate` = the official full-resolution output (whole image); `forward` composites it (registry)."""
 
     uses_reference = False
+    # the official state dict has iSSAM's output head, which PCT-Net never calls: loaded, counted, never trained
+    unused_parameters = ("decoder.to_rgb.weight", "decoder.to_rgb.bias")
     resolution = 256  # the size 256² protocols feed it as it is; any other size is harmonized at that size
     input_multiple = 1  # the backbone always sees lowres², whatever the input's size
 
