@@ -303,4 +303,4 @@ def test_run_benchmark_runs_both_from_their_shipped_checkpoints(ray_local, tmp_p
     for name in ("idih", "issam"):
         summary = doc["methods"][name]
         assert summary["efficiency"]["n"] == 2
-        assert np.isfinite(summary["fMSE"]["mean"]) and np.isfinite(summary["fdE2000"]["mean"]), summary
+        assert np.isfinite(summary["mean"]["fmse"]) and np.isfinite(summary["mean"]["fde2000"]), summary
