@@ -127,3 +127,16 @@ def test_the_recipe_is_mask_weighted_mse_plus_smoothness():
     assert terms["mask_weighted_mse"] == pytest.approx(mse.item(), rel=1e-4)
     assert terms["param_smoothness"] == pytest.approx(float(smooth), rel=1e-4)
     assert terms["total"] == pytest.approx(terms["mask_weighted_mse"] + 0.1 * terms["param_smoothness"], rel=1e-6)
+
+
+def test_the_small_size_starts_at_the_identity_transform():
+    """identity_init: get_params gives M = diag(std), b = mean everywhere, which undoes the normalisation: the
+    untrained small network returns its input, whatever the attention map."""
+    torch.manual_seed(0)
+    model = pctnet.build("small").eval()
+    assert model.cfg.identity_init and not pctnet.build("full").cfg.identity_init
+    comp = torch.rand(1, 3, 80, 100)
+    fg = torch.zeros(1, 1, 80, 100)
+    fg[..., 20:60, 30:70] = 1
+    with torch.no_grad():
+        torch.testing.assert_close(model.generate(comp, fg, 1 - fg), comp, rtol=0, atol=2e-6)
