@@ -120,8 +120,10 @@ def test_the_recipe_is_mask_weighted_mse_plus_smoothness():
     mse = (((out - (real - mean) / std) ** 2).sum((1, 2, 3)) / (3 * 1280)).mean()
     # Sobel magnitude by hand: replicate border, kernels /8
     p = F.pad(params, (1, 1, 1, 1), mode="replicate").numpy()
-    gx = (p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) * 2 + (p[..., :-2, 2:] - p[..., :-2, :-2]) + (p[..., 2:, 2:] - p[..., 2:, :-2])
-    gy = (p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) * 2 + (p[..., 2:, 2:] - p[..., :-2, 2:]) + (p[..., 2:, :-2] - p[..., :-2, :-2])
+    gx = ((p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) * 2 + (p[..., :-2, 2:] - p[..., :-2, :-2])
+          + (p[..., 2:, 2:] - p[..., 2:, :-2]))
+    gy = ((p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) * 2 + (p[..., 2:, 2:] - p[..., :-2, 2:])
+          + (p[..., 2:, :-2] - p[..., :-2, :-2]))
     smooth = np.sqrt((gx / 8) ** 2 + (gy / 8) ** 2 + 1e-6).mean()
     terms = recipe.step({"composite": comp, "fg_mask": fg, "ref_mask": 1 - fg, "real": real})
     assert terms["mask_weighted_mse"] == pytest.approx(mse.item(), rel=1e-4)
