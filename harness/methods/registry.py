@@ -17,7 +17,8 @@ key is a one-line error listing them (`check_options`). A **learned** entry name
   builds every network on the meta device and checks it);
 - `output`: what the authors' test script writes, and so what the method is scored on at its working
   resolution — `composited` (the output over the input outside the foreground: IPH, Rain-Net) or `raw` (the
-  network's whole image: Dove-Net's and Bargain-Net's test.py score `output`, not the composite);
+  network's whole image: Dove-Net's and Bargain-Net's test.py score `output`, not the composite; iDIH's
+  and iSSAM's predict_for_dir.py writes the image-fusion output, input and prediction blended everywhere);
 - `upsample`: the method's own way up to the sample's resolution (harness/methods/highres.py): IPH's is its
   paper's colour `mapping`; a network whose authors give none takes `DEFAULT_UPSAMPLE`; `NATIVE` for a network
   that applies what it predicts at the input's own size itself (Harmonizer's filters): it is given the sample as
@@ -149,6 +150,18 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
              "white-box filters at full resolution", uses_reference=False,
              recipe="harness.train.recipes:HarmonizerRecipe", checkpoint="baselines/checkpoints/harmonizer.safetensors",
              params=4_726_882, official="baselines.harmonizer:load_official", upsample=NATIVE),
+    _learned("idih", "baselines.idih:build", "iDIH (Sofiiuk et al. 2021): improved DIH encoder-decoder with "
+             "image fusion", uses_reference=False, recipe="harness.train.recipes:MaskWeightedMSERecipe",
+             checkpoint="baselines/checkpoints/idih.safetensors", params=8_301_284,
+             official="baselines.idih:load_official", output="raw"),
+    _learned("issam", "baselines.issam:build", "iSSAM (Sofiiuk et al. 2021): U-Net with spatial-separated "
+             "attention and image fusion", uses_reference=False, recipe="harness.train.recipes:MaskWeightedMSERecipe",
+             checkpoint="baselines/checkpoints/issam.safetensors", params=2_185_340,
+             official="baselines.issam:load_official", output="raw"),
+    _learned("pctnet", "baselines.pctnet:build", "PCT-Net CNN (Guerreiro et al. 2023): per-pixel colour transforms "
+             "from an iSSAM backbone at 256², applied at full resolution", uses_reference=False,
+             recipe="harness.train.recipes:PCTNetRecipe", checkpoint="baselines/checkpoints/pctnet.safetensors",
+             params=2_185_736, official="baselines.pctnet:load_official", output="raw", upsample=NATIVE),
 )}
 
 

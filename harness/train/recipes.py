@@ -12,6 +12,11 @@ recipe itself (class attributes and hooks), so nothing outside a recipe asks whi
     harmonizer   foreground-normalised Charbonnier L1 + 10·MSE on every filter stage of items made from the truth
                  (dynamic loss), and × 10 on the composites' last stage (baselines.harmonizer.training_loss);
                  DDP; Adam (0.9, 0.999)
+    idih, issam  the foreground-normalised MSE in the ImageNet-normalised space (baselines.ihblocks
+                 .mask_weighted_mse, min_area from the model's config: 100 for iDIH, 1000 for iSSAM, as
+                 officially); DDP; Adam (0.9, 0.999)
+    pctnet       the same on the full-resolution output + 0.1 · parameter-map smoothness
+                 (baselines.pctnet.training_loss); DDP; Adam (0.9, 0.999)
 
 The GAN recipes average gradients with all_reduce themselves: DDP's reducer does not fit the alternating D/G
 steps, the frozen-D generator pass and the double-backward gradient penalty. A recipe runs in plain PyTorch
@@ -153,6 +158,42 @@ class HarmonizerRecipe(_ObjectiveRecipe):
                 return training_loss(self.model, composite, real, fg_mask)
 
         return HarmonizerObjective(model)
+
+
+class MaskWeightedMSERecipe(_ObjectiveRecipe):
+    def make_objective(self, model, loss):
+        from torch import nn
+
+        from baselines.ihblocks import mask_weighted_mse, normalize
+
+        class MaskWeightedMSE(nn.Module):  # the official loss on the network's un-clamped normalised output
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.model = m
+
+            def forward(self, composite, fg_mask, ref_mask, real):
+                pred = self.model.predict_normalized(composite, fg_mask)
+                total = mask_weighted_mse(pred, normalize(real), fg_mask, self.model.cfg.min_area)
+                return total, {"mask_weighted_mse": float(total.detach()), "total": float(total.detach())}
+
+        return MaskWeightedMSE(model)
+
+
+class PCTNetRecipe(_ObjectiveRecipe):
+    def make_objective(self, model, loss):
+        from torch import nn
+
+        from baselines.pctnet import training_loss
+
+        class PCTNetObjective(nn.Module):  # one module so DDP sees the network
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.model = m
+
+            def forward(self, composite, fg_mask, ref_mask, real):
+                return training_loss(self.model, composite, fg_mask, real)
+
+        return PCTNetObjective(model)
 
 
 class GANRecipe(Recipe):
