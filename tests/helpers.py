@@ -48,15 +48,15 @@ IHARMONY4_SAMPLES = {  # subset → [(composite name, (H, W), dark?)]: sizes bel
 }
 
 
-def write_iharmony4_tree(root: Path, seed: int = 0) -> dict:
+def write_iharmony4_tree(root: Path, seed: int = 0, samples: dict | None = None) -> dict:
     """Smooth random photos-to-be (JPEG), composites with a changed foreground (JPEG) and masks with soft,
     anti-aliased edges (so bcmi's dithering and iDIH's soft weights matter). Returns, per sample id, the
-    file paths and the uint8 arrays as written (before JPEG)."""
+    file paths and the uint8 arrays as written (before JPEG). `samples`: another IHARMONY4_SAMPLES."""
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(seed)
     out = {}
-    for subset, items in IHARMONY4_SAMPLES.items():
+    for subset, items in (samples or IHARMONY4_SAMPLES).items():
         for d in ("composite_images", "masks", "real_images"):
             (root / subset / d).mkdir(parents=True, exist_ok=True)
         for name, (h, w), dark in items:

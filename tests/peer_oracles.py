@@ -17,6 +17,11 @@ iDIH — saic-vul/image_harmonization (GitHub mirror SamsungLabs/image_harmoniza
     scripts/evaluate_model.py: --resize-strategy Fixed256 (default) = albumentations Resize(256, 256), whose
         default interpolation is cv2.INTER_LINEAR and which calls cv2.resize; iharm/data/transforms.py
         (HCompose, no_nearest_for_masks=True) makes the mask an 'image' target, so it is resized the same way.
+        Fixed512 = Resize(512, 512). LimitLongest1024 = iharm/data/transforms.py LongestMaxSizeIfLarger(1024):
+        its apply() returns the array when max(H, W) < 1024, else albumentations' longest_max_size(img, 1024,
+        INTER_LINEAR): scale = 1024 / max(W, H); if scale != 1, resize (albumentations' resize: cv2.resize,
+        the array itself when the size is unchanged) to (py3round(H·scale), py3round(W·scale)).
+        Metrics are computed on the resized arrays: the prediction is never brought back to the file's size.
     iharm/inference/evaluation.py: target_image and mask as torch float32; the prediction is the model's.
     iharm/inference/metrics.py: MSE = ((pred − target)²).mean(); fMSE = Σ(mask·(pred − target)²) /
         (C·Σmask + 1e-6); PSNR = 10·log10(target.max()² / (MSE + 1e-6)).
@@ -55,22 +60,48 @@ def _cv2_rgb(path):
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-def _albumentations_resize(img):
+def _albumentations_resize(img, size=SIZE):
     import cv2
 
-    if img.shape[:2] == SIZE:  # albumentations' resize returns the input when it already has the size
+    if img.shape[:2] == tuple(size):  # albumentations' resize returns the input when it already has the size
         return img
-    return cv2.resize(img, (SIZE[1], SIZE[0]), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def idih_evaluation(pred_path, real_path, mask_path) -> dict[str, float]:
+def _py3round(number):
+    """albumentations' py3round: Python 3's rounding (half to even) in every Python."""
+    if abs(round(number) - number) == 0.5:
+        return int(2.0 * round(number / 2.0))
+    return int(round(number))
+
+
+def _limit_longest(img, max_size=1024):
+    """LongestMaxSizeIfLarger(1024).apply → albumentations' longest_max_size."""
+    if max(img.shape[:2]) < max_size:
+        return img
+    height, width = img.shape[:2]
+    scale = max_size / float(max(width, height))
+    if scale != 1.0:
+        img = _albumentations_resize(img, (_py3round(height * scale), _py3round(width * scale)))
+    return img
+
+
+def resize_strategy(img, strategy="Fixed256"):
+    """evaluate_model.py's RESIZE_STRATEGIES[strategy] applied to one array (image or soft mask)."""
+    if strategy == "LimitLongest1024":
+        return _limit_longest(img)
+    side = {"Fixed256": 256, "Fixed512": 512}[strategy]
+    return _albumentations_resize(img, (side, side))
+
+
+def idih_evaluation(pred_path, real_path, mask_path, strategy="Fixed256") -> dict[str, float]:
     import cv2
     import torch
 
-    target = _albumentations_resize(_cv2_rgb(real_path))
+    target = resize_strategy(_cv2_rgb(real_path), strategy)
     object_mask = cv2.imread(str(mask_path))[:, :, 0].astype(np.float32) / 255.
-    object_mask = _albumentations_resize(object_mask)
-    pred = torch.as_tensor(_albumentations_resize(_cv2_rgb(pred_path)), dtype=torch.float32)
+    object_mask = resize_strategy(object_mask, strategy)
+    pred = torch.as_tensor(resize_strategy(_cv2_rgb(pred_path), strategy), dtype=torch.float32)
     target = torch.as_tensor(target, dtype=torch.float32)
     mask = torch.as_tensor(object_mask, dtype=torch.float32)
 
@@ -81,10 +112,10 @@ def idih_evaluation(pred_path, real_path, mask_path) -> dict[str, float]:
     return {"mse": mse, "fmse": fmse, "psnr": psnr}
 
 
-def idih_arrays(real_path, mask_path) -> tuple[np.ndarray, np.ndarray]:
-    """The 256² target (uint8) and soft mask (float32) iDIH's dataset produces: for hand-checks."""
+def idih_arrays(real_path, mask_path, strategy="Fixed256") -> tuple[np.ndarray, np.ndarray]:
+    """The target (uint8) and soft mask (float32) iDIH's dataset produces under `strategy`: for hand-checks."""
     import cv2
 
-    target = _albumentations_resize(_cv2_rgb(real_path))
-    mask = _albumentations_resize(cv2.imread(str(mask_path))[:, :, 0].astype(np.float32) / 255.)
+    target = resize_strategy(_cv2_rgb(real_path), strategy)
+    mask = resize_strategy(cv2.imread(str(mask_path))[:, :, 0].astype(np.float32) / 255., strategy)
     return target, mask

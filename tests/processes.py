@@ -142,3 +142,52 @@ def local_ray(num_cpus: int = 2, env: Mapping[str, str] | None = None) -> Iterat
             yield
         finally:
             ray.shutdown()
+
+
+# --- MLflow ----------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (the caller retries if another process takes it first)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(root: Path, seconds: float = 180) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 with a store of its own — sqlite backend `root`/server.db, artifacts
+    proxied by the server into `root`/artifacts (--serve-artifacts) — as a lab runs it; yields its URL once
+    /health answers, stopped on exit. Its output goes to `root`/server.log."""
+    import urllib.request
+
+    def healthy(url: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                return r.read() == b"OK"
+        except OSError:
+            return False
+
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job runner: a faster start
+    for _ in range(3):  # a port taken between free_port() and the bind: the server exits, try another
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = open(root / "server.log", "a")
+        proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+                                 "--artifacts-destination", str(root / "artifacts"), "--serve-artifacts"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + seconds
+        while proc.poll() is None and not healthy(url) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if proc.poll() is None and healthy(url):
+            break
+        stop_process(proc, signal.SIGTERM)
+        log.close()
+    else:
+        pytest.fail(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+    try:
+        yield url
+    finally:
+        stop_process(proc, signal.SIGTERM)
+        log.close()

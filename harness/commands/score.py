@@ -12,9 +12,10 @@ Every sample needs its prediction; a folder made by a --limit run holds only the
 same --limit (the error says so), or --partial to score whichever samples have one.
 
 prediction sizes: the sample's own size, or 256×256 (what a 256-pixel model and the official test scripts save)
-under --protocol bcmi, idih, or harness with --resolution 256. A 256×256 file is scored as it is, never
-upsampled; a full-size one is resized the protocol's way (bcmi: PIL 8-bit bicubic; idih: OpenCV bilinear;
-harness: float bicubic). --protocol harness --resolution native takes full-size files only.
+under --protocol bcmi, idih, or harness with --resolution 256 (idih --resolution 512: 512×512; idih
+--resolution longest1024: the size with the longest side brought down to 1024). A file at that working size
+is scored as it is, never upsampled; a full-size one is resized the protocol's way (bcmi: PIL 8-bit bicubic;
+idih: OpenCV bilinear; harness: float bicubic). --protocol harness --resolution native takes full-size files.
 
 examples:
   harness export-suite --suite sample --out suite/ && <run your model on suite/composite/> ...
@@ -22,6 +23,7 @@ examples:
   harness score --suite sample --pred-dir preds/composite --limit 6
   harness score --suite iharmony4 --data-root /data/iHarmony4 --pred-dir results/images --protocol bcmi
   harness score --suite iharmony4 --data-root /data/iHarmony4 --pred-dir predictions/ --protocol idih --json
+  harness score --suite iharmony4 --data-root /data/iHarmony4 --pred-dir out/ --protocol idih --resolution longest1024
   harness score --suite folder --data-root my_data/ --pred-dir preds/ --resolution 256 --json
 """
 

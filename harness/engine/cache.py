@@ -6,8 +6,8 @@ most the work in flight, and nothing is counted twice. A row is reused only if e
 - the sample's bytes (its loader's `content_hash`) and its id (the row carries it);
 - the method's label (name + options) and, for learned methods, the checkpoint's bytes (weights + JSON, or
   the official .pth files);
-- the protocol key (`harness:full`, `harness:256`, `bcmi:256`, `idih:256`) and the reference mode
-  (`given`/`auto`);
+- the protocol key (`harness:native`, `harness:256`, `bcmi:256`, `idih:256`, `idih:512`, `idih:longest1024`)
+  and the reference mode (`given`/`auto`);
 - the source of every project module on the method's and the scoring's code path — found by following the
   import statements (top-level and inside functions) from the method's modules, the worker, and the sample's
   loader, read from the files Python would import (no hand-kept list, no hand-bumped version string);

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.config.reporting import UI_PORT
 from harness.formatting import ci_cell, count, plural, sig, table
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
@@ -262,8 +263,9 @@ def closing_lines(result) -> list[str]:
     if not result.mlflow_run_id:
         return []
     url = getattr(result, "mlflow_url", None)
+    # a local store's links point at `harness ui` (UI_PORT); a server's at the server, which is already up
     lines = ["", f"MLflow run {result.mlflow_run_id}" + (f": {url}" + (" (start `harness ui` first)" if url.startswith(
-        "http://127.0.0.1:") else "") if url else " — browse with `harness ui`")]
+        f"http://127.0.0.1:{UI_PORT}/") else "") if url else " — browse with `harness ui`")]
     if getattr(result, "report", None):
         lines.append(f"report: {result.report}")
     return lines

@@ -119,16 +119,18 @@ def run_unit(spec, items: list[tuple], options: dict[str, Any], build: Callable)
 
 def _harmonize_and_score(method, spec, sample, protocol: str, protocol_input: bool) -> tuple[np.ndarray, dict]:
     """Run and score one method on one sample. With `protocol_input`, a method working at a 256² protocol's
-    resolution is given the protocol's own 256² input and its raw 256² output is scored (scored as itself,
-    as the peers' scripts do); otherwise it gets the sample and answers at the sample's resolution."""
+    resolution (any method under idih:longest1024: protocols.takes_protocol_input) is given the protocol's own
+    input and its raw output is scored (scored as itself, as the peers' scripts do); otherwise it gets the
+    sample and answers at the sample's resolution."""
     from harness.data.io import to_uint8
     from harness.methods.cost import measure
+    from harness.scoring.protocols import takes_protocol_input
     from harness.scoring.score import protocol_input as resized_for
     from harness.scoring.score import score_prediction
 
     name, resolution = protocol.split(":")
     given = sample
-    if protocol_input and resolution.isdigit() and getattr(method, "resolution", None) == int(resolution):
+    if protocol_input and takes_protocol_input(resolution, getattr(method, "resolution", None)):
         given = resized_for(name, resolution, sample)
     out, cost = measure(method, spec, given)
     out8 = to_uint8(checked_output(out, given, spec.label))

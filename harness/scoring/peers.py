@@ -19,13 +19,17 @@ leaderboard):
 - fmse = mse(pred·m, real·m)·256·256 / Σm = Σ_fg diff² / (3·Σm), binary m.
 
 `idih` — saic-vul/image_harmonization (iDIH, iSSAM and the many papers built on that code): images and mask
-read by `HDataset` (iharm/data/hdataset.py), resized by `evaluate_model.py`'s default `--resize-strategy
-Fixed256`, scored by iharm/inference/metrics.py:
+read by `HDataset` (iharm/data/hdataset.py), resized by `evaluate_model.py`'s `--resize-strategy` (Fixed256,
+the default; Fixed512; LimitLongest1024), scored by iharm/inference/metrics.py at the resized size — the
+model's output is never brought back to the file's size:
 - images read with cv2.imread, BGR → RGB; mask = channel 0 of cv2.imread's BGR array (the *blue* channel)
   / 255 as float32, its soft values kept;
-- albumentations `Resize(256, 256)` = `cv2.resize(..., INTER_LINEAR)` (bilinear, no antialiasing) on the
-  uint8 images, and — `HCompose` maps the mask to an *image* target — on the float mask as well (soft
-  values, not nearest). OpenCV's 8-bit INTER_LINEAR uses 11-bit fixed-point weights: cv2 itself is used;
+- albumentations `Resize(256, 256)` (`Resize(512, 512)`) = `cv2.resize(..., INTER_LINEAR)` (bilinear, no
+  antialiasing) on the uint8 images, and — `HCompose` maps the mask to an *image* target — on the float mask
+  as well (soft values, not nearest). OpenCV's 8-bit INTER_LINEAR uses 11-bit fixed-point weights: cv2
+  itself is used. LimitLongest1024 (iharm/data/transforms.py, LongestMaxSizeIfLarger(1024)) leaves an array
+  whose longest side is below 1024 as it is and otherwise calls albumentations' `longest_max_size`: both
+  sides × 1024 / longest, rounded half to even, the same cv2.resize INTER_LINEAR (protocols.working_size);
 - mse = mean diff²; fmse = Σ m·diff² / (3·Σm + 1e-6) with the soft m as weights;
 - psnr = 10·log10(gt.max()² / (mse + 1e-6)): the resized *ground truth's* maximum as the peak.
   iDIH computes these in float32 torch on its float prediction; here they are computed in float64 on the
@@ -36,15 +40,15 @@ identical pixels; the tests check this on the files they write, against cv2.imre
 
 Predictions as users have them: a prediction at the sample's size is resized exactly as the script resizes
 the images it reads (bcmi: the script resizes any file it is given; iDIH: as its dataset resizes the
-composite it feeds the model); a prediction already at 256×256 — what both official test scripts save — is
-used as it is (both resizes are the identity at the target size).
+composite it feeds the model); a prediction already at the working size (256×256 — what both official test
+scripts save —, 512×512, or the ≤ 1024 size) is used as it is (every resize is the identity there).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from harness.scoring.protocols import PEER_SIZE
+from harness.scoring.protocols import PEER_SIZE, working_size
 
 EPS = 1e-6  # iharm/inference/metrics.py: fMSE's denominator and PSNR's mse both get + 1e-6
 
@@ -56,11 +60,15 @@ def _u8(arr: np.ndarray, name: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------- bcmi
-def bcmi_inputs(pred8: np.ndarray, real8: np.ndarray, mask8: np.ndarray
+def bcmi_inputs(pred8: np.ndarray, real8: np.ndarray, mask8: np.ndarray, resolution: str = str(PEER_SIZE)
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pred, real) float32 256×256×3 on 0–255 and the mask, uint8 256×256 of 0/1, as evaluation.py makes
-    them from the files' values. `mask8` is the mask file's uint8 H×W (or H×W×3) array."""
+    them from the files' values. `mask8` is the mask file's uint8 H×W (or H×W×3) array. The script knows no
+    other size than 256 (protocols.check_protocol refuses any other `resolution`)."""
     from PIL import Image
+
+    if resolution != str(PEER_SIZE):
+        raise ValueError(f"bcmi's evaluation.py scores at {PEER_SIZE}² only, not at {resolution}")
 
     size = (PEER_SIZE, PEER_SIZE)
 
@@ -88,17 +96,18 @@ def bcmi_scores(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> dict[st
 
 
 # ------------------------------------------------------------------------------------------------- iDIH
-def idih_inputs(pred8: np.ndarray, real8: np.ndarray, mask8: np.ndarray
+def idih_inputs(pred8: np.ndarray, real8: np.ndarray, mask8: np.ndarray, resolution: str = str(PEER_SIZE)
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pred, real) float32 256×256×3 on 0–255 and the soft mask, float32 256×256 in [0, 1], as iDIH's
-    dataset and Fixed256 resize make them from the files' values."""
+    """(pred, real) float32 H×W×3 on 0–255 and the soft mask, float32 H×W in [0, 1], as iDIH's dataset and
+    the resize strategy of `resolution` ("256" Fixed256, "512" Fixed512, "longest1024" LimitLongest1024) make
+    them from the files' values; H×W = protocols.working_size."""
     import cv2
 
-    size = (PEER_SIZE, PEER_SIZE)  # cv2 takes (width, height); square here
-
     def resize(a: np.ndarray) -> np.ndarray:
-        # albumentations returns the array untouched when it already has the size (cv2 would copy it)
-        return a if a.shape[:2] == size else cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
+        # each array is resized from its own size, as albumentations does per target; it returns the array
+        # untouched when it already has the size (cv2 would copy it)
+        h, w = working_size(resolution, a.shape[:2])
+        return a if a.shape[:2] == (h, w) else cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
 
     mask8 = _u8(mask8, "mask")
     # cv2.imread gives BGR: iDIH's channel 0 is the blue one (all channels are equal in iHarmony4's masks)

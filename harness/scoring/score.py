@@ -5,12 +5,15 @@
   way (harness/data/resize.py: float bicubic for images; the mask area-averaged, then thresholded at 0.5).
   This is *not* either published protocol; it is the harness's metrics at the common working size.
 - `bcmi`, `idih`: the peers' scripts reproduced exactly (harness/scoring/peers.py) for `mse`, `fmse` and
-  `psnr`. The other columns (ssim, ΔE, …) are the harness's definitions evaluated on the same 256×256 8-bit
-  arrays the script compares (its mask > 0.5 as the foreground) — no published table has them; `fpsnr` is
-  10·log10(255² / fmse) with the protocol's fmse, and `fg_ratio` the share of that foreground.
+  `psnr`. The other columns (ssim, ΔE, …) are the harness's definitions evaluated on the same 8-bit arrays
+  the script compares (256×256; 512×512 or the ≤ 1024 size under idih:512 and idih:longest1024; its mask >
+  0.5 as the foreground) — no published table has them; `fpsnr` is 10·log10(255² / fmse) with the
+  protocol's fmse, and `fg_ratio` the share of that foreground.
 
-Prediction sizes: the sample's own size, always; 256×256 too under every protocol but `harness:native`, used
-as it is (no up- or down-sampling): what a 256-pixel model and the official test scripts save.
+Prediction sizes: the sample's own size, always; the protocol's working size too under every protocol but
+`harness:native` (protocols.working_size: 256×256, 512×512, or the sample's size with the longest side
+brought to 1024), used as it is (no up- or down-sampling): what a model working there and the official test
+scripts save.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.scoring.protocols import NATIVE, PEER_SIZE, check_protocol, protocol_key
+from harness.scoring.protocols import NATIVE, PEER_SIZE, check_protocol, protocol_key, working_size
 from harness.data.sample import Sample
 from harness.errors import InputError
 
@@ -32,8 +35,9 @@ def _size(hw: tuple[int, ...]) -> str:
 
 def check_prediction_size(pred_hw: tuple[int, int], sample: Sample, protocol: str, resolution: str,
                           where: str) -> None:
-    """A prediction must be at the sample's size, or at 256×256 under a protocol that works at 256²."""
-    full, work = sample.size, (PEER_SIZE, PEER_SIZE)
+    """A prediction must be at the sample's size, or at the protocol's working size (protocols.working_size)."""
+    full = sample.size
+    work = working_size(resolution, full) or (PEER_SIZE, PEER_SIZE)
     allowed = [full] if resolution == NATIVE else [full, work]
     if tuple(pred_hw) in allowed:
         return
@@ -66,7 +70,7 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = 
     if protocol == "harness":
         row = _score_harness(pred, sample, resolution)
     else:
-        row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample)
+        row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample, resolution)
     row = {"id": sample.id, **row}
     row.update(_gaps(pred, sample))
     row["source"] = sample.source  # every record says where its data came from (bundled vs real)
@@ -105,12 +109,12 @@ def _score_harness(pred: np.ndarray, sample: Sample, resolution: str) -> dict[st
     return score_image(pred, real, mask)
 
 
-def _score_peer(protocol: str, pred8: np.ndarray, sample: Sample) -> dict[str, float]:
+def _score_peer(protocol: str, pred8: np.ndarray, sample: Sample, resolution: str) -> dict[str, float]:
     from harness.data.io import to_uint8
     from harness.scoring.metrics import PEAK, score_image
     from harness.scoring.peers import INPUTS, SCORES
 
-    p, q, m = INPUTS[protocol](pred8, to_uint8(sample.real), sample.fg_mask_8bit)
+    p, q, m = INPUTS[protocol](pred8, to_uint8(sample.real), sample.fg_mask_8bit, resolution)
     row = score_image(p / np.float32(255.0), q / np.float32(255.0), m.astype(np.float32))
     peer = SCORES[protocol](p, q, m)
     row.update(peer)
@@ -120,18 +124,20 @@ def _score_peer(protocol: str, pred8: np.ndarray, sample: Sample) -> dict[str, f
 
 
 def protocol_input(protocol: str, resolution: str, sample: Sample) -> Sample | None:
-    """The sample as a method working at 256² is given it under a 256² protocol — resized the protocol's way,
-    as the peers' scripts feed their models (bcmi: Pillow bicubic on the 8-bit images, the mask file dithered
-    to 1 bit and resized nearest; idih: OpenCV bilinear on the 8-bit images, the mask file's blue channel soft;
-    harness: float bicubic, area-averaged masks) — so its raw 256² output is scored as those scripts score
+    """The sample as a method is given it under a protocol with a working size (protocols.
+    takes_protocol_input says which methods) — resized the protocol's way, as the peers' scripts feed their
+    models (bcmi: Pillow bicubic on the 8-bit images, the mask file dithered to 1 bit and resized nearest;
+    idih: OpenCV bilinear on the 8-bit images, the mask file's blue channel soft, to 256², 512² or the ≤ 1024
+    size; harness: float bicubic, area-averaged masks) — so its raw output is scored as those scripts score
     it. None at native resolution. The reference mask is resized like a mask of the protocol; one that vanishes
     keeps its strongest pixels (a model needs a region)."""
     from harness.data.io import to_uint8
     from harness.data.resize import resize_image, resize_mask
 
-    if resolution != str(PEER_SIZE):
+    hw = working_size(resolution, sample.size)
+    if hw is None:
         return None
-    size = (PEER_SIZE, PEER_SIZE)
+    size = (hw[1], hw[0])  # PIL and cv2 take (width, height)
     m8 = sample.fg_mask_8bit
     if protocol == "bcmi":
         from PIL import Image
@@ -146,23 +152,26 @@ def protocol_input(protocol: str, resolution: str, sample: Sample) -> Sample | N
     elif protocol == "idih":
         import cv2
 
+        def cv2_resize(a: np.ndarray) -> np.ndarray:  # albumentations: the identity at the size already
+            return a if a.shape[:2] == hw else cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
+
         def image(a: np.ndarray) -> np.ndarray:
-            return cv2.resize(to_uint8(a), size, interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+            return cv2_resize(to_uint8(a)).astype(np.float32) / 255
 
         def soft(m: np.ndarray) -> np.ndarray:
-            return np.clip(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+            return np.clip(cv2_resize(m.astype(np.float32)), 0.0, 1.0)
 
         fg, ref = soft((m8[..., 2] if m8.ndim == 3 else m8).astype(np.float32) / 255), soft(sample.ref_mask)
     else:
         def image(a: np.ndarray) -> np.ndarray:
-            return resize_image(a, PEER_SIZE)
+            return resize_image(a, hw)
 
-        fg, ref = resize_mask(sample.fg_mask, PEER_SIZE), resize_mask(sample.ref_mask, PEER_SIZE)
+        fg, ref = resize_mask(sample.fg_mask, hw), resize_mask(sample.ref_mask, hw)
     if not (ref > 0.5).any():
-        trace = resize_mask(sample.ref_mask, PEER_SIZE)
+        trace = resize_mask(sample.ref_mask, hw)
         ref = (trace >= trace.max()).astype(np.float32)
     if not (fg > 0.5).any():
         raise InputError(sample.meta.get("path", sample.id),
-                         f"the foreground vanishes at {PEER_SIZE}² under --protocol {protocol}")
+                         f"the foreground vanishes at {hw[1]}×{hw[0]} under --protocol {protocol}")
     return Sample(sample.id, image(sample.composite), fg, ref, None if sample.real is None else image(sample.real),
                   {**sample.meta, "protocol_input": protocol})

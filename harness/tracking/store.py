@@ -3,13 +3,18 @@
 Default store: a sqlite database `mlflow.db` in the working directory, artifacts beside it in
 `mlartifacts/` (MLflow 3 refuses the old ./mlruns file store, and with sqlite it would otherwise put
 artifacts in ./mlruns relative to wherever the process runs). `--tracking-uri` or `MLFLOW_TRACKING_URI`
-override it, e.g. an HTTP `mlflow server` shared by a cluster.
+override it, e.g. an HTTP `mlflow server` shared by a cluster (README "MLflow for a lab").
+
+Every MLflow call of the harness goes through `client()`, which opens a sqlite store for the first time in a
+process under a file lock (`_open_sqlite_store`): several commands started at once on a new store would
+otherwise each create and migrate it.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from typing import Iterable
 import sys
@@ -40,7 +45,37 @@ def client(tracking_uri: str | None = None):
     """An MlflowClient on the resolved store (mlflow is imported here, not at start-up)."""
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    uri = resolve_tracking_uri(tracking_uri)
+    _open_sqlite_store(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+_OPENED: set[str] = set()  # sqlite stores this process has opened (MLflow keeps one store object per URI)
+_OPENING = threading.Lock()
+
+
+def _open_sqlite_store(uri: str) -> None:
+    """Open a sqlite store for the first time in this process under an exclusive lock on its path. MLflow's
+    SqlAlchemyStore checks whether the tables exist and, if not, creates them and runs every migration, with
+    no lock of its own: two processes opening a new database at once both create, and all but one fail
+    ("table experiments already exists", "duplicate column name: step"; tests/test_tracking_server.py). Under
+    the lock one process creates and migrates; the others wait, then find the tables. The lock file is in the
+    temporary folder, keyed by the database's path (sqlite is a one-machine store: a shared one is a server)."""
+    if not uri.startswith("sqlite:///") or uri in _OPENED or ":memory:" in uri:
+        return
+    import fcntl
+    import hashlib
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    key = hashlib.sha256(str(Path(uri[len("sqlite:///"):]).resolve()).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"harness-mlflow-store-{key}.lock"
+    with _OPENING, open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file is closed
+        if uri not in _OPENED:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)  # creates + migrates if new
+            _OPENED.add(uri)
 
 
 def get_or_create_experiment(name: str, tracking_uri: str | None = None) -> str:
