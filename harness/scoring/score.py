@@ -11,6 +11,10 @@
 
 Prediction sizes: the sample's own size, always; 256×256 too under every protocol but `harness:native`, used
 as it is (no up- or down-sampling): what a 256-pixel model and the official test scripts save.
+
+A sample without ground truth (an in-the-wild composite: a folder suite without `real/`) is scored all the
+same: every metric of `METRICS` is NaN (missing — never 0), the reference-consistency gaps and `fg_ratio` (of
+the foreground mask at the size scored) are measured. harness/scoring/truth.py says so, once, for a whole run.
 """
 
 from __future__ import annotations
@@ -57,13 +61,13 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = 
 
     resolution = check_protocol(protocol, resolution)
     where = where or sample.id
-    if sample.real is None:
-        raise InputError(sample.meta.get("path", sample.id), "no ground truth (real/) to score against")
     pred = np.asarray(pred)
     if pred.ndim != 3 or pred.shape[2] != 3:
         raise InputError(where, f"prediction must be H×W×3 RGB, got shape {pred.shape}")
     check_prediction_size(pred.shape[:2], sample, protocol, resolution, where)
-    if protocol == "harness":
+    if sample.real is None:
+        row = _without_truth(sample, resolution)
+    elif protocol == "harness":
         row = _score_harness(pred, sample, resolution)
     else:
         row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample)
@@ -89,6 +93,18 @@ def _gaps(pred: np.ndarray, sample: Sample) -> dict[str, float]:
         if not (fg > 0.5).any() or not (ref > 0.5).any():
             return {}
     return reference_gaps(img, fg, ref)
+
+
+def _without_truth(sample: Sample, resolution: str) -> dict[str, float]:
+    """A row with nothing to compare against: every metric NaN; `fg_ratio` of the foreground mask (at 256² under
+    a 256² protocol, the mask resized the harness's way — the peers' own resizing needs their inputs, truth
+    included — so fg-ratio buckets still sort the image)."""
+    from harness.data.resize import resize_mask
+    from harness.data.sample import INSIDE
+    from harness.scoring.metrics import METRICS
+
+    mask = sample.fg_mask if resolution == NATIVE else resize_mask(sample.fg_mask, PEER_SIZE)
+    return {**{m: float("nan") for m in METRICS}, "fg_ratio": float((mask > INSIDE).mean())}
 
 
 def _score_harness(pred: np.ndarray, sample: Sample, resolution: str) -> dict[str, float]:

@@ -88,3 +88,14 @@ def log_cost(client, run_id: str, result, label: str) -> None:
     if "upsample" in result.rows:
         ways = result.rows.loc[result.rows["method"] == label, "upsample"].dropna()
         client.set_tag(run_id, "upsample", ", ".join(dict.fromkeys(ways)))
+
+
+NO_TRUTH_TAG = "no_ground_truth"  # the run's notice when samples had no ground truth (reports/ shows it)
+
+
+def tag_missing_truth(client, run_id: str, record: dict) -> None:
+    """The parent's `no_ground_truth` tag: the one-line notice of a run whose samples (some or all) had no
+    ground truth (harness/scoring/truth.py), read from its --json record; nothing for a run with every truth."""
+    missing = record.get("no_ground_truth")
+    if missing:
+        client.set_tag(run_id, NO_TRUTH_TAG, missing["notice"][:5000])

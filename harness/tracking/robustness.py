@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from harness.tracking.parent import ParentTracker, log_cost
+from harness.tracking.parent import ParentTracker, log_cost, tag_missing_truth
 from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
 
 MEASURES = ("responsiveness", "reference_accuracy")
@@ -78,4 +78,5 @@ class RobustnessTracker(ParentTracker):
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
+        tag_missing_truth(c, self.parent, result.to_json())
         return self.close()
