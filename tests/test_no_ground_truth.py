@@ -115,6 +115,20 @@ def test_statistics_of_all_nan_columns_are_empty_without_warnings():
     assert (v["n"] == 0).all() and v["mean"].isna().all()
 
 
+def test_a_suite_with_some_truths_says_how_many_lack_one():
+    from harness.engine.results import BENCHMARK_WITHOUT_TRUTH
+    from harness.scoring.truth import has_truth, samples_without_truth, truth_json, truth_notice
+
+    rows = pd.DataFrame({"id": ["x", "y", "z"] * 2, "method": ["a"] * 3 + ["b"] * 3,
+                         "mse": [1.0, np.nan, 2.0, 3.0, np.nan, 4.0]})
+    assert samples_without_truth(rows) == (1, 3) and has_truth(rows)
+    notice = truth_notice(rows, BENCHMARK_WITHOUT_TRUTH)
+    assert "for 1 of 3 samples" in notice and "over the other 2" in notice
+    assert truth_json(rows, BENCHMARK_WITHOUT_TRUTH)["no_ground_truth"] == {"samples": 1, "of": 3, "notice": notice}
+    full = rows.assign(mse=1.0)
+    assert truth_notice(full, "") is None and truth_json(full, "") == {} and has_truth(full)
+
+
 def test_score_without_any_truth_is_one_line(wild, tmp_path, capsys):
     preds = tmp_path / "preds"
     preds.mkdir()
@@ -141,9 +155,10 @@ def test_benchmark_and_robustness_run_without_truth(ray_local, wild, tmp_path, c
     rows = pd.read_csv(tmp_path / "out" / "per_image.csv")
     assert len(rows) == 9 and rows[list(METRICS)].isna().all().all() and rows["gap_midtone"].notna().all()
 
-    assert main(["run-robustness", *common, "--methods", "composite,reinhard"]) == 0
+    assert main(["run-robustness", *common, "--methods", "composite,reinhard", "--references",
+                 "suite,background"]) == 0
     out = capsys.readouterr().out
-    assert out.count("no ground truth (real/)") == 1 and "nan" not in out.lower()
+    assert out.count("no ground truth (real/)") == 1 and "nan" not in out.lower() and "fΔE2000" not in out
     header = next(line for line in out.splitlines() if line.startswith("method ") and "responsiveness" in line)
     assert header.split() == ["method", "responsiveness", "gap", "midtone"]  # no columns of nothing
     lines = out.splitlines()
@@ -191,13 +206,13 @@ def test_benchmark_collect_analyze_report_without_truth(ray_local, wild, tmp_pat
 
     # collect-votes --run builds the study from the run's --out; participants answer through the real server
     study = tmp_path / "study"
-    assert main(["collect-votes", "--run", run_id, "--tracking-uri", uri, "--images", "3", "--subjects", "2",
+    assert main(["collect-votes", "--run", run_id, "--tracking-uri", uri, "--images", "3", "--subjects", "1",
                  "--out", str(study), "--no-serve"]) == 0
     capsys.readouterr()
     known = {p.read_bytes(): p.parent.name for p in (tmp_path / "bench").glob("*/*.png")}
     srv = Served(study)
     try:
-        for subject in ("ann", "bob"):
+        for subject in ("ann",):
             s = requests.Session()
             csrf = csrf_of(s.get(srv.url).text)
             assert s.post(srv.url + "start", data={"csrf": csrf, "subject_id": subject}).status_code == 200

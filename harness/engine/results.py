@@ -203,13 +203,16 @@ class RobustnessResult:
                          + f" ({plural(r['pairs'], 'pair')})",
                          sig(means.loc[r["method"], "fde2000"]), sig(means.loc[r["method"], "gap_midtone"])])
         header = ["method", "responsiveness", "reference accuracy", "fΔE2000", "gap midtone"]
+        caption = ("responsiveness = foreground colour change between regions / the regions' own colour difference "
+                   "(0: ignores the reference); reference accuracy = output under A closer to truth A than to "
+                   "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
+                   "means over samples × regions")
         if not truth:  # nothing measured in those two columns: the notice above says why
             header, body = [header[0], header[1], header[4]], [[b[0], b[1], b[4]] for b in body]
-        lines += ["", "responsiveness = foreground colour change between regions / the regions' own colour difference "
-                      "(0: ignores the reference); reference accuracy = output under A closer to truth A than to "
-                      "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
-                      "means over samples × regions",
-                  table(header, body)]
+            caption = ("responsiveness = foreground colour change between regions / the regions' own colour "
+                       "difference (0: ignores the reference), 95% bootstrap CI over samples; the mid-tone gap is a "
+                       "mean over samples × regions")
+        lines += ["", caption, table(header, body)]
         methods = list(self.summary["method"])
         if len(self.pairs) and len(methods) > 1 and truth:
             lines += ["", *paired_text(self.pairs, methods, PAIRED, "per sample (its mean over the regions)"),
