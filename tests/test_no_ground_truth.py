@@ -116,8 +116,7 @@ def test_statistics_of_all_nan_columns_are_empty_without_warnings():
 
 
 def test_a_suite_with_some_truths_says_how_many_lack_one():
-    from harness.engine.results import BENCHMARK_WITHOUT_TRUTH
-    from harness.scoring.truth import has_truth, samples_without_truth, truth_json, truth_notice
+    from harness.scoring.truth import BENCHMARK_WITHOUT_TRUTH, has_truth, samples_without_truth, truth_json, truth_notice
 
     rows = pd.DataFrame({"id": ["x", "y", "z"] * 2, "method": ["a"] * 3 + ["b"] * 3,
                          "mse": [1.0, np.nan, 2.0, 3.0, np.nan, 4.0]})
@@ -233,7 +232,20 @@ def test_benchmark_collect_analyze_report_without_truth(ray_local, wild, tmp_pat
     assert [m["method"] for m in votes["methods"]] == list(PREFERENCE)
     assert [m["win_rate"] for m in votes["methods"]] == [1.0, 0.5, 0.0]
 
-    # the report: Table 1 shows the gaps and the notice, no metric needing a truth, no 'nan'; Table 2 the votes
+    # run-robustness into the same store: its parent says so too, no NaN metric logged
+    assert main(["run-robustness", "--suite", "folder", "--data-root", str(wild), "--methods", "composite,reinhard",
+                 "--references", "suite,background", "--tracking-uri", uri, "--cache-dir", str(tmp_path / "cache"),
+                 "--bootstrap", "50", "--no-progress"]) == 0
+    capsys.readouterr()
+    robust = client.get_experiment_by_name("folder-robustness").experiment_id
+    runs = client.search_runs([robust])
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert "responsiveness" in parent.data.tags["no_ground_truth"]
+    assert all(v == v for r in runs for v in r.data.metrics.values())
+    assert all("responsiveness" in r.data.metrics for r in runs if r is not parent)
+
+    # the report: Table 1 shows the gaps and the notice, no metric needing a truth, no 'nan'; Table 2 the votes;
+    # the robustness table its notice
     assert main(["report", "--tracking-uri", uri, "--out", str(tmp_path / "report"), "--no-mlflow"]) == 0
     capsys.readouterr()
     t1 = pd.read_csv(tmp_path / "report" / "table1.csv")
@@ -242,4 +254,6 @@ def test_benchmark_collect_analyze_report_without_truth(ray_local, wild, tmp_pat
     text = _text((tmp_path / "report" / "report.html").read_text())
     section = text.split("Table 1 — benchmark. Mean")[1].split("Table 1 — cost")[0]
     assert section.count("no ground truth") == 1 and "gap mid-tone" in section
+    robustness = text.split("Robustness to the reference region")[1]
+    assert "NOTE — no ground truth" in robustness and (tmp_path / "report" / "robustness.csv").is_file()
     assert not re.search(r"\bnan\b", text, flags=re.I)

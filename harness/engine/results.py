@@ -11,16 +11,13 @@ from typing import Any
 import pandas as pd
 
 from harness.formatting import ci_cell, count, plural, sig, table
-from harness.scoring.truth import has_truth, truth_json, truth_notice
+from harness.scoring.truth import (BENCHMARK_WITHOUT_TRUTH, ROBUSTNESS_WITHOUT_TRUTH, has_truth, truth_json,
+                                   truth_notice)
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
 PER_VALUE_METRICS = ("mse", "psnr", "fmse")  # what the iHarmony4 papers' per-subset tables report
 PER_REFERENCE = ("fmse", "fde2000", "fpsnr", "gap_highlight", "gap_midtone", "gap_shadow", "gap_a", "gap_b")
 PAIRED = ("fde2000", "fmse")  # compared between methods, where the suite has truths
-# what a run measures on samples without ground truth (harness/scoring/truth.py), said in its notice
-BENCHMARK_WITHOUT_TRUTH = "the reference-consistency gaps (gap_*) and cost"
-ROBUSTNESS_WITHOUT_TRUTH = ("responsiveness, the reference-consistency gaps and cost (reference accuracy needs "
-                            "per-reference truths)")
 
 
 @dataclass

@@ -14,6 +14,10 @@ from typing import Any
 import pandas as pd
 
 NEEDS_TRUTH = "mse, psnr, ssim, ΔE and their foreground versions"
+# what each command measures without ground truth, said in its notice
+BENCHMARK_WITHOUT_TRUTH = "the reference-consistency gaps (gap_*) and cost"
+ROBUSTNESS_WITHOUT_TRUTH = ("responsiveness, the reference-consistency gaps and cost (reference accuracy needs "
+                            "per-reference truths)")
 
 
 def samples_without_truth(rows: pd.DataFrame) -> tuple[int, int]:

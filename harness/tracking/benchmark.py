@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from harness.data.io import id_to_stem
+from harness.scoring.truth import BENCHMARK_WITHOUT_TRUTH
 from harness.tracking.parent import ParentTracker, log_cost, tag_missing_truth
 from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
 
@@ -98,7 +99,7 @@ class BenchmarkTracker(ParentTracker):
                    "result.json")
         if samples:
             self._log_inputs(samples[0])
-        tag_missing_truth(c, self.parent, result.to_json())
+        tag_missing_truth(c, self.parent, result.rows, BENCHMARK_WITHOUT_TRUTH)
         c.set_tag(self.parent, "computed", str(result.computed))
         c.set_tag(self.parent, "cached", str(result.cached))
         return self.close()

@@ -93,9 +93,12 @@ def log_cost(client, run_id: str, result, label: str) -> None:
 NO_TRUTH_TAG = "no_ground_truth"  # the run's notice when samples had no ground truth (reports/ shows it)
 
 
-def tag_missing_truth(client, run_id: str, record: dict) -> None:
-    """The parent's `no_ground_truth` tag: the one-line notice of a run whose samples (some or all) had no
-    ground truth (harness/scoring/truth.py), read from its --json record; nothing for a run with every truth."""
-    missing = record.get("no_ground_truth")
-    if missing:
-        client.set_tag(run_id, NO_TRUTH_TAG, missing["notice"][:5000])
+def tag_missing_truth(client, run_id: str, rows, measured: str) -> None:
+    """The parent's `no_ground_truth` tag: the one-line notice (harness/scoring/truth.py) of a run whose samples,
+    some or all, had no ground truth — `rows` its per-image rows, `measured` what it measured without; nothing
+    for a run with every truth."""
+    from harness.scoring.truth import truth_notice
+
+    notice = truth_notice(rows, measured)
+    if notice:
+        client.set_tag(run_id, NO_TRUTH_TAG, notice[:5000])
