@@ -75,7 +75,8 @@ def _benchmark_sections(selection: Selection, reader: Reader, out: list[Table]) 
             qual.append(q)
         pairs = reader.csv(src.run_id, "paired_comparisons.csv")
         methods = [c.name for c in src.children]
-        metrics = [m for m in tables.METRICS if pairs is not None and m in set(pairs["metric"])]
+        metrics = [m for m in tables.METRICS if pairs is not None  # all NaN: no ground truth, nothing compared
+                   and pairs.loc[pairs["metric"] == m, "diff"].notna().any()]
         if pairs is not None and len(methods) > 1 and metrics:
             png = figures.paired_heatmap(f"Paired differences — {label}", pairs, methods, metrics)
             heat.append(page.figure(png, f"paired differences, {label}", "Mean paired difference row − column on "

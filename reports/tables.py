@@ -13,8 +13,11 @@ from reports.cells import Cell, Num, Ref, Table, ci_parts, mark_best
 from reports.source import Reader, Source
 
 METRICS = ("psnr", "ssim", "de2000", "fmse")  # the paper's Table 1 (fMSE as the harmonization papers add it)
+# beside them when a run had samples without ground truth: what it measured without one (scoring/consistency.py)
+GAP_COLUMNS = ("gap_highlight", "gap_midtone", "gap_shadow")
 LABELS = {"psnr": "PSNR", "ssim": "SSIM", "de2000": "ΔE2000", "fmse": "fMSE", "mse": "MSE", "fpsnr": "fPSNR",
-          "fssim": "fSSIM", "fde2000": "fΔE2000", "de76": "ΔE76", "fde76": "fΔE76"}
+          "fssim": "fSSIM", "fde2000": "fΔE2000", "de76": "ΔE76", "fde76": "fΔE76",
+          "gap_highlight": "gap highlight", "gap_midtone": "gap mid-tone", "gap_shadow": "gap shadow"}
 ALPHA = 0.05
 
 
@@ -54,11 +57,16 @@ def _pair_diff(pairs, src: Source, metric: str, method: str, best: str) -> tuple
 def table1(benchmarks: list[Source], reader: Reader, labels: dict[str, str] | None = None) -> Table | None:
     """Methods × (one column group per run: PSNR, SSIM, ΔE2000, fMSE), groups labelled by `labels` (run id →
     label; columns.labels by default). The page stacks the groups (one block of rows each); CSV and LaTeX set
-    them side by side as the paper does."""
+    them side by side as the paper does. A run with samples without ground truth (its `no_ground_truth` tag)
+    has empty cells where it measured nothing, the reference-consistency gaps beside them, and its notice above."""
+    from harness.tracking.parent import NO_TRUTH_TAG
+
     if not benchmarks:
         return None
     labels = labels or columns.labels(benchmarks)
     metrics = [m for m in METRICS if any(m in c.metrics for s in benchmarks for c in s.children)]
+    if any(s.tags.get(NO_TRUTH_TAG) for s in benchmarks):
+        metrics += [g for g in GAP_COLUMNS if any(g in c.metrics for s in benchmarks for c in s.children)]
     methods = list(dict.fromkeys(c.name for s in benchmarks for c in s.children))
     cells: dict[tuple[str, str, str], Cell] = {}
     records, notes = [], []
@@ -84,6 +92,8 @@ def table1(benchmarks: list[Source], reader: Reader, labels: dict[str, str] | No
                                 "best": best[0] if best else "", **values})
         if src.tags.get("data_notice"):  # which run, images, data and protocol: above the table (columns.py)
             notes.append([f"{labels[src.run_id]}: NOTE — {src.tags['data_notice']}"])
+        if src.tags.get(NO_TRUTH_TAG):
+            notes.append([f"{labels[src.run_id]}: NOTE — {src.tags[NO_TRUTH_TAG]}"])
     rows = [(m, [cells.get((s.run_id, k, m), Cell(["—"])) for s in benchmarks for k in metrics]) for m in methods]
     return Table("table1", "Table 1 — benchmark", "Mean [95% bootstrap CI] over images; best in red, second best in "
                  "blue, per run and metric. Under each mean: the method's paired difference to the column's best on "
@@ -251,6 +261,8 @@ def _consecutive(src: Source, reader: Reader, metrics: list[str]) -> list[list]:
 
 
 def robustness_table(runs: list[Source], labels: dict[str, str] | None = None) -> Table | None:
+    from harness.tracking.parent import NO_TRUTH_TAG
+
     if not runs:
         return None
     labels = labels or columns.labels(runs)
@@ -272,7 +284,9 @@ def robustness_table(runs: list[Source], labels: dict[str, str] | None = None) -
                  "it exactly). Reference accuracy: harmonized to region A, closer to A's truth than to B's (0.5 = "
                  "chance; best in red, second in blue). 95% bootstrap CIs over samples.",
                  ["responsiveness [95% CI]", "reference accuracy [95% CI]"] * len(runs), rows,
-                 groups=[(labels[s.run_id], 2) for s in runs], records=records)
+                 groups=[(labels[s.run_id], 2) for s in runs], records=records,
+                 notes=[[f"{labels[s.run_id]}: NOTE — {s.tags[NO_TRUTH_TAG]}"] for s in runs
+                        if s.tags.get(NO_TRUTH_TAG)])
 
 
 _BUCKET = re.compile(r"^(fmse|fde2000|fpsnr)/fg_(\d+)_(\d+)$")

@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             console.note(f"--partial: {folder}: scored {results[name]['n']} of {len(suite.ids)} samples; "
                          f"{plural(len(missing), 'sample')} without a prediction left out (first: '{missing[0]}')")
+    _say_missing_truth(results, console)
     head = {"suite": suite.name, "source": suite.source, "protocol": cfg.protocol_key, "resolution": cfg.resolution}
     if args.json:
         public = {name: {k: v for k, v in r.items() if not k.startswith("_")} for name, r in results.items()}
@@ -120,3 +121,20 @@ def run(args: argparse.Namespace) -> int:
                           "metric in --json)", per_value_text(r["_subsets"], "subset", by=None)]
     console.out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _say_missing_truth(results: dict[str, dict], console) -> None:
+    """Samples without ground truth (harness/scoring/truth.py): with none at all there is nothing to score — one
+    line saying what measures them instead; with some, the notice once (their metrics are left out)."""
+    import pandas as pd
+
+    from harness.errors import HarnessError
+    from harness.scoring.truth import samples_without_truth, truth_notice
+
+    rows = pd.DataFrame([row for r in results.values() for row in r["per_image"]])
+    missing, total = samples_without_truth(rows)
+    if missing and missing == total:
+        raise HarnessError(f"no ground truth (real/) to score against in any of the {total} samples; "
+                           "`harness run-benchmark` measures the reference-consistency gaps without it")
+    if missing:
+        console.note(f"note: {truth_notice(rows, '')}")

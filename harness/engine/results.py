@@ -12,6 +12,8 @@ import pandas as pd
 
 from harness.config.reporting import UI_PORT
 from harness.formatting import ci_cell, count, plural, sig, table
+from harness.scoring.truth import (BENCHMARK_WITHOUT_TRUTH, ROBUSTNESS_WITHOUT_TRUTH, has_truth, truth_json,
+                                   truth_notice)
 
 MAIN_METRICS = ("fmse", "fpsnr", "fde2000", "fssim", "mse", "psnr")
 PER_VALUE_METRICS = ("mse", "psnr", "fmse")  # what the iHarmony4 papers' per-subset tables report
@@ -59,44 +61,56 @@ class BenchmarkResult:
                               **method_cost(self.rows, self.efficiency, label)}
         keep = ["method", "id", *METRICS, *GAPS, "fg_ratio", "source", *COST_COLUMNS]
         keep = [k for k in keep if k in self.rows] + [k for k in BREAKDOWNS if k in self.rows]
+        truth = has_truth(self.rows)  # without any, the pairs and buckets (of metrics needing it) are empty
         return {"suite": self.suite, "source": self.source, "protocol": self.protocol,
                 "resolution": self.resolution,
                 "n": int(self.rows["id"].nunique()) if len(self.rows) else 0, "methods": methods,
-                "pairs": self.pairs.to_dict(orient="records"),
-                "fg_ratio_buckets": self.buckets.to_dict(orient="records"),
+                "pairs": self.pairs.to_dict(orient="records") if truth else [],
+                "fg_ratio_buckets": self.buckets.to_dict(orient="records") if truth else [],
                 "subsets": per_value_json(self.subsets, "subset") if len(self.subsets) else {},
                 "augmentations": (per_value_json(self.augmentations, "augmentation")
                                   if len(self.augmentations) else {}),
                 "per_image": self.rows[keep].to_dict(orient="records"),
                 "ray": self.cluster, "computed": self.computed, "cached": self.cached,
-                "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report}
+                "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url, "report": self.report,
+                **truth_json(self.rows, BENCHMARK_WITHOUT_TRUTH)}
 
     def to_text(self) -> str:
         """The terminal table: means with 95% bootstrap CIs, consistency gaps, fg-ratio buckets, per-subset rows,
-        significant pairs, then where the run is logged."""
+        significant pairs, then where the run is logged. Without any ground truth, one line says so instead of
+        the tables of metrics that need it, and the gaps carry their CIs."""
         lines = [f"suite {self.suite} — source: {self.source} — {plural(self.rows['id'].nunique(), 'image')} × "
                  f"{plural(self.rows['method'].nunique(), 'method')}, protocol {self.protocol}"
                  f" ({self.computed} computed, {self.cached} from cache)"]
         if self.notice:
             lines.append(f"NOTE: {self.notice}")
+        missing = truth_notice(self.rows, BENCHMARK_WITHOUT_TRUTH)
+        if missing:
+            lines.append(f"NOTE: {missing}")
+        truth = has_truth(self.rows)
         s = self.summary
         methods = list(dict.fromkeys(s["method"]))
         metrics = [m for m in MAIN_METRICS if m in set(s["metric"])]
         cell = {(r.method, r.metric): r for r in s.itertuples()}
-        rows = []
-        for m in methods:
-            rows.append([m] + [ci_cell(cell[m, k].mean, cell[m, k].ci_lo, cell[m, k].ci_hi, n=cell[m, k].n)
-                               for k in metrics])
-        lines += ["", "mean [95% bootstrap CI] (all metrics in --json and MLflow); lower is better for mse and ΔE, "
-                      "higher for psnr and ssim",
-                  table(["method", *metrics], rows)]
+        if truth:
+            rows = []
+            for m in methods:
+                rows.append([m] + [ci_cell(cell[m, k].mean, cell[m, k].ci_lo, cell[m, k].ci_hi, n=cell[m, k].n)
+                                   for k in metrics])
+            lines += ["", "mean [95% bootstrap CI] (all metrics in --json and MLflow); lower is better for mse and "
+                          "ΔE, higher for psnr and ssim",
+                      table(["method", *metrics], rows)]
         gaps = [g for g in ("gap_highlight", "gap_midtone", "gap_shadow", "gap_a", "gap_b") if g in set(s["metric"])]
         if gaps:
+            def gap(m: str, g: str) -> str:  # without truth the gaps are the result: with their CIs
+                c = cell[m, g]
+                return sig(c.mean) if truth else ci_cell(c.mean, c.ci_lo, c.ci_hi, n=c.n)
+
             lines += ["", "reference consistency, no ground truth needed: |foreground − reference region| in L*a*b* "
-                          "(highlight/mid-tone/shadow = L* P90/mean/P10; a*, b* means)",
-                      table(["method", *[g[4:] for g in gaps]], [[m] + [sig(cell[m, g].mean) for g in gaps]
-                                                               for m in methods])]
-        b = self.buckets
+                          "(highlight/mid-tone/shadow = L* P90/mean/P10; a*, b* means)"
+                          + ("" if truth else "; mean [95% bootstrap CI], lower is closer"),
+                      table(["method", *[g[4:] for g in gaps]], [[m] + [gap(m, g) for g in gaps] for m in methods])]
+        b = self.buckets if truth else self.buckets.iloc[0:0]
         if len(b):
             lines += ["", "fMSE by foreground ratio (n images)"]
             buckets = list(dict.fromkeys(b["bucket"]))
@@ -104,13 +118,13 @@ class BenchmarkResult:
             lines.append(table(["method", *buckets], [
                 [m] + [f"{sig(bcell[m, k]['fmse'])} ({bcell[m, k]['n']})" if (m, k) in bcell else "-" for k in buckets]
                 for m in methods]))
-        if len(self.subsets):
+        if len(self.subsets) and truth:
             lines += ["", "per subset, as the iHarmony4 papers tabulate them: mean [95% bootstrap CI] (every metric in "
                           "--json and MLflow)", per_value_text(self.subsets, "subset")]
-        if len(self.augmentations):
+        if len(self.augmentations) and truth:
             lines += ["", "per augmentation family (how the foreground was made to disagree): mean [95% bootstrap CI]",
                       per_value_text(self.augmentations, "augmentation")]
-        if len(self.pairs) and len(methods) > 1:
+        if len(self.pairs) and len(methods) > 1 and truth:
             lines += ["", *paired_text(self.pairs, methods, ("fmse", "fde2000", "fpsnr"), "on the same images")]
             lines.append("every pair is in --json and in MLflow (paired_comparisons.csv)")
         lines += cost_text(self.rows, self.efficiency, methods)
@@ -160,7 +174,7 @@ class RobustnessResult:
                 "pairs": self.pairs.to_dict(orient="records"),
                 "per_image": flat.to_dict(orient="records"), "ray": self.cluster, "computed": self.computed,
                 "cached": self.cached, "mlflow_run_id": self.mlflow_run_id, "mlflow_url": self.mlflow_url,
-                "report": self.report}
+                "report": self.report, **truth_json(self.rows, ROBUSTNESS_WITHOUT_TRUTH)}
 
     def to_text(self) -> str:
         """The terminal table: responsiveness and reference accuracy with CIs, the paired differences."""
@@ -170,6 +184,10 @@ class RobustnessResult:
                  f"{self.computed} (method, sample) pairs computed, {self.cached} from cache"]
         if self.notice:
             lines.append(f"NOTE: {self.notice}")
+        missing = truth_notice(self.rows, ROBUSTNESS_WITHOUT_TRUTH)
+        if missing:
+            lines.append(f"NOTE: {missing}")
+        truth = has_truth(self.rows)
         means = self.rows.groupby("method", sort=False)[["fde2000", "gap_midtone"]].mean()
         body = []
         for r in self.summary.to_dict(orient="records"):
@@ -182,13 +200,19 @@ class RobustnessResult:
                                                           f"{100 * r['reference_accuracy_hi']:.0f}]")
                          + f" ({plural(r['pairs'], 'pair')})",
                          sig(means.loc[r["method"], "fde2000"]), sig(means.loc[r["method"], "gap_midtone"])])
-        lines += ["", "responsiveness = foreground colour change between regions / the regions' own colour difference "
-                      "(0: ignores the reference); reference accuracy = output under A closer to truth A than to "
-                      "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
-                      "means over samples × regions",
-                  table(["method", "responsiveness", "reference accuracy", "fΔE2000", "gap midtone"], body)]
+        header = ["method", "responsiveness", "reference accuracy", "fΔE2000", "gap midtone"]
+        caption = ("responsiveness = foreground colour change between regions / the regions' own colour difference "
+                   "(0: ignores the reference); reference accuracy = output under A closer to truth A than to "
+                   "truth B (50% = chance); 95% bootstrap CIs over samples; fΔE2000 and the mid-tone gap are "
+                   "means over samples × regions")
+        if not truth:  # nothing measured in those two columns: the notice above says why
+            header, body = [header[0], header[1], header[4]], [[b[0], b[1], b[4]] for b in body]
+            caption = ("responsiveness = foreground colour change between regions / the regions' own colour "
+                       "difference (0: ignores the reference), 95% bootstrap CI over samples; the mid-tone gap is a "
+                       "mean over samples × regions")
+        lines += ["", caption, table(header, body)]
         methods = list(self.summary["method"])
-        if len(self.pairs) and len(methods) > 1:
+        if len(self.pairs) and len(methods) > 1 and truth:
             lines += ["", *paired_text(self.pairs, methods, PAIRED, "per sample (its mean over the regions)"),
                       "every pair is in --json (pairs) and in MLflow (paired_comparisons.csv)"]
         lines += cost_text(self.rows, self.efficiency, methods)

@@ -14,6 +14,10 @@ Prediction sizes: the sample's own size, always; the protocol's working size too
 `harness:native` (protocols.working_size: 256×256, 512×512, or the sample's size with the longest side
 brought to 1024), used as it is (no up- or down-sampling): what a model working there and the official test
 scripts save.
+
+A sample without ground truth (an in-the-wild composite: a folder suite without `real/`) is scored all the
+same: every metric of `METRICS` is NaN (missing — never 0), the reference-consistency gaps and `fg_ratio` (of
+the foreground mask at the size scored) are measured. harness/scoring/truth.py says so, once, for a whole run.
 """
 
 from __future__ import annotations
@@ -61,13 +65,13 @@ def score_prediction(pred: np.ndarray, sample: Sample, resolution: str | None = 
 
     resolution = check_protocol(protocol, resolution)
     where = where or sample.id
-    if sample.real is None:
-        raise InputError(sample.meta.get("path", sample.id), "no ground truth (real/) to score against")
     pred = np.asarray(pred)
     if pred.ndim != 3 or pred.shape[2] != 3:
         raise InputError(where, f"prediction must be H×W×3 RGB, got shape {pred.shape}")
     check_prediction_size(pred.shape[:2], sample, protocol, resolution, where)
-    if protocol == "harness":
+    if sample.real is None:
+        row = _without_truth(sample, resolution)
+    elif protocol == "harness":
         row = _score_harness(pred, sample, resolution)
     else:
         row = _score_peer(protocol, to_uint8(pred) if pred.dtype != np.uint8 else pred, sample, resolution)
@@ -93,6 +97,19 @@ def _gaps(pred: np.ndarray, sample: Sample) -> dict[str, float]:
         if not (fg > 0.5).any() or not (ref > 0.5).any():
             return {}
     return reference_gaps(img, fg, ref)
+
+
+def _without_truth(sample: Sample, resolution: str) -> dict[str, float]:
+    """A row with nothing to compare against: every metric NaN; `fg_ratio` of the foreground mask (at the
+    protocol's working size, the mask resized the harness's way — the peers' own resizing needs their inputs,
+    truth included — so fg-ratio buckets still sort the image)."""
+    from harness.data.resize import resize_mask
+    from harness.data.sample import INSIDE
+    from harness.scoring.metrics import METRICS
+
+    size = working_size(resolution, sample.fg_mask.shape)
+    mask = sample.fg_mask if size is None else resize_mask(sample.fg_mask, size)
+    return {**{m: float("nan") for m in METRICS}, "fg_ratio": float((mask > INSIDE).mean())}
 
 
 def _score_harness(pred: np.ndarray, sample: Sample, resolution: str) -> dict[str, float]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 
 from harness.data.io import id_to_stem
-from harness.tracking.parent import ParentTracker, log_cost
+from harness.scoring.truth import BENCHMARK_WITHOUT_TRUTH
+from harness.tracking.parent import ParentTracker, log_cost, tag_missing_truth
 from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
 
 
@@ -72,7 +73,7 @@ class BenchmarkTracker(ParentTracker):
                 values += [(metric_key(f"{metric}/fg_{r['bucket']}"), r[metric])
                            for metric in ("fmse", "fpsnr", "fde2000") if metric in r]
                 values.append((metric_key(f"n_images/fg_{r['bucket']}"), r["n"]))
-            log_metrics(c, cid, values)
+            log_metrics(c, cid, [(k, v) for k, v in values if v == v])  # NaN (no ground truth): not logged
             log_cost(c, cid, result, m.label)
             self._log_per_value(cid, result.subsets, "subset", m.label)
             self._log_per_value(cid, result.augmentations, "augmentation", m.label)
@@ -98,6 +99,7 @@ class BenchmarkTracker(ParentTracker):
                    "result.json")
         if samples:
             self._log_inputs(samples[0])
+        tag_missing_truth(c, self.parent, result.rows, BENCHMARK_WITHOUT_TRUTH)
         c.set_tag(self.parent, "computed", str(result.computed))
         c.set_tag(self.parent, "cached", str(result.cached))
         return self.close()
@@ -120,4 +122,4 @@ class BenchmarkTracker(ParentTracker):
         if len(long):
             log_metrics(self.client, run_id, [kv for r in long[long["method"] == label].to_dict(orient="records")
                                               for kv in ci_metrics(f"{r['metric']}/{r[column]}", r["mean"],
-                                                                   r["ci_lo"], r["ci_hi"])])
+                                                                   r["ci_lo"], r["ci_hi"]) if kv[1] == kv[1]])

@@ -88,3 +88,17 @@ def log_cost(client, run_id: str, result, label: str) -> None:
     if "upsample" in result.rows:
         ways = result.rows.loc[result.rows["method"] == label, "upsample"].dropna()
         client.set_tag(run_id, "upsample", ", ".join(dict.fromkeys(ways)))
+
+
+NO_TRUTH_TAG = "no_ground_truth"  # the run's notice when samples had no ground truth (reports/ shows it)
+
+
+def tag_missing_truth(client, run_id: str, rows, measured: str) -> None:
+    """The parent's `no_ground_truth` tag: the one-line notice (harness/scoring/truth.py) of a run whose samples,
+    some or all, had no ground truth — `rows` its per-image rows, `measured` what it measured without; nothing
+    for a run with every truth."""
+    from harness.scoring.truth import truth_notice
+
+    notice = truth_notice(rows, measured)
+    if notice:
+        client.set_tag(run_id, NO_TRUTH_TAG, notice[:5000])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from harness.tracking.parent import ParentTracker, log_cost
+from harness.scoring.truth import ROBUSTNESS_WITHOUT_TRUTH
+from harness.tracking.parent import ParentTracker, log_cost, tag_missing_truth
 from harness.tracking.store import ci_metrics, log_metrics, metric_key, safe_key
 
 MEASURES = ("responsiveness", "reference_accuracy")
@@ -78,4 +79,5 @@ class RobustnessTracker(ParentTracker):
         c.log_text(self.parent, result.pairs.to_csv(index=False), "paired_comparisons.csv")
         c.log_text(self.parent, json.dumps(jsonable({**result.to_json(), "mlflow_run_id": self.parent})),
                    "result.json")
+        tag_missing_truth(c, self.parent, result.rows, ROBUSTNESS_WITHOUT_TRUTH)
         return self.close()
