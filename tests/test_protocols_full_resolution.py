@@ -153,7 +153,7 @@ def test_the_protocol_keys_and_the_flags_errors(tree, capsys):
     keys = {r: ScoreConfig(suite="sample", pred_dir=".", protocol="idih", resolution=r).protocol_key
             for r in ("256", "512", "longest1024")}
     assert keys == {"256": "idih:256", "512": "idih:512", "longest1024": "idih:longest1024"}
-    assert len({row_key("s", "m", "f", k, "given") for k in keys.values()}) == 3
+    assert len({row_key("id", "s", "m", "f", k, "given") for k in keys.values()}) == 3
     root, _ = tree
     argv = ["score", "--suite", "iharmony4", "--data-root", str(root / "data"), "--pred-dir", str(root / "full")]
     one_line_error(capsys, argv + ["--protocol", "idih", "--resolution", "1024"],
