@@ -130,6 +130,8 @@ class LearnedMethod:
         self.upsample = opts["upsample"] or info.upsample or registry.DEFAULT_UPSAMPLE
         self.raw = info.output == "raw"  # the official test script writes the network's whole image
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda":  # full FP32 convolutions: TF32's 10-bit mantissa moves scores by ~1e-3
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
         self.model, self.meta = build_from_checkpoint(spec.name, checkpoint, self.device)
         if opts["guide"] is not None:
             self.model.guide = opts["guide"]
