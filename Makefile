@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 CHROMEDRIVER := /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install clean bench browser gpu-check
+.PHONY: run test test-cluster install clean bench browser gpu-check
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -35,7 +35,11 @@ browser:
 # Two pytest processes, whole files each (--dist loadfile: a file's module fixtures are built once); every
 # Ray test asks for its own local cluster with explicit num_cpus, so the two never share one.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not cluster"
+
+# The cluster tests (two Ray nodes, S3 emulated on 127.0.0.1, a real MLflow server): slower; CI runs them too.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m cluster
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

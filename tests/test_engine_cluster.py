@@ -7,7 +7,7 @@ import pytest
 
 from harness.cli import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 @pytest.fixture()

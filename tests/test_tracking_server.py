@@ -13,7 +13,7 @@ import pytest
 
 from tests.processes import ROOT, cli, cli_json, mlflow_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 @pytest.fixture(scope="module")
