@@ -8,6 +8,7 @@ import io
 import json
 import re
 import selectors
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,21 @@ def trial_of(html: str) -> int:
 def error_of(html: str) -> str:
     m = re.search(r'data-error="1">([^<]*)<', html)
     return m.group(1) if m else ""
+
+
+def query_votes(study: Path, sql: str) -> list[tuple]:
+    """Rows of `sql` on the study's votes.db, read as the server left it."""
+    con = sqlite3.connect(study / "votes.db")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def join(url: str, subject_id: str = ""):
+    """A participant's browser after the start form: (session, csrf, the form's response)."""
+    import requests
+
+    s = requests.Session()
+    csrf = csrf_of(s.get(url).text)
+    return s, csrf, s.post(url + "start", data={"csrf": csrf, "subject_id": subject_id})

@@ -7,13 +7,12 @@ import csv
 import http.client
 import json
 import re
-import sqlite3
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.collect_helpers import Served, csrf_of, error_of, make_study, trial_of
+from tests.collect_helpers import Served, csrf_of, error_of, join, make_study, query_votes, trial_of
 
 
 @pytest.fixture
@@ -34,19 +33,9 @@ def shared(tmp_path_factory):
     s.stop()
 
 
-def _db(study_dir, sql):
-    con = sqlite3.connect(study_dir / "votes.db")
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _join(url, subject_id=""):
     """A participant's browser: (session, csrf) after the start form."""
-    s = requests.Session()
-    csrf = csrf_of(s.get(url).text)
-    r = s.post(url + "start", data={"csrf": csrf, "subject_id": subject_id})
+    s, csrf, r = join(url, subject_id)
     assert r.status_code == 200, r.text
     return s, csrf
 
@@ -119,11 +108,11 @@ def test_cross_site_posts_are_refused(served, tmp_path):
         assert r.status_code == 403 and "nothing was recorded" in error_of(r.text), (headers, data)
     other = requests.post(url + "start", data={"csrf": csrf, "subject_id": "x"})  # key without its cookie
     assert other.status_code == 403
-    assert _db(tmp_path / "study", "SELECT COUNT(subject) FROM slots") == [(0,)]
+    assert query_votes(tmp_path / "study", "SELECT COUNT(subject) FROM slots") == [(0,)]
     r = s.post(url + "start", data={"csrf": csrf, "subject_id": "x"}, headers={"Origin": url.rstrip("/").rsplit(
         "/s/", 1)[0], "Sec-Fetch-Site": "same-origin"})
     assert r.status_code == 200 and s.cookies.get("harness_study") == cookie
-    assert _db(tmp_path / "study", "SELECT subject FROM slots WHERE subject IS NOT NULL") == [("x",)]
+    assert query_votes(tmp_path / "study", "SELECT subject FROM slots WHERE subject IS NOT NULL") == [("x",)]
 
 
 def test_cookie_and_headers(shared):
@@ -152,7 +141,7 @@ def test_ids_are_escaped_and_checked(served, tmp_path):
         t = requests.Session()
         r = t.post(served.url + "start", data={"csrf": csrf_of(t.get(served.url).text), "subject_id": bad})
         assert r.status_code == 400 and why in error_of(r.text), bad
-    assert _db(tmp_path / "study", "SELECT subject FROM slots WHERE subject IS NOT NULL") == [(evil,)]
+    assert query_votes(tmp_path / "study", "SELECT subject FROM slots WHERE subject IS NOT NULL") == [(evil,)]
 
 
 @pytest.mark.parametrize("path", [
@@ -176,7 +165,7 @@ def test_malformed_and_duplicate_answers_change_nothing(served, tmp_path):
     assert t == 1
     r = _answer(s, url, csrf, trial="1", choice="a", rt_ms="850")
     assert r.status_code == 303
-    before = (study / "votes.csv").read_bytes(), _db(study, "SELECT * FROM answers")
+    before = (study / "votes.csv").read_bytes(), query_votes(study, "SELECT * FROM answers")
     cases = [
         ({"trial": "2", "choice": "left"}, 400, "A, B or no preference"),
         ({"trial": "2"}, 400, "A, B or no preference"),
@@ -190,12 +179,12 @@ def test_malformed_and_duplicate_answers_change_nothing(served, tmp_path):
     for data, status, words in cases:
         r = _answer(s, url, csrf, **data)
         assert r.status_code == status and words in error_of(r.text), (data, r.status_code, error_of(r.text))
-        assert ((study / "votes.csv").read_bytes(), _db(study, "SELECT * FROM answers")) == before
+        assert ((study / "votes.csv").read_bytes(), query_votes(study, "SELECT * FROM answers")) == before
     r = requests.post(url + "answer", data={"csrf": csrf, "trial": "2", "choice": "a"})
     assert r.status_code == 403  # a stranger's browser
     r = s.post(url + "answer", data={"csrf": csrf, "trial": "2", "choice": "a", "pad": "x" * 70_000})
     assert r.status_code == 413
-    assert _db(study, "SELECT * FROM answers") == before[1]
+    assert query_votes(study, "SELECT * FROM answers") == before[1]
 
 
 # Every number a participant sends is 1–9 ASCII digits and nothing else. Each of these passes some lenient reading
@@ -220,9 +209,9 @@ def test_numbers_are_ascii_digits_only(served, tmp_path, field):
     r = s.post(url + "answer", data=[("csrf", csrf), ("trial", "1"), ("trial", "2"), ("choice", "a")],
                allow_redirects=False)
     assert r.status_code == 400 and "twice" in error_of(r.text)
-    assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+    assert query_votes(study, "SELECT COUNT(*) FROM answers") == [(0,)]
     assert _answer(s, url, csrf, trial="01", choice="a", rt_ms="0850").status_code == 303  # leading zeros are fine
-    assert _db(study, "SELECT position, rt_client_ms FROM answers") == [(0, 850)]
+    assert query_votes(study, "SELECT position, rt_client_ms FROM answers") == [(0, 850)]
 
 
 def test_ranks_are_ascii_digits_only(tmp_path):
@@ -235,7 +224,7 @@ def test_ranks_are_ascii_digits_only(tmp_path):
                 continue  # blank = not ranked
             r = _answer(s, srv.url, csrf, trial="1", rank_A=value, rank_B="2", rank_C="3")
             assert r.status_code == 400, (value[:20], r.status_code)
-        assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+        assert query_votes(study, "SELECT COUNT(*) FROM answers") == [(0,)]
         assert _answer(s, srv.url, csrf, trial="1", rank_A="1", rank_B="2", rank_C="3").status_code == 303
     finally:
         srv.stop()
@@ -255,8 +244,8 @@ def test_answers_are_stored_with_side_times_and_exported(served, tmp_path):
             assert f"Trial {n} of 7" in page.text  # 2 images × 3 pairs + 1 repeat
             assert _answer(s, url, csrf, trial=str(n), choice=pick, rt_ms=str(100 * n)).status_code == 303
         sides[pid] = pick
-    plan = {(s, p): json.loads(m) for s, p, m in _db(study, "SELECT slot, position, methods FROM trials")}
-    rows = _db(study, "SELECT slot, position, choice, winner, rt_client_ms, rt_server_ms, answered_at FROM answers")
+    plan = {(s, p): json.loads(m) for s, p, m in query_votes(study, "SELECT slot, position, methods FROM trials")}
+    rows = query_votes(study, "SELECT slot, position, choice, winner, rt_client_ms, rt_server_ms, answered_at FROM answers")
     assert len(rows) == 14
     for slot, pos, choice, winner, rt_c, rt_s, at in rows:
         left, right = plan[slot, pos]
@@ -325,8 +314,8 @@ def test_ranking_answers(tmp_path):
         for data, words in bad:
             r = _answer(s, url, csrf, trial="1", **data)
             assert r.status_code == 400 and words in error_of(r.text), data
-        assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
-        layout = json.loads(_db(study, "SELECT methods FROM trials WHERE slot = 0 AND position = 0")[0][0])
+        assert query_votes(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+        layout = json.loads(query_votes(study, "SELECT methods FROM trials WHERE slot = 0 AND position = 0")[0][0])
         r = _answer(s, url, csrf, trial="1", rank_D="1", rank_B="2", rank_A="3", rank_C="")
         assert r.status_code == 303
         with open(study / "votes.csv", newline="", encoding="utf-8") as f:

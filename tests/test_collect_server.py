@@ -10,30 +10,14 @@ import os
 import re
 import selectors
 import socket
-import sqlite3
 import threading
 import time
 from urllib.parse import urlsplit
 
 import requests
 
-from tests.collect_helpers import Served, csrf_of, error_of, make_study, trial_of
+from tests.collect_helpers import Served, csrf_of, error_of, join, make_study, query_votes, trial_of
 from tests.processes import run_harness, start_harness, stop_process, wait_until
-
-
-def _db(study, sql):
-    con = sqlite3.connect(study / "votes.db")
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _join(url, subject_id=""):
-    s = requests.Session()
-    csrf = csrf_of(s.get(url).text)
-    r = s.post(url + "start", data={"csrf": csrf, "subject_id": subject_id})
-    return s, csrf, r
 
 
 def _token(url):
@@ -68,14 +52,14 @@ def test_the_token_never_reaches_a_log(tmp_path):
     srv = Served(study, join_rate=600)
     token = _token(srv.url)
     try:
-        s, csrf, _ = _join(srv.url, "p1")
+        s, csrf, _ = join(srv.url, "p1")
         s.get(srv.url + "trial")
         for rt in ("²", "9" * 5000):  # were 500s, each logged with the request path
             s.post(srv.url + "answer", data={"csrf": csrf, "trial": "1", "choice": "a", "rt_ms": rt})
         with socket.create_connection(("127.0.0.1", srv.bound[1]), timeout=10) as raw:  # a malformed request
             raw.sendall(f"GET /s/{token}/trial\r\n\r\n".encode())
             raw.recv(4096)
-        _db(study, "DROP TABLE answers")  # a broken database: every later page is a 500, logged with a traceback
+        query_votes(study, "DROP TABLE answers")  # a broken database: every later page is a 500, logged with a traceback
         r = s.post(srv.url + "answer", data={"csrf": csrf, "trial": "1", "choice": "a"})
         assert r.status_code == 500 and token not in r.text
         assert s.get(srv.url + "trial").status_code == 500
@@ -95,7 +79,7 @@ def test_bodies_over_the_limit_are_413_chunked_or_not(tmp_path):
     study = make_study(tmp_path / "study")
     srv = Served(study)
     try:
-        s, csrf, _ = _join(srv.url, "p1")
+        s, csrf, _ = join(srv.url, "p1")
         s.get(srv.url + "trial")
         head = f"csrf={csrf}&trial=1&choice=a&pad=".encode()
         tail = b"&rt_ms=98"
@@ -107,14 +91,14 @@ def test_bodies_over_the_limit_are_413_chunked_or_not(tmp_path):
         assert r.status_code == 413 and "nothing was recorded" in error_of(r.text)
         r = s.post(srv.url + "answer", data=body + b"765", headers=form, allow_redirects=False)
         assert r.status_code == 413
-        assert _db(study, "SELECT COUNT(*) FROM answers") == [(0,)]
+        assert query_votes(study, "SELECT COUNT(*) FROM answers") == [(0,)]
         # at the limit exactly, and a small chunked body split inside a number: whole, so stored whole
         r = s.post(srv.url + "answer", data=_chunks(body[:-2], body[-2:]), headers=form, allow_redirects=False)
         assert r.status_code == 303
         r = s.post(srv.url + "answer", data=_chunks(f"csrf={csrf}&trial=2&choice=b&rt_ms=98".encode(), b"765"),
                    headers=form, allow_redirects=False)
         assert r.status_code == 303
-        assert _db(study, "SELECT position, rt_client_ms FROM answers") == [(0, 98), (1, 98765)]
+        assert query_votes(study, "SELECT position, rt_client_ms FROM answers") == [(0, 98), (1, 98765)]
     finally:
         srv.stop()
 
@@ -124,7 +108,7 @@ def test_joins_are_limited_and_places_without_answers_are_given_back(tmp_path):
     srv = Served(study, join_rate=40, slot_timeout=0.02)  # 10 at once, then one per 1.5 s; 1.2 s
     try:
         url = srv.url
-        tries = [_join(url, f"p{k}") for k in range(12)]  # a script with the URL, as fast as it can
+        tries = [join(url, f"p{k}") for k in range(12)]  # a script with the URL, as fast as it can
         codes = [r.status_code for _, _, r in tries]
         assert codes[:3] == [200, 200, 200] and set(codes[3:]) <= {409, 429}, codes
         assert codes.count(429) >= 1 and all(r.headers["Retry-After"].isdigit() for _, _, r in tries
@@ -132,10 +116,10 @@ def test_joins_are_limited_and_places_without_answers_are_given_back(tmp_path):
         (s0, csrf0, _), (s1, csrf1, _) = tries[0], tries[1]
         assert s0.post(url + "answer", data={"csrf": csrf0, "trial": "1", "choice": "a"}).status_code == 200
         time.sleep(1.6)  # past the time-out, and a join is allowed again
-        late, _, r = _join(url, "late")
+        late, _, r = join(url, "late")
         assert r.status_code == 200
         # p1 and p2 answered nothing: both places were given back, the first to the newcomer
-        assert _db(study, "SELECT subject FROM slots ORDER BY slot") == [("p0",), ("late",), (None,)]
+        assert query_votes(study, "SELECT subject FROM slots ORDER BY slot") == [("p0",), ("late",), (None,)]
         r = s1.post(url + "answer", data={"csrf": csrf1, "trial": "1", "choice": "a"})
         assert r.status_code == 400 and "start the study first" in error_of(r.text)
         assert trial_of(s0.get(url + "trial").text) == 2  # who answered keeps their place
@@ -208,7 +192,7 @@ def test_behind_a_reverse_proxy(tmp_path):
                           headers={**posted, "Origin": "https://study.example.org"})
         assert r.status_code == 303
         assert requests.get(direct, headers={**proxied, "Host": "evil.example"}).status_code == 400
-        assert _db(study, "SELECT subject FROM slots WHERE subject IS NOT NULL") == [("far",)]
+        assert query_votes(study, "SELECT subject FROM slots WHERE subject IS NOT NULL") == [("far",)]
     finally:
         assert stop_process(proc) == 0
     assert "stopped: 0 votes" in log.read_text()
@@ -224,7 +208,7 @@ def test_twenty_participants_at_once_nothing_lost(tmp_path, record_property):
 
     def participant(k: int) -> None:
         try:
-            s, csrf, r = _join(srv.url, f"p{k:02d}")
+            s, csrf, r = join(srv.url, f"p{k:02d}")
             assert r.status_code == 200
             while True:
                 page = s.get(srv.url + "trial")
@@ -252,7 +236,7 @@ def test_twenty_participants_at_once_nothing_lost(tmp_path, record_property):
         srv.stop()
     assert not failures, failures
     assert len(latencies) == 280
-    assert _db(study, "SELECT COUNT(*), COUNT(DISTINCT slot) FROM answers") == [(280, 20)]
+    assert query_votes(study, "SELECT COUNT(*), COUNT(DISTINCT slot) FROM answers") == [(280, 20)]
     with open(study / "votes.csv", newline="") as f:
         votes = list(csv.DictReader(f))
     assert len(votes) == 20 * 12 and {v["subject"] for v in votes} == {f"p{k:02d}" for k in range(20)}
