@@ -105,6 +105,7 @@ class PCTNet(nn.Module):
     unused_parameters = ("decoder.to_rgb.weight", "decoder.to_rgb.bias")
     resolution = 256  # the size 256² protocols feed it as it is; any other size is harmonized at that size
     input_multiple = 1  # the backbone always sees lowres², whatever the input's size
+    normalize = staticmethod(normalize)  # input_normalization (ImageNet): the space training_loss compares in
 
     def __init__(self, cfg: PCTNetConfig) -> None:
         super().__init__()
@@ -162,10 +163,11 @@ def param_smoothness(params: torch.Tensor) -> torch.Tensor:
 
 def training_loss(model: PCTNet, composite: torch.Tensor, fg_mask: torch.Tensor,
                   real: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """MaskWeightedMSE(min_area) on the full-resolution output in the normalised space + smooth_weight ·
+    """MaskWeightedMSE(min_area) on the full-resolution output in the model's normalised space (its
+    `normalize`: ImageNet here, none for pctnet_vit.py) + smooth_weight ·
     ParamSmoothness on the low-resolution parameter map (the official contrastive term is left out)."""
     out, params = model.harmonize_normalized(composite, fg_mask)
-    parts = {"mask_weighted_mse": mask_weighted_mse(out, normalize(real), fg_mask, model.cfg.min_area),
+    parts = {"mask_weighted_mse": mask_weighted_mse(out, model.normalize(real), fg_mask, model.cfg.min_area),
              "param_smoothness": param_smoothness(params)}
     total = parts["mask_weighted_mse"] + model.cfg.smooth_weight * parts["param_smoothness"]
     return total, {**{k: float(v.detach()) for k, v in parts.items()}, "total": float(total.detach())}

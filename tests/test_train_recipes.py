@@ -24,7 +24,8 @@ from harness.train.perturb import PerturbDataset
 # The reconstruction term each recipe reports (the GAN terms are not expected to fall monotonically).
 L1_TERM = {"iph": "harmonization", "bargainnet": "L1", "bargainnet-r": "L1", "dovenet": "G_L1", "rainnet": "G_L1",
            "harmonizer": "coarse",
-           "idih": "mask_weighted_mse", "issam": "mask_weighted_mse", "pctnet": "mask_weighted_mse"}
+           "idih": "mask_weighted_mse", "issam": "mask_weighted_mse", "pctnet": "mask_weighted_mse",
+           "pctnet-vit": "mask_weighted_mse"}
 
 
 def _batch(n: int = 2, size: int = 64, stage: int = 2) -> dict:

@@ -162,6 +162,10 @@ BUILTIN: dict[str, MethodInfo] = {m.name: m for m in (
              "from an iSSAM backbone at 256², applied at full resolution", uses_reference=False,
              recipe="harness.train.recipes:PCTNetRecipe", checkpoint="baselines/checkpoints/pctnet.safetensors",
              params=2_185_736, official="baselines.pctnet:load_official", output="raw", upsample=NATIVE),
+    _learned("pctnet-vit", "baselines.pctnet_vit:build", "PCT-Net ViT (Guerreiro et al. 2023): per-pixel colour "
+             "transforms from a ViT at 256², applied at full resolution", uses_reference=False,
+             recipe="harness.train.recipes:PCTNetRecipe", checkpoint="baselines/checkpoints/pctnet-vit.safetensors",
+             params=4_809_896, official="baselines.pctnet_vit:load_official", upsample=NATIVE),
 )}
 
 

@@ -17,6 +17,7 @@ recipe itself (class attributes and hooks), so nothing outside a recipe asks whi
                  officially); DDP; Adam (0.9, 0.999)
     pctnet       the same on the full-resolution output + 0.1 · parameter-map smoothness
                  (baselines.pctnet.training_loss); DDP; Adam (0.9, 0.999)
+    pctnet-vit   the same, in its un-normalised [0, 1] space (ViT_pct's input_normalization is mean 0, std 1)
 
 The GAN recipes average gradients with all_reduce themselves: DDP's reducer does not fit the alternating D/G
 steps, the frozen-D generator pass and the double-backward gradient penalty. A recipe runs in plain PyTorch
