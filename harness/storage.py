@@ -168,10 +168,15 @@ def _first_line(err: BaseException) -> str:
     return text[0][:300] if text else err.__class__.__name__
 
 
+def _endpoint(location: str) -> str | None:
+    return dict(parse_qsl(_split(location)[2])).get("endpoint_override")
+
+
 def _failure(location: str, err: BaseException) -> HarnessError:
     text = str(err)
     if "NETWORK_CONNECTION" in text or "Could not connect" in text or "curlCode" in text:
-        return HarnessError(f"{display(location)}: cannot reach the store ({_first_line(err)}); check "
+        where = _endpoint(location) or f"{scheme_of(location)}://"
+        return HarnessError(f"{display(location)}: cannot reach the store at {where} (nothing answers); check "
                             "--storage-endpoint / $AWS_ENDPOINT_URL")
     if "NoSuchBucket" in text or "bucket does not exist" in text.lower():
         return HarnessError(f"{display(location)}: the bucket does not exist")
@@ -187,12 +192,18 @@ def _info(location: str):
 
 
 def check_reachable(flag: str, location: str) -> None:
-    """Before any work: an object store answers and its bucket exists (one line naming the flag if not)."""
+    """Before any work: an object store answers and its bucket exists (one line naming the flag if not). An
+    S3-compatible endpoint is asked once, without the SDK's retries, so a dead one is refused at once."""
     if is_local(location):
         return
-    fs, path = resolve(location)
     from pyarrow import fs as pafs
 
+    fs, path = resolve(location)
+    params = dict(parse_qsl(_split(locate(location))[2]))
+    if scheme_of(location) == "s3" and params.get("endpoint_override"):
+        fs = pafs.S3FileSystem(endpoint_override=params["endpoint_override"], region=params.get("region"),
+                               scheme=params.get("scheme", "https"), connect_timeout=5, request_timeout=20,
+                               retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=1))
     bucket = path.split("/", 1)[0]
     try:
         info = fs.get_file_info(bucket)
@@ -233,6 +244,10 @@ def list_dir(location: str, recursive: bool = False) -> dict[str, bool]:
         infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=recursive))
     except OSError as err:
         raise _failure(location, err) from None
+    if not infos and not is_local(location):  # nothing there: say so if the bucket itself is missing
+        bucket = path.split("/", 1)[0]
+        if fs.get_file_info(bucket).type == pafs.FileType.NotFound:
+            raise HarnessError(f"{display(location)}: the bucket '{bucket}' does not exist")
     base = path.rstrip("/") + "/"
     return {i.path[len(base):]: i.type == pafs.FileType.Directory for i in infos if i.path.startswith(base)}
 

@@ -88,7 +88,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
     from harness.engine.session import command_session
     from harness.experiments.evaluate import evaluate
     from harness.experiments.tune import make_specs, run_trials, trial_resources
-    from harness.storage import check_reachable, run_location
+    from harness.storage import check_reachable, locate, run_location
     from harness.tracking.experiments import ExperimentTracker
 
     cfg.check()
@@ -98,7 +98,8 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
             session.log(f"note: {suite.notice}")
         arms, budgets = plan(cfg)
         run = run_location(cfg.storage, cfg.storage_endpoint, cfg.out)
-        check_reachable("--storage", run)
+        if cfg.storage:
+            check_reachable("--storage", locate(cfg.storage, cfg.storage_endpoint))
         out, state = _prepare_out(cfg, arms, budgets, run)
         t0 = time.perf_counter()
         with session.ray(start=False) as cluster:

@@ -6,8 +6,8 @@ the experiment's storage, RUN/tune/trials/<arm>-s<seed>/ (RUN: `--storage URI`/<
 itself: harness/storage.py) — nothing a trial writes needs a folder the driver can see. `resume` restores it
 with `Tuner.restore`: finished trials are never rerun, unfinished and failed ones run again and continue from
 their own latest Tune checkpoint (harness/experiments/trial.py). The driver then downloads each finished
-trial's final model from its checkpoint to OUT/trials/<arm>-s<seed>/ for the evaluation. A failed trial does not stop the others
-(`fit()` collects errors); Ctrl-C or SIGTERM stops Tune gracefully (its state is saved) and is reported as an
+trial's final model from its checkpoint to OUT/trials/<arm>-s<seed>/ for the evaluation. A failed trial does
+not stop the others (`fit()` collects errors); Ctrl-C or SIGTERM stops Tune gracefully (its state is saved) and is reported as an
 interruption.
 
 MLflow is written from Tune's callbacks, which run in the driver. Tune pickles its callbacks into its state,

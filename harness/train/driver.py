@@ -100,12 +100,13 @@ def _resolve_init(cfg: TrainConfig) -> str | None:
 def train(cfg: TrainConfig) -> TrainResult:
     """Run (or resume) one stage of training on Ray; returns where the final checkpoint is."""
     from harness.console import current
-    from harness.storage import check_reachable, download, join, run_location, write_bytes
+    from harness.storage import check_reachable, download, join, locate, run_location, write_bytes
     from harness.train.loop import make_dataset
 
     validate(cfg)
     run = run_location(cfg.storage, cfg.storage_endpoint, cfg.out)
-    check_reachable("--storage", run)
+    if cfg.storage:
+        check_reachable("--storage", locate(cfg.storage, cfg.storage_endpoint))
     init = _resolve_init(cfg)
     saved, latest = _prepare_out(cfg, run)
     out = Path(cfg.out).resolve()
