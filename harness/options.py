@@ -25,7 +25,7 @@ How a field becomes a flag:
   config is made (after every check), so it means the same in a Ray worker, a Ray Tune trial or Ray Train
   worker (each runs in a working directory of its own) and in the MLflow record read back from elsewhere.
 
-The option groups below are the shared ones (suite, compute, bootstrap, tracking, cache); the evaluation
+The option groups below are the shared ones (suite, compute, bootstrap, tracking, cache, storage); the evaluation
 protocol's group lives with the protocols (harness/scoring/protocols.py), the command configs in
 harness/config/. Every error is a one-line HarnessError naming the flag.
 """
@@ -40,6 +40,8 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any, Callable, Sequence
 
 from harness.errors import HarnessError
+from harness.storage import HELP as STORAGE_HELP
+from harness.storage import check_endpoint, check_location
 
 KEY = "harness.option"  # where a field keeps its Option in dataclasses.Field.metadata
 # argparse group titles, in the order --help shows them
@@ -343,6 +345,21 @@ class CacheOptions(Options):
     resume: bool = option(False, group=RESULTS, help="reuse cached per-image results; compute only the rest")
     cache_dir: str = option(factory=default_cache_dir, group=RESULTS, path=True, help="per-image results and logs",
                             shown="$HARNESS_CACHE, else .harness-cache")
+
+
+@dataclass(kw_only=True)
+class StorageOptions(Options):
+    """Where training checkpoints, curves and Tune's state persist (harness/storage.py). Ray Train and Tune on
+    more than one node need storage every node reaches: a shared (NFS) folder or an object store."""
+
+    storage: str | None = option(None, group=RESULTS, path=True, check=check_location, metavar="URI",
+                                 help=f"where checkpoints, curves and Tune state persist: {STORAGE_HELP}; "
+                                      "a multi-node cluster needs one every node reaches",
+                                 shown="under --out, on this machine")
+    storage_endpoint: str | None = option(None, group=RESULTS, check=check_endpoint, metavar="URL",
+                                          help="endpoint of an S3-compatible store (MinIO, Ceph, …), e.g. "
+                                               "http://127.0.0.1:9000; also used for s3:// --data-root",
+                                          shown="$AWS_ENDPOINT_URL, else AWS")
 
 
 @dataclass(kw_only=True)

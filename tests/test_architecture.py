@@ -19,7 +19,8 @@ PACKAGES = ("harness", "iph", "baselines", "studies", "reports")
 LAYERS = [
     {"harness.errors"},
     # how options become flags, how numbers are written, where output goes, Ray on a laptop or a cluster
-    {"harness.options", "harness.formatting", "harness.console", "harness.cluster"},
+    # storage: a location (folder, s3://, gs://) as a pyarrow filesystem and path
+    {"harness.options", "harness.formatting", "harness.console", "harness.cluster", "harness.storage"},
     {"harness.data"},
     {"harness.scoring"},
     {"harness.methods"},

@@ -222,17 +222,20 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     """--resume retries the failed trial; killed (SIGINT) mid-training it resumes again from its checkpoint;
     the trial that finished first is never retrained, and MLflow keeps one run per trial."""
     out, uri, cache = failed_run["out"], failed_run["uri"], failed_run["cache"]
-    hnet_dir = out / "trials" / "00-hnet-s0"
-    stamps = {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()}
+    hnet_dir = out / "trials" / "00-hnet-s0"  # the finished trial's final model, downloaded by the driver
+    stored = out / "tune" / "trials"  # the trials' Tune checkpoints, in the experiment's storage (here: --out)
+    files = lambda d: [p for p in d.rglob("*") if p.is_file() and (d == hnet_dir or "checkpoint_" in str(p))]
+    stamps = {p: p.stat().st_mtime_ns for d in (hnet_dir, stored / "00-hnet-s0") for p in files(d)}
+    assert (hnet_dir / "stage2" / "iph-stage2.safetensors").is_file()
     proc = start_harness(*_argv(out, uri, cache), "--resume",
                          env={"HARNESS_TRIAL_LOG_DELAY": "1.0", "HARNESS_CACHE": str(cache)})
-    style_ckpts = out / "trials" / "01-style-s0" / "stage1" / "checkpoints"
-    wait_until(lambda: any(style_ckpts.glob("step_*.state.json")), 240, "the retried trial's first checkpoint",
-               proc, proc.communicate)
+    style = "01-style-s0*/checkpoint_*"  # Tune gives a failed trial it restarts a new folder: <name>_<suffix>
+    wait_until(lambda: any(stored.glob(f"{style}/stage1/checkpoints/step_*.state.json")), 240,
+               "the retried trial's first checkpoint", proc, proc.communicate)
     proc.send_signal(signal.SIGINT)  # Ctrl-C to the driver alone, mid-training
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert not (style_ckpts.parents[1] / "done.json").exists()
+    assert not any(stored.glob(f"{style}/done.json"))
     _, parent, children = _runs(uri)
     assert parent[0].info.status == "KILLED"
 
@@ -241,9 +244,11 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
         doc = cli_json(*_argv(out, uri, cache), "--resume")
     assert doc["missing"] == [] and [v["seeds"] for v in doc["variants"]] == [[0], [0]]
     assert "resume: 2 results cached, 2 to compute" in err.getvalue(), err.getvalue()  # hnet's, style's
-    log = (style_ckpts.parent / "train.log").read_text()
-    assert log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
-    assert {p: p.stat().st_mtime_ns for p in hnet_dir.rglob("*") if p.is_file()} == stamps  # not retrained
+    latest = next(stored.glob(f"{style}/done.json")).parent
+    log = (latest / "stage1" / "train.log").read_text()
+    assert "resumed at step 3" in log and log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
+    now = {p: p.stat().st_mtime_ns for d in (hnet_dir, stored / "00-hnet-s0") for p in files(d)}
+    assert now == stamps  # not retrained, not downloaded again
     _, parent, children = _runs(uri)
     assert len(parent) == 1 and parent[0].info.status == "FINISHED" and parent[0].data.tags["missing"] == ""
     assert set(children) == {"hnet/s0", "style/s0"}

@@ -52,20 +52,27 @@ def test_two_worker_run_checkpoints_resumes_and_registers(ray_local, tmp_path, c
     assert (meta["model"], meta["stage"], meta["step"]) == ("iph", 1, 4)
     assert meta["data"]["kind"] == "relit"  # the default generator
     assert meta["overrides"]["channels"] == [8, 16, 16, 32]  # the whole tiny IPHConfig is recorded
-    ckpts = out / "checkpoints"
-    assert (ckpts / "step_0000002.state.safetensors").is_file()
+    # every checkpoint persisted as a Ray Train checkpoint in the run's storage (by default --out itself)
+    stored = out / "ray"
+    step2 = next(stored.glob("*/step_0000002"))
+    assert {p.name for p in step2.iterdir()} >= {"step_0000002.safetensors", "step_0000002.json",
+                                                 "step_0000002.state.safetensors", "step_0000002.state.json",
+                                                 "train.log"}
+    assert not (out / "checkpoints").exists()  # the workers wrote nothing in --out
 
     # Interrupt after step 2: everything written later disappears, then --resume finishes the run.
-    for p in list(ckpts.glob("step_0000004*")) + [final, final.with_suffix(".json")]:
+    for p in stored.glob("*/step_0000004"):
+        shutil.rmtree(p)
+    for p in [final, final.with_suffix(".json")]:
         p.unlink()
-    shutil.rmtree(out / "ray_final", ignore_errors=True)
-    init_weights = _tensors(ckpts / "step_0000002.safetensors")
+    init_weights = _tensors(step2 / "step_0000002.safetensors")
     assert any(not torch.equal(init_weights[k], v) for k, v in uninterrupted.items())
     cfg = TrainConfig(method="iph", stage=1, steps=4, checkpoint_every=2, log_every=2, resolution=64,
                       batch_size=2, workers=2, out=str(out), tracking_uri=uri, resume=True)
     result = train(cfg)
     assert result.run_id == run_id  # the same MLflow run continues
     resumed = _tensors(result.checkpoint)
+    assert "resumed at step 2" in (out / "train.log").read_text()
     assert set(resumed) == set(uninterrupted)
     for k, v in uninterrupted.items():  # same data order, same per-step seeds: the same weights
         torch.testing.assert_close(resumed[k], v, rtol=0, atol=1e-6, msg=k)

@@ -10,8 +10,8 @@ from typing import Any
 from harness.data.candidates import check_candidates
 from harness.errors import HarnessError
 from harness.options import (COMPUTE, DATA, RESULTS, RUN, TRAINING, BootstrapOptions, CacheOptions,
-                             ComputeOptions, SuiteOptions, TrackingOptions, comma_list, key_values, number_above,
-                             option, positive, redefault)
+                             ComputeOptions, StorageOptions, SuiteOptions, TrackingOptions, comma_list, key_values,
+                             number_above, option, positive, redefault)
 
 STAGE_LR = {1: 1e-4, 2: 1e-5, 3: 1e-6}  # the paper's learning rate per training stage
 EXPERIMENT_COMMANDS = ("run-ablation", "sweep")
@@ -37,7 +37,7 @@ def _loss_options(help: str) -> Any:
 
 
 @dataclass(kw_only=True)
-class TrainConfig(TrackingOptions):
+class TrainConfig(StorageOptions, TrackingOptions):
     """`harness train`: one stage of one learned method; picklable (sent to Ray Train workers as a dict)."""
 
     method: str = option(group=RUN, help="the learned method to train (`harness list methods`)")
@@ -66,7 +66,7 @@ class TrainConfig(TrackingOptions):
     lr: float | None = option(None, group=TRAINING, check=number_above(0), help="learning rate",
                               shown="1e-4, 1e-5, 1e-6 for stages 1, 2, 3")
     checkpoint_every: int = option(200, group=TRAINING, check=positive, help="steps between checkpoints")
-    keep_checkpoints: int = option(2, group=TRAINING, check=positive, help="periodic checkpoints kept on disk "
+    keep_checkpoints: int = option(2, group=TRAINING, check=positive, help="periodic checkpoints kept in storage "
                                                                           "(the final one is always kept)")
     log_every: int = option(10, group=TRAINING, check=positive, help="steps between logged losses")
     validate_every: int = option(0, group=TRAINING, help="steps between validations on held-out relit pairs of "
@@ -79,7 +79,7 @@ class TrainConfig(TrackingOptions):
     progress: bool = redefault(ComputeOptions, "progress", True, help="no progress bar")
     out: str | None = option(None, group=RESULTS, path=True, help="output directory",
                              shown="runs/<method>-stage<K>")
-    resume: bool = option(False, group=RESULTS, help="continue from the latest checkpoint in --out")
+    resume: bool = option(False, group=RESULTS, help="continue from the latest checkpoint in --storage (or --out)")
     export: str | None = option(None, group=RESULTS, metavar="PATH", path=True,
                                 help="also copy the final checkpoint to PATH(.safetensors/.json)")
     overrides: dict[str, Any] = option(factory=dict, cli=False, help="model config fields")
@@ -116,7 +116,8 @@ def _references(text: str) -> str | None:
 
 
 @dataclass(kw_only=True)
-class ExperimentConfig(BootstrapOptions, ComputeOptions, TrackingOptions, CacheOptions, SuiteOptions):
+class ExperimentConfig(BootstrapOptions, ComputeOptions, StorageOptions, TrackingOptions, CacheOptions,
+                       SuiteOptions):
     """`run-ablation` (Table 3's rows) and `sweep` (a grid): each arm × seed trained on Ray Tune, evaluated.
 
         from harness.config import ExperimentConfig

@@ -3,7 +3,8 @@
 Every problem is an `InputError` naming the file: the CLI prints it as one line and exits 2. Accepted:
 8-bit RGB images (PNG/JPEG; palette PNGs without transparency are converted), 8-bit single-channel masks
 (grayscale, bilevel, or an RGB PNG whose three channels are equal). Refused, with the reason: grayscale
-composites, alpha channels, 16-bit files, unreadable or missing files.
+composites, alpha channels, 16-bit files, unreadable or missing files. A file is a local path or a location
+in an object store (`s3://…`, harness/storage.py): both are read as bytes, one way.
 """
 
 from __future__ import annotations
@@ -17,24 +18,33 @@ from harness.errors import InputError
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
-def _png_bit_depth(path: Path) -> int | None:
+def _png_bit_depth(head: bytes) -> int | None:
     """Bit depth from the PNG header (Pillow silently narrows 16-bit RGB PNGs to 8 bits)."""
-    with open(path, "rb") as f:
-        head = f.read(26)
     if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
         return head[24]
     return None
 
 
-def _open(path: Path):
+def _path(location: str | Path) -> str | Path:
+    """A location as messages name it: a local Path, or a store's URI without its query."""
+    from harness.storage import display, is_uri
+
+    return display(str(location)) if is_uri(str(location)) else Path(location)
+
+
+def _open(location: str | Path):
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    if _png_bit_depth(path) == 16:
+    from harness.storage import read_bytes
+
+    path = _path(location)
+    data = read_bytes(str(location))  # InputError "file not found" when missing
+    if _png_bit_depth(data[:26]) == 16:
         raise InputError(path, "16-bit image; expected 8 bits per channel")
     try:
-        im = Image.open(path)
+        im = Image.open(io.BytesIO(data))
         im.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise InputError(path, f"cannot be read as an image ({err.__class__.__name__})") from None
@@ -43,8 +53,8 @@ def _open(path: Path):
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """An 8-bit RGB image as float32 H×W×3 in [0, 1]."""
-    path = Path(path)
     im = _open(path)
+    path = _path(path)
     mode = im.mode
     if mode == "P" and "transparency" not in im.info:
         im, mode = im.convert("RGB"), "RGB"
@@ -61,8 +71,8 @@ def read_rgb(path: str | Path) -> np.ndarray:
 
 def read_mask_channels(path: str | Path) -> np.ndarray:
     """A mask file as uint8: H×W for single-channel masks, H×W×3 for RGB ones. Alpha/16-bit refused."""
-    path = Path(path)
     im = _open(path)
+    path = _path(path)
     mode = im.mode
     if mode == "1":
         im, mode = im.convert("L"), "L"

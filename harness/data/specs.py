@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 
@@ -51,9 +50,12 @@ class Suite:
 
 
 def files_hash(paths: list[str | None], salt: str = "") -> str:
-    """sha256 over the bytes of files (None = an absent optional file), in order."""
+    """sha256 over the bytes of files (None = an absent optional file), in order; a file is a local path or a
+    location in a store (harness/storage.py)."""
+    from harness.storage import read_bytes
+
     h = hashlib.sha256(salt.encode())
     for p in paths:
-        h.update(b"\0" if p is None else Path(p).read_bytes())
+        h.update(b"\0" if p is None else read_bytes(str(p)))
         h.update(b"|")
     return h.hexdigest()

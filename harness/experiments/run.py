@@ -2,10 +2,11 @@
 summarise, log. The shape of every experiment command: a config, Ray doing the work, rows in pandas,
 statistics with CIs, a terminal table, `--json`, an MLflow parent with children.
 
-OUT (the experiment directory) holds `experiment.json` (the config, arms and budgets — a resume must match
-them — and the MLflow parent run), `tune/` (Tune's state) and `trials/<arm>-s<seed>/` (each trial's stages,
-checkpoints and logs). Evaluation goes through the engine's cache (resume=True), so a resumed experiment
-re-scores nothing either.
+OUT (the experiment directory, on the driver) holds `experiment.json` (the config, arms and budgets — a resume
+must match them — and the MLflow parent run) and `trials/<arm>-s<seed>/` (each finished trial's final model,
+downloaded from its checkpoint). Tune's state and the trials' checkpoints, logs and curves live in the
+experiment's storage (`--storage`, by default OUT: RUN/tune/trials/<arm>-s<seed>/, harness/experiments/tune.py).
+Evaluation goes through the engine's cache (resume=True), so a resumed experiment re-scores nothing either.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from harness.experiments.summary import ExperimentResult
 
 STATE = "experiment.json"
 MATCH = ("command", "suite", "data_root", "budget", "budget_overrides", "seeds", "variants", "method", "loss",
-         "grid", "loss_options", "limit", "references")  # what a resume must not change
+         "grid", "loss_options", "limit", "references", "storage")  # what a resume must not change
 
 
 def plan(cfg: ExperimentConfig):
@@ -51,7 +52,9 @@ def plan(cfg: ExperimentConfig):
     return arms, budgets
 
 
-def _prepare_out(cfg: ExperimentConfig, arms, budgets) -> tuple[Path, dict]:
+def _prepare_out(cfg: ExperimentConfig, arms, budgets, run: str) -> tuple[Path, dict]:
+    from harness.storage import display, exists, join
+
     out = Path(cfg.out).resolve()
     state_file = out / STATE
     now = {"config": {k: v for k, v in cfg.to_dict().items() if k in MATCH},
@@ -61,6 +64,9 @@ def _prepare_out(cfg: ExperimentConfig, arms, budgets) -> tuple[Path, dict]:
         if state_file.exists() or (out / "trials").exists():
             raise InputError(str(out), "holds an earlier experiment: pass --resume to continue it, or choose "
                                        "another --out")
+        if exists(join(run, "tune")):
+            raise InputError(display(run), "holds an earlier experiment's trials (--storage): pass --resume to "
+                                           "continue it, or choose another --out")
         return out, now  # created once the cluster can hold a trial (nothing half-written before)
     if not state_file.is_file():
         raise InputError(str(state_file), "--resume: no experiment to resume here")
@@ -82,6 +88,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
     from harness.engine.session import command_session
     from harness.experiments.evaluate import evaluate
     from harness.experiments.tune import make_specs, run_trials, trial_resources
+    from harness.storage import check_reachable, locate, run_location
     from harness.tracking.experiments import ExperimentTracker
 
     cfg.check()
@@ -90,7 +97,10 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
         if suite.notice:
             session.log(f"note: {suite.notice}")
         arms, budgets = plan(cfg)
-        out, state = _prepare_out(cfg, arms, budgets)
+        run = run_location(cfg.storage, cfg.storage_endpoint, cfg.out)
+        if cfg.storage:
+            check_reachable("--storage", locate(cfg.storage, cfg.storage_endpoint))
+        out, state = _prepare_out(cfg, arms, budgets, run)
         t0 = time.perf_counter()
         with session.ray(start=False) as cluster:
             resources, gpus = trial_resources(next(iter(budgets.values())), cluster)
@@ -105,7 +115,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] | None = No
             session.log(f"{len(specs)} trials ({len(arms)} variants × {cfg.seeds} seeds), {resources['cpu']:g} CPU"
                         f"{f' + {gpus:g} GPU' if gpus else ''} each, on {cluster['cpus']} CPUs / "
                         f"{cluster['gpus']} GPUs")
-            outcomes = run_trials(specs, out, resources, tracker, resume=cfg.resume)
+            outcomes = run_trials(specs, out, resources, tracker, resume=cfg.resume, run=run)
             t1 = time.perf_counter()
             for key, o in outcomes.items():
                 if o["status"] != "FINISHED":

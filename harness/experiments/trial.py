@@ -1,14 +1,17 @@
 """One Ray Tune trial: one arm and one seed, its training stages one after the other, in the trial's own
 process (harness/train/loop.py `run_stage`, the loop every Ray Train worker runs).
 
-A trial's files live in a directory of its own, named by the experiment (never by Tune), so a trial that runs
-again picks up its own work: a finished stage is not retrained, an interrupted one resumes from its latest
-periodic checkpoint, and a finished trial (`done.json`) only reports its result again — Tune's experiment state
-may be a few seconds older than the trials' files when the driver is killed.
+A trial writes in a temporary folder of its own (on whichever node runs it) with one layout — stage<k>/
+(checkpoints/, train.log, the stage's final model) and, at the end, done.json — and persists it only as Tune
+checkpoints: after every periodic checkpoint and every finished stage the whole folder is reported
+(`tune.report(checkpoint=…)`), which Tune copies to the experiment's storage (harness/experiments/tune.py). A
+trial that runs again (Tune restored it, on any node) starts from its latest Tune checkpoint: a finished stage is
+not retrained, an interrupted one resumes from its latest periodic checkpoint, and a finished trial
+(`done.json`) only reports its result again.
 
 Reported to Tune (and from there to MLflow by the driver: harness/tracking/experiments.py): `step` (counted over
 all stages), `stage`, `train/<term>` every `log_every` steps, `val/<metric>` at the end of each stage, and at the
-end `checkpoint` (the final model) with `done_steps`.
+end `checkpoint` (the final model, relative to the trial's folder) with `done_steps`.
 """
 
 from __future__ import annotations
@@ -43,24 +46,42 @@ def stage_config(spec: dict[str, Any], stage: int, init: str | None) -> TrainCon
 
 def run_trial(config: dict[str, Any], specs: dict[str, dict[str, Any]]) -> None:
     """Tune's function trainable: `config["trial"]` names the spec."""
+    import shutil
+    import tempfile
+
+    from ray import tune
+
+    spec = specs[config["trial"]]
+    if spec.get("fail"):  # the test hook, read by the driver (tune.run_trials)
+        raise RuntimeError(f"trial {spec['key']} failed on purpose ({FAIL_ENV})")
+    tdir = Path(tempfile.mkdtemp(prefix="harness-trial-"))
+    try:
+        restored = tune.get_checkpoint()
+        if restored is not None:
+            restored.to_directory(str(tdir))
+        _train(spec, tdir)
+    finally:
+        shutil.rmtree(tdir, ignore_errors=True)
+
+
+def _train(spec: dict[str, Any], tdir: Path) -> None:
     import torch
     from ray import tune
 
     from harness.train.loop import run_stage
     from harness.train.state import latest_checkpoint
 
-    spec = specs[config["trial"]]
-    tdir = Path(spec["dir"])
+    def persist(metrics: dict[str, Any]) -> None:
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tdir)))
+
     done_file = tdir / "done.json"
     if done_file.is_file():
-        tune.report({**json.loads(done_file.read_text()), "cached": 1})
+        persist({**json.loads(done_file.read_text()), "cached": 1})
         return
-    if spec.get("fail"):  # the test hook, read by the driver (tune.run_trials)
-        raise RuntimeError(f"trial {spec['key']} failed on purpose ({FAIL_ENV})")
     device = "cuda" if spec["gpus"] and torch.cuda.is_available() else "cpu"
     offset, init, last = 0, None, {}
     for stage in range(1, len(spec["budget"]["steps"]) + 1):
-        cfg = stage_config(spec, stage, init)
+        cfg = stage_config({**spec, "dir": str(tdir)}, stage, init)
         out = Path(cfg.out)
         final = out / f"{cfg.method}-stage{stage}.safetensors"
         if not final.is_file():
@@ -74,11 +95,16 @@ def run_trial(config: dict[str, Any], specs: dict[str, dict[str, Any]]) -> None:
 
             _, terms = run_stage(cfg, init=init, resume_from=str(latest[1]) if latest else None,
                                  resume_step=latest[0] if latest else 0, device=device, log=log,
-                                 validate=spec["budget"]["validate"])
+                                 validate=spec["budget"]["validate"],
+                                 on_checkpoint=lambda step, stage=stage, offset=offset: persist(
+                                     {"step": offset + step, "stage": stage}))
             last = {k: float(v) for k, v in terms.items() if k.startswith("val/")}
+            persist({"step": offset + cfg.steps, "stage": stage})
         init, offset = str(final), offset + cfg.steps
-    result = {"step": offset, "stage": len(spec["budget"]["steps"]), "checkpoint": init, "done_steps": offset, **last}
+    n = len(spec["budget"]["steps"])
+    result = {"step": offset, "stage": n, "checkpoint": f"stage{n}/{spec['method']}-stage{n}.safetensors",
+              "done_steps": offset, **last}
     tmp = done_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, done_file)
-    tune.report(result)
+    persist(result)

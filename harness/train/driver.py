@@ -2,10 +2,12 @@
 
 One `TorchTrainer` (Ray Train V2) runs harness/train/loop.py on `workers` processes: DDP over gloo on CPU,
 NCCL on GPU. Data: a self-supervised generator (harness/train/relit.py, harness/train/perturb.py) or any
-suite's samples (`suite=`: harness/train/suite.py). Checkpoints every `checkpoint_every` steps in
-OUT/checkpoints/ (harness/train/state.py); `resume=True` continues from the latest complete one; `init=` starts
-a stage from the previous stage's checkpoint (a path or `models:/NAME@stageK`). The final model is
-OUT/<method>-stage<K>.safetensors, logged to MLflow and registered as models:/<method>@stage<K>
+suite's samples (`suite=`: harness/train/suite.py). Workers write only in folders of their own; checkpoints
+persist as Ray Train checkpoints (every `checkpoint_every` steps, and the final one) in the run's storage —
+`--storage URI`/<name of OUT>, by default OUT itself (harness/storage.py) — at RUN/ray/<Ray run>/step_N/
+(harness/train/state.py); `resume=True` continues from the latest complete one there; `init=` starts a stage from
+the previous stage's checkpoint (a path or `models:/NAME@stageK`). The driver downloads the final model to
+OUT/<method>-stage<K>.safetensors (and train.log), logs it to MLflow and registers it as models:/<method>@stage<K>
 (harness/tracking/training.py). Learning rates default to the paper's per stage (1e-4, 1e-5, 1e-6); `lr`
 overrides. While it trains, a progress bar on stderr shows the step, rank 0's loss and the time left: rank 0
 tells a small Ray actor each step, and a thread of the driver reads it (`StepProgress`) — the workers' own
@@ -47,29 +49,31 @@ def validate(cfg: TrainConfig) -> None:
                            f"{cfg.method} size '{cfg.size}'")
 
 
-def _prepare_out(cfg: TrainConfig) -> tuple[dict, tuple[int, Path] | None]:
-    from harness.train.state import latest_checkpoint
+def _prepare_out(cfg: TrainConfig, run: str) -> tuple[dict, tuple[int, str] | None]:
+    """(the interrupted run's run.json, its latest stored checkpoint) — refusals as one line each."""
+    from harness.storage import display, exists, join, read_text
+    from harness.train.state import latest_stored_checkpoint
 
     out = Path(cfg.out).resolve()
-    state_file = out / "run.json"
-    latest = latest_checkpoint(out)
+    state_file = join(run, "run.json")
+    latest = latest_stored_checkpoint(run)
     if cfg.resume:
         if latest is None:
-            raise InputError(str(out / "checkpoints"), "--resume: no complete checkpoint to resume from")
-        saved = json.loads(state_file.read_text()) if state_file.is_file() else {}
+            raise InputError(display(join(run, "ray")), "--resume: no complete checkpoint to resume from")
+        saved = json.loads(read_text(state_file)) if exists(state_file) else {}
         old = saved.get("config", {})
         for key in ("method", "stage", "size", "batch_size", "workers", "resolution", "seed", "suite", "loss",
                     "loss_options", "data", "pairs"):
             if key in old and old[key] != getattr(cfg, key):
-                raise InputError(str(state_file), f"--resume with a different {key} ({old[key]!r} in the "
-                                                  f"interrupted run, {getattr(cfg, key)!r} now): the data order "
-                                                  "would change")
+                raise InputError(display(state_file), f"--resume with a different {key} ({old[key]!r} in the "
+                                                      f"interrupted run, {getattr(cfg, key)!r} now): the data "
+                                                      "order would change")
         if latest[0] >= cfg.steps:
-            raise InputError(str(latest[1]), f"already at step {latest[0]} ≥ --steps {cfg.steps}")
+            raise InputError(display(latest[1]), f"already at step {latest[0]} ≥ --steps {cfg.steps}")
         return saved, latest
     if latest is not None:
-        raise InputError(str(out / "checkpoints"), "holds checkpoints of an earlier run: pass --resume to "
-                                                   "continue it, or choose another --out")
+        raise InputError(display(join(run, "ray")), "holds checkpoints of an earlier run: pass --resume to "
+                                                    "continue it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     return {}, None
 
@@ -96,32 +100,44 @@ def _resolve_init(cfg: TrainConfig) -> str | None:
 def train(cfg: TrainConfig) -> TrainResult:
     """Run (or resume) one stage of training on Ray; returns where the final checkpoint is."""
     from harness.console import current
+    from harness.storage import check_reachable, download, join, locate, run_location, write_bytes
     from harness.train.loop import make_dataset
 
     validate(cfg)
+    run = run_location(cfg.storage, cfg.storage_endpoint, cfg.out)
+    if cfg.storage:
+        check_reachable("--storage", locate(cfg.storage, cfg.storage_endpoint))
     init = _resolve_init(cfg)
-    saved, latest = _prepare_out(cfg)
+    saved, latest = _prepare_out(cfg, run)
     out = Path(cfg.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     data_desc = make_dataset(cfg).describe()
     uri = run_id = None
     if cfg.mlflow:
         from harness.tracking.training import start_training_run
 
         uri, run_id = start_training_run(cfg, saved, init, data_desc)
-    (out / "run.json").write_text(json.dumps({"config": cfg.to_dict(), "mlflow_run_id": run_id,
-                                              "tracking_uri": uri, "init": init}, indent=1))
+    state = json.dumps({"config": cfg.to_dict(), "mlflow_run_id": run_id, "tracking_uri": uri, "init": init},
+                       indent=1)
+    (out / "run.json").write_text(state)
+    if join(run, "run.json") != str(out / "run.json"):
+        write_bytes(join(run, "run.json"), state.encode())  # a resume from another machine reads it there
     loop_config = {"cfg": cfg.to_dict(), "init": init, "run_id": run_id, "tracking_uri": uri,
-                   "resume_from": str(latest[1]) if latest else None, "resume_step": latest[0] if latest else 0}
+                   "resume_from": latest[1] if latest else None, "resume_step": latest[0] if latest else 0}
+    name = f"{cfg.method}-stage{cfg.stage}-{int(time.time())}"
     log_path = current().log_path
     try:
-        result = _fit(cfg, loop_config)
+        result = _fit(cfg, loop_config, run, name)
+        final = out / f"{cfg.method}-stage{cfg.stage}.safetensors"
+        stored = join(run, "ray", name, f"step_{cfg.steps:07d}")
+        for f in (final, final.with_suffix(".json"), out / "train.log"):
+            download(join(stored, f.name), f)
     except BaseException as err:
         if run_id:
             from harness.tracking.training import fail_training_run
 
             fail_training_run(uri, run_id, err, log_path)
         raise
-    final = out / f"{cfg.method}-stage{cfg.stage}.safetensors"
     metrics = {k: float(v) for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
     version = None
     if run_id:
@@ -134,11 +150,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     return TrainResult(final, cfg.steps, metrics, run_id, version)
 
 
-def _fit(cfg: TrainConfig, loop_config: dict):
+def _fit(cfg: TrainConfig, loop_config: dict, run: str, name: str):
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
     from harness.cluster import ray_session
+    from harness.storage import join, ray_storage
     from harness.train.loop import train_loop_per_worker
 
     use_gpu = cfg.gpus_per_worker > 0
@@ -149,9 +166,8 @@ def _fit(cfg: TrainConfig, loop_config: dict):
             train_loop_config={**loop_config, "progress": progress.actor},
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
             scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=use_gpu, resources_per_worker=resources),
-            run_config=RunConfig(name=f"{cfg.method}-stage{cfg.stage}-{int(time.time())}",
-                                 storage_path=str(Path(cfg.out).resolve() / "ray"),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=1)),
+            run_config=RunConfig(name=name, **ray_storage(join(run, "ray")),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints + 1)),
         )
         return trainer.fit()
 

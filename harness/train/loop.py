@@ -66,14 +66,24 @@ def collate(items: list[dict]) -> dict:
 
 def train_loop_per_worker(config: dict) -> None:
     """Ray Train's entry point. `config`: the TrainConfig as a dict, `init`, `run_id`, `tracking_uri`,
-    `resume_from`/`resume_step`."""
+    `resume_from` (the location of a stored checkpoint folder)/`resume_step`.
+
+    Every worker writes in a temporary folder of its own, never in the driver's --out (on a cluster that is
+    another machine's disk); what persists are the checkpoints rank 0 reports to Ray Train, which copies them
+    to the run's storage: every periodic one, and the final one with the final model and train.log."""
+    import tempfile
+
     import ray.train
     import ray.train.torch
+
+    from harness.storage import download
+    from harness.train.state import checkpoint_folder, step_paths
 
     cfg = TrainConfig(**config["cfg"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
+    work = Path(tempfile.mkdtemp(prefix="harness-train-"))
 
     def wrap(module):
         if world == 1:
@@ -91,22 +101,48 @@ def train_loop_per_worker(config: dict) -> None:
     if rank == 0 and counter is not None:
         def progress(step: int, terms: dict[str, float]) -> None:
             counter.update.remote(step, terms.get("total"))
-    final_path, terms = run_stage(cfg, init=config.get("init"), resume_from=config.get("resume_from"),
-                                  resume_step=config.get("resume_step", 0), rank=rank, world=world, device=device,
-                                  wrap=wrap, log=log, progress=progress)
-    # Train V2 keeps metrics only when they come with a checkpoint: report the final one from rank 0.
-    ray.train.report({"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}},
-                     checkpoint=None if final_path is None else _final_only_dir(final_path))
+    resume_from, step0 = None, config.get("resume_step", 0)
+    if config.get("resume_from"):  # every rank loads the weights and optimizer state
+        restored = download(config["resume_from"], work / "restored")
+        resume_from = str(step_paths(restored, step0)[0])
+        if rank == 0 and (restored / "train.log").is_file():
+            shutil.copy2(restored / "train.log", work / "train.log")  # the log continues
+
+    def report(step: int, extra: tuple[Path, ...] = (), metrics: dict | None = None) -> None:
+        folder = None
+        if rank == 0:
+            folder = checkpoint_folder(work / "checkpoints", step, work / "report" / f"step_{step:07d}",
+                                       (work / "train.log", *extra))
+        ray.train.report(metrics or {"step": step},
+                         checkpoint=ray.train.Checkpoint.from_directory(str(folder)) if folder else None,
+                         checkpoint_dir_name=f"step_{step:07d}")
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        final_path, terms = run_stage(cfg, init=config.get("init"), resume_from=resume_from, resume_step=step0,
+                                      rank=rank, world=world, device=device, wrap=wrap, log=log,
+                                      progress=progress, workdir=work,
+                                      on_checkpoint=lambda step: report(step))
+        # Train V2 keeps metrics only when they come with a checkpoint: the final one, from rank 0
+        extra = () if final_path is None else (final_path, final_path.with_suffix(".json"))
+        report(cfg.steps, extra, {"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | None = None, resume_step: int = 0,
               rank: int = 0, world: int = 1, device: Any = "cpu", wrap: Callable | None = None,
               log: Callable[[dict[str, float], int], None] | None = None,
               validate: bool = True,
-              progress: Callable[[int, dict[str, float]], None] | None = None) -> tuple[Path | None, dict[str, float]]:
+              progress: Callable[[int, dict[str, float]], None] | None = None,
+              workdir: str | Path | None = None,
+              on_checkpoint: Callable[[int], None] | None = None) -> tuple[Path | None, dict[str, float]]:
     """Train one stage in this process, as rank `rank` of `world` (Ray Train workers, or one Ray Tune trial:
-    harness/experiments/trial.py). `log(terms, step)` gets rank 0's logged losses and validation metrics;
-    `progress(step, terms)` this rank's losses after every step (the progress bar's feed).
+    harness/experiments/trial.py), writing in `workdir` (default `cfg.out`): checkpoints/, train.log and the
+    final model. `log(terms, step)` gets rank 0's logged losses and validation metrics; `progress(step, terms)`
+    this rank's losses after every step (the progress bar's feed); `on_checkpoint(step)` runs on every rank
+    once rank 0 has written periodic checkpoint `step` (where the caller persists it: Ray Train, Ray Tune).
     Returns (the final checkpoint on rank 0, else None; the last logged terms)."""
     import torch
     import torch.distributed as dist
@@ -135,9 +171,11 @@ def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | N
 
     dataset = make_dataset(cfg)
     shuffle = cfg.suite is not None
-    out = Path(cfg.out).resolve()
+    out = Path(workdir if workdir is not None else cfg.out).resolve()
     ckpt_dir = out / "checkpoints"
     log_file = open(out / "train.log", "a") if rank == 0 else None
+    if log_file is not None and resume_from:
+        log_file.write(f"{time.strftime('%H:%M:%S')} resumed at step {start}\n")
     data_desc = dataset.describe()
     terms: dict[str, float] = {}
     t0 = time.time()
@@ -188,8 +226,11 @@ def run_stage(cfg: TrainConfig, *, init: str | None = None, resume_from: str | N
             log_file.flush()
             if log is not None:
                 log(val, done)
-        if rank == 0 and done % cfg.checkpoint_every == 0 and done != cfg.steps:
-            save(done, final=False)
+        if done % cfg.checkpoint_every == 0 and done != cfg.steps:
+            if rank == 0:
+                save(done, final=False)
+            if on_checkpoint is not None:
+                on_checkpoint(done)
 
     final_path = None
     if rank == 0:
@@ -208,14 +249,3 @@ def _validate(model, device) -> dict[str, float]:
     from harness.train.validate import validate
 
     return validate(model, device=str(device))
-
-
-def _final_only_dir(final_path: Path):
-    """A Ray checkpoint directory holding just the final model (not the whole OUT directory)."""
-    import ray.train
-
-    d = final_path.parent / "ray_final"
-    d.mkdir(exist_ok=True)
-    for suffix in (".safetensors", ".json"):
-        shutil.copy2(final_path.with_suffix(suffix), d / final_path.with_suffix(suffix).name)
-    return ray.train.Checkpoint.from_directory(str(d))

@@ -1,9 +1,11 @@
-"""Training state on disk, without pickle: periodic checkpoints in OUT/checkpoints/ that a run resumes from.
+"""Training state, without pickle: periodic checkpoints that a run resumes from.
 
 Per checkpoint step N: `step_N.safetensors/.json` (the model, in the format of
 harness/methods/checkpoint.py — loadable by the benchmark) and `step_N.state.safetensors/.json` (optimizer
 tensors and discriminator weights in safetensors; scalars and param groups as JSON). Written to temporaries
-and renamed into place, so an interruption never leaves a half checkpoint under its final name.
+and renamed into place, so an interruption never leaves a half checkpoint under its final name. A worker writes
+them in a folder of its own; what persists is the Ray Train checkpoint it reports (harness/train/loop.py):
+`RUN/ray/<Ray run>/step_N/` in the run's storage (harness/storage.py), which `latest_checkpoint` finds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ def step_paths(ckpt_dir: Path, step: int) -> tuple[Path, Path, Path]:
 
 
 def latest_checkpoint(out: str | os.PathLike) -> tuple[int, Path] | None:
-    """(step, model checkpoint path) of the newest complete periodic checkpoint in OUT/checkpoints."""
+    """(step, model checkpoint path) of the newest complete periodic checkpoint in the local folder
+    OUT/checkpoints (a trial's own folder: harness/experiments/trial.py)."""
     ckpt_dir = Path(out) / "checkpoints"
     if not ckpt_dir.is_dir():
         return None
@@ -37,6 +40,37 @@ def latest_checkpoint(out: str | os.PathLike) -> tuple[int, Path] | None:
             if all(f.is_file() for f in step_paths(ckpt_dir, step)) and (best is None or step > best[0]):
                 best = (step, step_paths(ckpt_dir, step)[0])
     return best
+
+
+STORED_RE = re.compile(r"^([^/]+)/step_(\d+)/step_\2(\.json|\.safetensors|\.state\.json|\.state\.safetensors)$")
+
+
+def latest_stored_checkpoint(run: str) -> tuple[int, str] | None:
+    """(step, location of its folder) of the newest complete checkpoint a training run reported to its storage
+    `run` (RUN/ray/<Ray run>/step_N/, any Ray run: a resumed run starts a new one)."""
+    from harness.storage import join, list_dir
+
+    found: dict[tuple[str, int], set[str]] = {}
+    for name, is_dir in list_dir(join(run, "ray"), recursive=True).items():
+        m = STORED_RE.match(name)
+        if m and not is_dir:
+            found.setdefault((m.group(1), int(m.group(2))), set()).add(m.group(3))
+    complete = [(step, ray_run) for (ray_run, step), files in found.items() if len(files) == 4]
+    if not complete:
+        return None
+    step, ray_run = max(complete)
+    return step, join(run, "ray", ray_run, f"step_{step:07d}")
+
+
+def checkpoint_folder(src: Path, step: int, dst: Path, extra: tuple[Path, ...] = ()) -> Path:
+    """A folder `dst` holding checkpoint `step` of `src` (and `extra` files): what a worker reports to Ray."""
+    import shutil
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in (*step_paths(src, step), step_paths(src, step)[0].with_suffix(".json"), *extra):
+        if f.is_file():
+            shutil.copy2(f, dst / f.name)
+    return dst
 
 
 def prune(ckpt_dir: Path, keep: int) -> None:

@@ -13,6 +13,9 @@ regions per sample, each with the ground truth it implies when known —
 
     ROOT/references/<id>/<name>.png        a candidate reference region, 8-bit, > 127 inside
     ROOT/references_real/<id>/<name>.png   the truth harmonizing towards that region should give (optional)
+
+ROOT may be a location in an object store (`s3://BUCKET/PREFIX`, harness/storage.py): the folder is listed once,
+and every file is a location that whoever loads the sample — a Ray worker on any node — reads itself.
 """
 
 from __future__ import annotations
@@ -21,36 +24,49 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.io import IMAGE_EXTENSIONS, find_image, read_mask, read_mask_8bit, read_mask_channels, read_rgb
+from harness.data.io import IMAGE_EXTENSIONS, read_mask, read_mask_8bit, read_mask_channels, read_rgb
 from harness.data.sample import Reference, Sample
 from harness.data.specs import SampleSpec, Suite, files_hash
 from harness.errors import HarnessError, InputError
 
 
 def folder_suite(root: str | Path, name: str = "folder") -> Suite:
-    root = Path(root)
-    comp_dir = root / "composite"
-    if not comp_dir.is_dir():
-        raise HarnessError(f"{root}: not a folder suite (no composite/ directory)")
+    from harness.storage import display, is_uri, join, list_dir, locate
+
+    root = locate(str(root))
+    listed = {f for f, is_dir in list_dir(root, recursive=True).items() if not is_dir}
+    if not any(f.startswith("composite/") for f in listed) and not (
+            not is_uri(root) and (Path(root) / "composite").is_dir()):
+        raise HarnessError(f"{display(root)}: not a folder suite (no composite/ directory)")
+
+    def find(folder: str, stem: str) -> str | None:  # io.find_image over the listing: .png, .jpg, .jpeg
+        for ext in IMAGE_EXTENSIONS:
+            if f"{folder}/{stem}{ext}" in listed:
+                return join(root, folder, stem + ext)
+        return None
+
     specs = []
-    stems = sorted({p.stem for p in comp_dir.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS})
+    stems = sorted({Path(f).stem for f in listed if f.count("/") == 1 and f.startswith("composite/")
+                    and Path(f).suffix.lower() in IMAGE_EXTENSIONS})
     for stem in stems:
-        comp = find_image(comp_dir, stem)
-        mask = find_image(root / "mask", stem)
+        comp = find("composite", stem)
+        if comp is None:  # only an upper-case extension: read as before, by its own name
+            comp = join(root, "composite", next(f for f in sorted(listed) if f.startswith("composite/")
+                                                  and Path(f).stem == stem).split("/", 1)[1])
+        mask = find("mask", stem)
         if mask is None:
-            raise InputError(comp_dir / f"{stem}", f"no foreground mask: expected {root / 'mask' / (stem + '.png')}")
-        ref = find_image(root / "reference", stem)
-        real = find_image(root / "real", stem)
+            raise InputError(display(join(root, "composite", stem)),
+                             f"no foreground mask: expected {display(join(root, 'mask', stem + '.png'))}")
         named = {}
-        if (root / "references" / stem).is_dir():
-            for p in sorted((root / "references" / stem).iterdir()):
-                if p.suffix.lower() in IMAGE_EXTENSIONS:
-                    truth = find_image(root / "references_real" / stem, p.stem)
-                    named[p.stem] = (str(p), str(truth) if truth else None)
+        for f in sorted(listed):
+            if f.startswith(f"references/{stem}/") and f.count("/") == 2 and \
+                    Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                region = Path(f).stem
+                named[region] = (join(root, f), find(f"references_real/{stem}", region))
         specs.append(SampleSpec(stem, "folder", {
-            "composite": str(comp), "mask": str(mask), "reference": str(ref) if ref else None,
-            "real": str(real) if real else None, "source": name, "references": named}))
-    return Suite(name, f"folder:{root}", specs, data_root=str(root))
+            "composite": comp, "mask": mask, "reference": find("reference", stem), "real": find("real", stem),
+            "source": name, "references": named}))
+    return Suite(name, f"folder:{display(root)}", specs, data_root=root)
 
 
 def open_folder(data_root: str | None) -> Suite:

@@ -43,33 +43,35 @@ def open_intharmony(data_root: str | None) -> Suite:
 
 
 def intharmony_suite(root: str | Path) -> Suite:
-    root = Path(root)
-    manifest, build = root / "manifest.jsonl", root / "build.json"
-    if not manifest.is_file() or not build.is_file():
-        raise HarnessError(f"{root}: not an IntHarmony build (no manifest.jsonl/build.json; make one with "
-                           "`harness build-intharmony --out DIR`)")
+    from harness.storage import display, is_file, join, locate, read_text
+
+    root = locate(str(root))  # a folder, or a location in a store (s3://…)
+    manifest, build = join(root, "manifest.jsonl"), join(root, "build.json")
+    if not is_file(manifest) or not is_file(build):
+        raise HarnessError(f"{display(root)}: not an IntHarmony build (no manifest.jsonl/build.json; make one "
+                           "with `harness build-intharmony --out DIR`)")
     entries = {}
-    for lineno, line in enumerate(manifest.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text(manifest).splitlines(), 1):
         if line.strip():
             try:
                 e = json.loads(line)
                 entries[e["id"]] = {"augmentation": e["augmentation"]["name"], "fg_category": e["fg_category"],
                                     "ref_category": e["ref_category"]}
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise InputError(f"{manifest}:{lineno}", "not a manifest entry (id, augmentation.name, "
+                raise InputError(f"{display(manifest)}:{lineno}", "not a manifest entry (id, augmentation.name, "
                                                          "fg_category, ref_category)") from None
-    settings = json.loads(build.read_text()).get("settings", {})
+    settings = json.loads(read_text(build)).get("settings", {})
     folder = folder_suite(root, name="intharmony")
     specs = []
     for spec in folder.specs:
         if spec.id not in entries:
-            raise InputError(root / "composite" / f"{spec.id}.png", "has no entry in manifest.jsonl")
+            raise InputError(display(join(root, "composite", f"{spec.id}.png")), "has no entry in manifest.jsonl")
         specs.append(SampleSpec(spec.id, spec.kind, {**spec.args, "source": "intharmony",
                                                      "meta": entries[spec.id]}))
     bundled = not settings.get("annotations") and not settings.get("mhp")  # the bundled instances files
     held_out = bundled and settings.get("split") == "test"
     if not bundled:
-        return Suite("intharmony", f"intharmony:{root}", specs, data_root=str(root))
+        return Suite("intharmony", f"intharmony:{display(root)}", specs, data_root=str(root))
     split = settings.get("split", "test")
-    return Suite("intharmony", f"{BUNDLED_SOURCE}:{root} (built from harness/data/assets/coco_{split}.json)", specs,
-                 data_root=str(root), held_out=held_out, notice=BUNDLED_NOTICE)
+    return Suite("intharmony", f"{BUNDLED_SOURCE}:{display(root)} (built from harness/data/assets/coco_{split}.json)",
+                 specs, data_root=str(root), held_out=held_out, notice=BUNDLED_NOTICE)

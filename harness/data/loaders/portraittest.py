@@ -17,17 +17,19 @@ from harness.data.specs import Suite
 from harness.errors import HarnessError
 
 
-def _find_root(data_root: str | None) -> tuple[Path | None, list[str]]:
-    candidates: list[Path] = []
+def _find_root(data_root: str | None) -> tuple[str | None, list[str]]:
+    from harness.storage import display, is_dir, join
+
+    candidates: list[str] = []
     if data_root:
-        candidates.append(Path(data_root))
+        candidates.append(data_root)  # a folder, or a location in a store (s3://…)
     env = os.environ.get("HARNESS_DATA")
     if env:
-        candidates += [Path(env) / "PortraitTest", Path(env) / "portraittest", Path(env)]
+        candidates += [str(Path(env) / "PortraitTest"), str(Path(env) / "portraittest"), env]
     for c in candidates:
-        if (c / "composite").is_dir():
-            return c, [str(c) for c in candidates]
-    return None, [str(c) for c in candidates]
+        if is_dir(join(c, "composite")):
+            return c, [display(c) for c in candidates]
+    return None, [display(c) for c in candidates]
 
 
 def open_portraittest(data_root: str | None) -> Suite:
