@@ -153,10 +153,12 @@ MARKER = ".harness-visible-"
 
 def check_shared(paths: Sequence[SharedPath]) -> None:
     """On a cluster of several nodes, refuse — one line naming the folder and what to use instead — any of
-    `paths` that another alive node does not see as the same folder. Decided by looking, not by the path's
-    name: the driver writes a marker file of random content into the folder (into its nearest existing parent,
-    for one not made yet) and a tiny task pinned to each other node reads it back; a folder the driver cannot
-    write into (a read-only data set) is compared by its listing (names and sizes) instead."""
+    `paths` that another alive node does not see. Decided by looking, not by the path's name, with a tiny task
+    pinned to each other node: a folder the workers write into must be the same folder — the driver writes a
+    marker file of random content into it (into its nearest existing parent, for one not made yet) and each node
+    reads it back; a folder they only read must hold the same files — its listing (names, file sizes) must be
+    the same on each node, so a copy of the data at the same path on every node passes too (as does a folder
+    the workers write into but the driver cannot)."""
     if not paths:
         return
     import ray
@@ -176,7 +178,7 @@ def _check_one(shared: SharedPath, nodes: list[dict]) -> None:
     folder = Path(shared.path).absolute()
     while not folder.is_dir() and folder != folder.parent:
         folder = folder.parent
-    marker, expected = _leave_marker(folder)
+    marker, expected = (None, _listing(str(folder))) if shared.use == "read" else _leave_marker(folder)
     try:
         probe = ray.remote(num_cpus=0, max_retries=0)(sees)
         refs = {probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
@@ -188,16 +190,16 @@ def _check_one(shared: SharedPath, nodes: list[dict]) -> None:
                 raise HarnessError(f"{shared.flag} {shared.path}: {where} did not answer within {CHECK_SECONDS:g} s, "
                                    "so whether it sees this folder is unknown")
             if not ray.get(ref):
-                raise HarnessError(f"{shared.flag} {shared.path}: {where} does not see this folder (it is on this "
-                                   f"machine only) and the cluster's workers {shared.use} it: use {shared.instead}")
+                raise HarnessError(f"{shared.flag} {shared.path}: {where} does not see the same folder (only this "
+                                   f"machine has it), and the cluster's workers {shared.use} it: use {shared.instead}")
     finally:
         if marker:
             (folder / marker).unlink(missing_ok=True)
 
 
 def _leave_marker(folder: Path) -> tuple[str | None, str]:
-    """(marker file name, its content) written into `folder`; (None, the folder's listing) when it is
-    read-only to us."""
+    """(marker file name, its content) written into `folder`; (None, the folder's listing) when we cannot
+    write into it."""
     import secrets
 
     name, content = f"{MARKER}{secrets.token_hex(8)}", secrets.token_hex(16)
@@ -209,16 +211,19 @@ def _leave_marker(folder: Path) -> tuple[str | None, str]:
 
 
 def _listing(folder: str) -> str:
+    """The folder's entries: file names with their sizes, folder names (a folder's own size is the
+    filesystem's business)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        return "\n".join(f"{e.name}\t{e.stat().st_size}" for e in entries if not e.name.startswith(MARKER))
+        return "\n".join(f"{e.name}/" if e.is_dir() else f"{e.name}\t{e.stat().st_size}" for e in entries
+                         if not e.name.startswith(MARKER))
     except OSError:
         return "\0unreadable"
 
 
 def sees(folder: str, marker: str | None, expected: str) -> bool:
-    """On a node: is `folder` the driver's folder — its marker there with the driver's content (or, without a
-    marker, the same listing)?"""
+    """On a node: is `folder` the driver's folder — its marker there with the driver's content — or, without a
+    marker, a folder with the same listing?"""
     if marker is None:
         return _listing(folder) == expected and expected != "\0unreadable"
     try:

@@ -7,13 +7,15 @@ checkout and the project's installed sources are not there either; only the virt
 dependencies are bound back in. So the worker imports the project only from the job's runtime environment,
 gets the user's weights only as bytes, and a path of the driver's given to it fails — as on a second machine.
 
-- a `checkpoint=FILE` method whose file only the driver sees runs, and its numbers equal a local run's;
+- a `checkpoint=FILE` method whose file only the driver sees runs on a `--data-root` both nodes see, and its
+  numbers equal a local run's;
 - a `--data-root` only the driver sees is refused with one line naming it and what to use instead, exit 2,
   before any work (nothing written to --out).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, cli, harness_json, hidden_folder_cluster, run_harness
+from tests.processes import ROOT, TIMEOUT, cli, harness_json, hidden_folder_cluster, run_harness, start_harness
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +53,8 @@ def remote():
     (driver / "weights").mkdir(parents=True)
     for part in ("safetensors", "json"):
         shutil.copy(ROOT / f"baselines/checkpoints/dovenet.{part}", driver / "weights" / f"dovenet.{part}")
-    cli("export-suite", "--suite", "sample", "--limit", "2", "--out", str(driver / "data"))
+    cli("export-suite", "--suite", "sample", "--limit", "2", "--out", str(base / "shared"))  # both nodes see it
+    shutil.copytree(base / "shared", driver / "data")  # only the driver sees it
     try:
         with hidden_folder_cluster(base, hide=[driver, Path("/work")], keep=[VENV]) as (address, nodes):
             yield address, nodes, driver
@@ -59,9 +62,9 @@ def remote():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _run(driver: Path, name: str, *extra: str) -> list[str]:
-    return ["run-benchmark", "--suite", "sample", "--limit", "2", "--no-mlflow", "--json", "--bootstrap", "50",
-            "--methods", f"dovenet:checkpoint={driver / 'weights' / 'dovenet.safetensors'}",
+def _run(driver: Path, name: str, data: Path, *extra: str) -> list[str]:
+    return ["run-benchmark", "--suite", "folder", "--data-root", str(data), "--no-mlflow", "--json",
+            "--bootstrap", "50", "--methods", f"dovenet:checkpoint={driver / 'weights' / 'dovenet.safetensors'}",
             "--cache-dir", str(driver / f"cache-{name}"), "--out", str(driver / f"out-{name}"), *extra]
 
 
@@ -70,9 +73,13 @@ def test_user_weights_and_code_reach_a_node_without_the_drivers_files(remote):
     assert len(nodes) == 2 and all(n["ip"] == "127.0.0.1" and n["alive"] for n in nodes), nodes
     assert sorted(n["cpus"] for n in nodes) == [0, 2], nodes  # every task runs on the worker node
 
-    res = harness_json(*_run(driver, "remote", "--ray-address", address))
+    shared = driver.parent / "shared"  # a data root both nodes see passes the check
+    local_run = start_harness(*_run(driver, "local", shared, "--num-cpus", "1"))  # meanwhile, the same run locally
+    res = harness_json(*_run(driver, "remote", shared, "--ray-address", address))
     assert res["ray"]["nodes"] == 2 and res["ray"]["cpus"] == 2, res["ray"]
-    local = harness_json(*_run(driver, "local", "--num-cpus", "1"))
+    out, err = local_run.communicate(timeout=TIMEOUT)
+    assert local_run.returncode == 0, err
+    local = json.loads(out)
     assert local["ray"]["nodes"] == 1
     remote_rows = {r["id"]: r for r in res["per_image"]}
     local_rows = {r["id"]: r for r in local["per_image"]}
@@ -85,11 +92,9 @@ def test_user_weights_and_code_reach_a_node_without_the_drivers_files(remote):
 
 def test_a_data_root_only_the_driver_sees_is_refused_before_any_work(remote):
     address, _, driver = remote
-    argv = _run(driver, "refused", "--ray-address", address)
-    argv[argv.index("sample")] = "folder"
-    proc = run_harness(*argv, "--data-root", str(driver / "data"))
+    proc = run_harness(*_run(driver, "refused", driver / "data", "--ray-address", address))
     err = proc.stderr.strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert f"error: --data-root {driver / 'data'}: Ray node 127.0.0.1 (" in err, err
-    assert "does not see this folder" in err and "--data-root s3://" in err and "NFS" in err, err
+    assert "does not see the same folder" in err and "--data-root s3://" in err and "NFS" in err, err
     assert proc.stdout == "" and not (driver / "out-refused").exists(), "work started before the refusal"
