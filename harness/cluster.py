@@ -76,8 +76,9 @@ def probe(address: str) -> None:
 PROJECT_PACKAGES = ("harness", "iph", "baselines", "studies", "reports")
 # Left out of the upload: caches, and the shipped checkpoints (28 MB of the 35) — the engine sends the weights a
 # run uses as bytes through the object store (harness/methods/weights.py), never as a path a worker opens.
-UPLOAD_EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/",
-                   "checkpoints/", "*.egg-info/"]
+# (gitignore patterns, matched by Ray against paths without a trailing slash: no "dir/" forms)
+UPLOAD_EXCLUDES = ["__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache", ".ruff_cache", "checkpoints",
+                   "*.egg-info"]
 
 
 def project_runtime_env() -> dict:
