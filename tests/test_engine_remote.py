@@ -2,9 +2,9 @@
 
 Both nodes run on 127.0.0.1, started with `ray start` (tests/processes.py: hidden_folder_cluster): the head has
 no CPUs, so every task runs on the other node, whose processes live in a mount namespace of their own with an
-empty tmpfs over the driver's folder (the data, the user's weights, --out, the cache) and over /work — the
-checkout and the project's installed sources are not there either; only the virtual environment's
-dependencies are bound back in. So the worker imports the project only from the job's runtime environment,
+empty tmpfs over the driver's folder (the data, the user's weights, --out, the cache) and over the checkout and
+wherever the environment has the project installed (an editable install's checkout) — only the virtual
+environment's dependencies stay. So the worker imports the project only from the job's runtime environment,
 gets the user's weights only as bytes, and a path of the driver's given to it fails — as on a second machine.
 
 - a `checkpoint=FILE` method whose file only the driver sees runs on a `--data-root` both nodes see, and its
@@ -16,6 +16,7 @@ gets the user's weights only as bytes, and a path of the driver's given to it fa
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import pytest
 
 from tests.processes import ROOT, TIMEOUT, cli, harness_json, hidden_folder_cluster, run_harness, start_harness
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]  # make test-cluster
 
 VENV = Path(sys.prefix)
 METRICS = ["mse", "fmse", "psnr", "fpsnr", "ssim", "fssim", "de2000", "de76"]
@@ -41,13 +42,30 @@ def _namespaces_allowed() -> str | None:
     return None if probe.returncode == 0 else f"unshare -m / mount not permitted: {probe.stderr.strip()}"
 
 
+INSTALLED = """
+import importlib.util, json
+found = [importlib.util.find_spec(n) for n in ("harness", "iph", "baselines", "studies", "reports")]
+print(json.dumps([list(s.submodule_search_locations)[0] for s in found if s and s.submodule_search_locations]))
+"""
+
+
+def _code_folders() -> list[Path]:
+    """Every folder a worker could import the project from without the job's runtime environment: this
+    checkout, and where this environment has the packages installed (an editable install points at some
+    checkout) — asked of a Python without PYTHONPATH, started elsewhere."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    found = subprocess.run([sys.executable, "-c", INSTALLED], env=env, cwd="/", capture_output=True, text=True,
+                           check=True).stdout
+    folders = [ROOT] + [Path(p) for p in json.loads(found) if not Path(p).is_relative_to(ROOT)]
+    return list(dict.fromkeys(folders))
+
+
 @pytest.fixture(scope="module")
 def remote():
     why = _namespaces_allowed()
     if why:
         pytest.skip(why)
-    if not str(VENV).startswith("/work/"):
-        pytest.skip(f"the test hides /work from the worker node and binds the venv back; the venv is at {VENV}")
+    code = _code_folders()
     base = Path(tempfile.mkdtemp(prefix="hr-", dir="/tmp"))  # short: Ray's socket paths are limited
     driver = base / "d"  # the driver's folder: data, weights, outputs, cache
     (driver / "weights").mkdir(parents=True)
@@ -56,7 +74,8 @@ def remote():
     cli("export-suite", "--suite", "sample", "--limit", "2", "--out", str(base / "shared"))  # both nodes see it
     shutil.copytree(base / "shared", driver / "data")  # only the driver sees it
     try:
-        with hidden_folder_cluster(base, hide=[driver, Path("/work")], keep=[VENV]) as (address, nodes):
+        keep = [VENV] if any(VENV.is_relative_to(c) for c in code) else []  # the dependencies stay
+        with hidden_folder_cluster(base, hide=[driver, *code], keep=keep) as (address, nodes):
             yield address, nodes, driver
     finally:
         shutil.rmtree(base, ignore_errors=True)
