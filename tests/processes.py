@@ -283,16 +283,18 @@ def hidden_folder_cluster(base: Path, hide: Sequence[Path], keep: Sequence[Path]
         [sys.executable, "-c", RAY_START_ON_LOOPBACK, "--address", address, "--num-cpus", str(worker_cpus),
          "--temp-dir", str(base / "w"), *_node_ports(), *common]))
     log = open(base / "cluster.log", "a")
-    procs = [subprocess.Popen([str(RAY), "start", "--head", "--port", str(port), "--num-cpus", "0", "--temp-dir",
-                               str(base / "h"), "--include-dashboard", "false", *_node_ports(), *common], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)]
+    head = [str(RAY), "start", "--head", "--port", str(port), "--num-cpus", "0", "--temp-dir", str(base / "h"),
+            "--include-dashboard", "false", *_node_ports(), *common]
+    procs = [subprocess.Popen(head, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)]
+
+    def gcs_up() -> bool:
+        import socket
+
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+        return False
+
     try:
-        def gcs_up() -> bool:
-            import socket
-
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-            return False
-
         wait_until(gcs_up, seconds, "the head node", procs[0], lambda: (base / "cluster.log").read_text()[-2000:])
         procs.append(subprocess.Popen(["unshare", "-m", "sh", "-c", "\n".join(script)], env=env, stdout=log,
                                       stderr=subprocess.STDOUT, start_new_session=True))
