@@ -7,7 +7,8 @@ image (float32 H×W×3 in [0, 1]) that differs from the composite only inside th
 
 - classical methods (harness/methods/classical.py) run at the sample's own resolution in Ray tasks;
 - learned methods (iph/, baselines/) run at their working size (256²) in Ray actors that load their weights
-  once; the full-resolution result comes from the polynomial colour mapping (harness/methods/highres.py);
+  once — from bytes the driver read (`weights`, harness/methods/weights.py), never from a driver's path; the
+  full-resolution result comes from the polynomial colour mapping (harness/methods/highres.py);
 - external methods are whatever their class does (interface in harness/methods/registry.py).
 """
 
