@@ -191,3 +191,133 @@ def mlflow_server(root: Path, seconds: float = 180) -> Iterator[str]:
     finally:
         stop_process(proc, signal.SIGTERM)
         log.close()
+
+
+# --- a Ray cluster whose worker node cannot see the driver's folders -------------------------------------------
+RAY = Path(sys.executable).with_name("ray")
+
+
+def _process_tree(pids: Sequence[int]) -> list[tuple[int, str]]:
+    """`pids` and every process below them (read from /proc's parent links), each with its start time, so that
+    a pid the system has reused since is never signalled."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            pid, rest = stat.read_text().split(" (", 1)
+            children.setdefault(int(rest.rsplit(") ", 1)[1].split()[1]), []).append(int(pid))
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        out.append((pid, _started(pid)))
+        todo += children.get(pid, [])
+    return out
+
+
+def _started(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _node_ports() -> list[str]:
+    """Ports of a node's own: Ray's defaults (10001, 52365, …) may belong to another cluster on this machine."""
+    flags = ["--node-manager-port", "--object-manager-port", "--runtime-env-agent-port", "--metrics-export-port",
+             "--dashboard-agent-grpc-port", "--dashboard-agent-listen-port"]
+    return [x for f in flags for x in (f, str(free_port()))]
+
+
+# `ray start` of a worker node on 127.0.0.1: with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (loopback only) `ray start`
+# refuses to join a cluster, and with it on it replaces 127.0.0.1 — as the head's address and as the node's own —
+# by the machine's outward address. This is `ray start` with the addresses kept as given.
+RAY_START_ON_LOOPBACK = """
+import sys
+import ray._private.services as services
+services.resolve_ip_for_localhost = lambda host: host
+from ray.scripts.scripts import main
+sys.argv = ["ray", "start", *sys.argv[1:]]
+main()
+"""
+
+WAIT_FOR_NODES = """
+import json, sys, time
+import ray
+ray.init(address=sys.argv[1], log_to_driver=False)
+deadline = time.monotonic() + float(sys.argv[2])
+while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
+    time.sleep(0.2)
+print(json.dumps([{"ip": n["NodeManagerAddress"], "alive": n["Alive"], "cpus": n["Resources"].get("CPU", 0)}
+                  for n in ray.nodes()]))
+"""
+
+
+@contextlib.contextmanager
+def hidden_folder_cluster(base: Path, hide: Sequence[Path], keep: Sequence[Path] = (),
+                          worker_cpus: int = 2, seconds: float = 90) -> Iterator[tuple[str, list[dict]]]:
+    """A two-node Ray cluster on 127.0.0.1, started with `ray start` as a lab would: a head with no CPUs (every
+    task runs on the other node; drivers attach to the head) and a worker node whose processes run in a mount
+    namespace of their own (`unshare -m`), where every folder of `hide` is an empty tmpfs — the driver's folders
+    are not there, as on another machine — except the folders of `keep` (inside a hidden one), bind-mounted
+    back. Ray's files go under `base` (short: socket paths are limited). Yields the head's address and the
+    nodes as Ray lists them ({ip, alive, cpus}); on exit every process of both nodes is stopped, by pid (other
+    clusters on this machine are left alone)."""
+    import shlex
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_ADDRESS")}
+    # "0": 127.0.0.1 stays 127.0.0.1; no token authentication (`ray start` turns it on when ~/.ray holds a
+    # token, and a driver connecting without RAY_AUTH_MODE=token is then refused)
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--node-ip-address", "127.0.0.1", "--disable-usage-stats", "--block"]
+    q = shlex.quote
+    saved = [base / f"keep{i}" for i in range(len(keep))]
+    script = ["set -e", "mount --make-rprivate /"]  # nothing mounted here reaches the rest of the machine
+    for src, tmp in zip(keep, saved):
+        tmp.mkdir()
+        script.append(f"mount --bind {q(str(src))} {q(str(tmp))}")
+    script += [f"mount -t tmpfs tmpfs {q(str(h))}" for h in hide]
+    for src, tmp in zip(keep, saved):
+        script += [f"mkdir -p {q(str(src))}", f"mount --bind {q(str(tmp))} {q(str(src))}"]
+    script.append("exec env RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 " + shlex.join(
+        [sys.executable, "-c", RAY_START_ON_LOOPBACK, "--address", address, "--num-cpus", str(worker_cpus),
+         "--temp-dir", str(base / "w"), *_node_ports(), *common]))
+    log = open(base / "cluster.log", "a")
+    head = [str(RAY), "start", "--head", "--port", str(port), "--num-cpus", "0", "--temp-dir", str(base / "h"),
+            "--include-dashboard", "false", *_node_ports(), *common]
+    procs = [subprocess.Popen(head, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)]
+
+    def gcs_up() -> bool:
+        import socket
+
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+        return False
+
+    try:
+        wait_until(gcs_up, seconds, "the head node", procs[0], lambda: (base / "cluster.log").read_text()[-2000:])
+        procs.append(subprocess.Popen(["unshare", "-m", "sh", "-c", "\n".join(script)], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True))
+        out = subprocess.run([sys.executable, "-c", WAIT_FOR_NODES, address, str(seconds)], env=env,
+                             capture_output=True, text=True, timeout=seconds + 60)
+        nodes = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
+        if sum(n["alive"] for n in nodes) < 2:
+            pytest.fail(f"the two-node cluster did not start: {out.stderr[-1500:]} "
+                        f"{(base / 'cluster.log').read_text()[-2000:]}")
+        yield address, nodes
+    finally:
+        tree = _process_tree([p.pid for p in procs])
+        for p in reversed(procs):  # `ray start --block` stops the processes it started when signalled
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGTERM)
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=15)
+        for pid, started in tree:  # and whatever outlived it
+            if started and _started(pid) == started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=5)
+        log.close()

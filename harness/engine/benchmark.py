@@ -83,6 +83,7 @@ def _rows(cfg: BenchmarkConfig, suite, methods: list, session) -> tuple["Plan", 
     --resume they are hashed here first, so that a run whose every row is cached answers without Ray at all."""
     from harness.data.suites import spec_content_hash
     from harness.engine.dispatch import hash_samples, start_pool
+    from harness.engine.session import shared_paths
 
     t0 = time.perf_counter()
     plan = _plan(cfg, suite, methods, [spec_content_hash(s) for s in suite.specs]) if cfg.resume else None
@@ -94,7 +95,7 @@ def _rows(cfg: BenchmarkConfig, suite, methods: list, session) -> tuple["Plan", 
                 session.tracker.start(NO_RAY)
             return plan, NO_RAY, {"ray_start": 0.0, "hash": t_hash, "work": 0.0, "compute": t_hash}
     t1 = time.perf_counter()
-    with session.ray() as cluster:
+    with session.ray(shared=shared_paths(cfg, suite)) as cluster:
         t2 = time.perf_counter()
         actors = start_pool(len(suite.specs), methods, cluster)
         if plan is None:

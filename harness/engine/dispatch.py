@@ -2,7 +2,8 @@
 
 A unit is one sample and the items (method, cache key, want PNG) still to compute for it, so the sample is
 decoded once however many methods (and reference regions) use it. Units with classical methods only run as
-Ray tasks; the others go to one pool of actors, each building — loading the weights of — each method once.
+Ray tasks; the others go to one pool of actors, each building — loading the weights of — each method once,
+from checkpoint bytes the driver read and put in the object store (no worker opens a driver's path).
 The pool starts before anything else and hashes the samples, so the heavy imports happen in the processes
 that will do the work. Units are handed to actors as they free up (dynamic balance), and an actor is killed
 as soon as the queue is empty, so the remaining tasks get its core back.
@@ -35,7 +36,11 @@ def start_pool(n_specs: int, methods: list, cluster: dict) -> list:
     n = max(1, min(n_specs, cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
     actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
                            max_task_retries=3)(MethodWorker)
-    return [actor_cls.remote() for _ in range(n)]
+    # Every learned method's checkpoint, read here and put in the object store once: the actors (on any node)
+    # get bytes, never a path of the driver's (harness/methods/weights.py). Passed as the constructor's
+    # argument, the object lives as long as the actors, restarts included.
+    weights = ray.put({m: m.weights() for m in methods if m.info.kind == "learned"})
+    return [actor_cls.remote(weights) for _ in range(n)]
 
 
 def hash_samples(specs: list, actors: list, cpus: int) -> list[str]:

@@ -99,10 +99,12 @@ def run_efficiency(cfg: EfficiencyConfig, log: Callable[[str], None] | None = No
             task = ray.remote(time_method).options(num_cpus=cfg.threads, num_gpus=1 if cluster["gpus"] else 0,
                                                    max_retries=0)
             jobs = [(m, z) for m in methods for z in cfg.sizes]
+            # weights as bytes through the object store, read here: a worker never opens a driver's path
+            weights = {m: ray.put(m.weights()) for m in methods if m.info.kind == "learned"}
             bar = _bar(len(jobs), cfg.progress, session.progress_stream)
             try:
                 for m, z in jobs:  # one at a time: timings never share the machine
-                    rows += ray.get(task.remote(m, z, cfg.repeat, cfg.threads, sample))
+                    rows += ray.get(task.remote(m, z, cfg.repeat, cfg.threads, sample, weights.get(m)))
                     bar.update(1)
             finally:
                 bar.close()

@@ -49,6 +49,7 @@ def _rows(cfg, kinds, suite, methods, session):
     from harness.data.suites import spec_content_hash
     from harness.engine.benchmark import NO_RAY
     from harness.engine.dispatch import hash_samples, start_pool
+    from harness.engine.session import shared_paths
 
     planned = None
     if cfg.resume:
@@ -58,7 +59,7 @@ def _rows(cfg, kinds, suite, methods, session):
                 session.tracker.start(NO_RAY)
             rows, grids, _, _, cached = planned
             return rows, grids, 0, cached, NO_RAY
-    with session.ray() as cluster:
+    with session.ray(shared=shared_paths(cfg, suite)) as cluster:
         actors = start_pool(len(suite.specs), methods, cluster)
         if planned is None:
             planned = _plan(cfg, kinds, suite, methods, hash_samples(suite.specs, actors, cluster["cpus"]),

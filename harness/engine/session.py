@@ -16,7 +16,10 @@ resumable experiment) before it goes on up: no run is ever left RUNNING. Progres
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+if TYPE_CHECKING:
+    from harness.cluster import SharedPath
 
 
 class Session:
@@ -37,12 +40,15 @@ class Session:
         return self.tracker
 
     @contextlib.contextmanager
-    def ray(self, start: bool = True) -> Iterator[dict]:
+    def ray(self, start: bool = True, shared: Sequence[SharedPath] | None = None) -> Iterator[dict]:
         """Ray for the length of the block ({address, nodes, cpus, gpus}); the tracker's parent run started on
-        it unless `start` is False (a command that starts it itself, with more to say)."""
+        it unless `start` is False (a command that starts it itself, with more to say). On a cluster of several
+        nodes, the folders the workers use (`shared`, else `shared_paths(cfg)`) are checked first."""
         from harness.cluster import ray_session
 
-        with ray_session(self.cfg.ray_address, self.cfg.num_cpus) as cluster:
+        if shared is None:
+            shared = shared_paths(self.cfg)
+        with ray_session(self.cfg.ray_address, self.cfg.num_cpus, shared) as cluster:
             if self.tracker is not None and start:
                 self.tracker.start(cluster)
             yield cluster
@@ -52,6 +58,45 @@ class Session:
         if self.tracker is not None:
             result.mlflow_run_id = self.tracker.finish(result, *args, **kwargs)
             result.mlflow_url = self.tracker.url
+
+
+ON_A_CLUSTER = "a folder on a filesystem that every node mounts at the same path (NFS)"
+
+
+def shared_paths(cfg, suite=None) -> list[SharedPath]:
+    """The driver's folders that the command's Ray workers read or write — checked on a multi-node cluster
+    (harness/cluster.py: check_shared):
+
+    - the suite's folder, which workers read the samples from: a local `--data-root`, or the cache folder the
+      bundled IntHarmony split is built into (`suite`, when given, says where it really is);
+    - for training and experiments, the storage their workers write checkpoints to: `--storage` when it is a
+      local path, else `--out`.
+
+    Not `--out` or `--cache-dir` of run-benchmark / run-robustness: their workers return rows and PNG bytes,
+    and the driver alone writes them. Nor weights: those travel as bytes (harness/methods/weights.py)."""
+    from harness.cluster import SharedPath
+    from harness.config import ExperimentConfig, TrainConfig
+
+    out = []
+    given = getattr(cfg, "data_root", None)
+    root = getattr(suite, "data_root", None) or given
+    if root and not _is_uri(root) and not (given and _is_uri(given)):
+        flag = "--data-root" if given else f"--suite {getattr(suite, 'name', '')} (its folder)"
+        out.append(SharedPath(root, flag, "read",
+                              f"--data-root s3://… (or gs://…), or the data in {ON_A_CLUSTER}"))
+    if isinstance(cfg, (ExperimentConfig, TrainConfig)):
+        storage = getattr(cfg, "storage", None)  # the storage option (issue 23) may not be on this config yet
+        if storage and storage.startswith("file://"):
+            storage = storage[len("file://"):]
+        path = storage or getattr(cfg, "out", None)
+        if path and not _is_uri(path):
+            out.append(SharedPath(path, "--storage" if storage else "--out", "write",
+                                  f"--storage s3://… (or gs://…), or --storage {ON_A_CLUSTER}"))
+    return out
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
 
 
 @contextlib.contextmanager

@@ -207,14 +207,17 @@ class MethodWorker:
     """Ray actor for units with learned (or external) methods: builds — loads the weights of — each method
     once, and keeps it for the next units."""
 
-    def __init__(self) -> None:
+    def __init__(self, weights: dict | None = None) -> None:
+        """`weights`: every learned method's checkpoint as bytes, by method spec (the driver read them)."""
         _threads_for_cpu_work()
         self.methods: dict = {}
+        self.weights: dict = dict(weights or {})
 
     def _build(self, method_spec):
         method = self.methods.get(method_spec)
         if method is None:
-            method = self.methods[method_spec] = method_spec.build()
+            method = self.methods[method_spec] = method_spec.build(self.weights.get(method_spec))
+            self.weights.pop(method_spec, None)  # loaded: the bytes are not needed again
         return method
 
     def hash(self, specs: list) -> list[str]:

@@ -189,13 +189,14 @@ def square_input(sample, side: int):
                                real=None, references=(), fg_mask_file=None)
 
 
-def time_method(spec, side: int, repeat: int, threads: int, sample) -> list[dict[str, Any]]:
+def time_method(spec, side: int, repeat: int, threads: int, sample, weights=None) -> list[dict[str, Any]]:
     """`repeat` timed calls of the method `spec` on `sample` resized to side² (after its warm-up), with
-    `threads` torch threads on a CPU: one row per call (run-efficiency's unit of work, in a Ray task)."""
+    `threads` torch threads on a CPU: one row per call (run-efficiency's unit of work, in a Ray task).
+    `weights`: a learned method's checkpoint as bytes (harness/methods/weights.py)."""
     import torch
 
     torch.set_num_threads(max(1, threads))
-    method = spec.build()
+    method = spec.build(weights)
     given = square_input(sample, side)
     rows = []
     for i in range(repeat):

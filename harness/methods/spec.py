@@ -7,7 +7,8 @@ image (float32 H×W×3 in [0, 1]) that differs from the composite only inside th
 
 - classical methods (harness/methods/classical.py) run at the sample's own resolution in Ray tasks;
 - learned methods (iph/, baselines/) run at their working size (256²) in Ray actors that load their weights
-  once; the full-resolution result comes from the polynomial colour mapping (harness/methods/highres.py);
+  once — from bytes the driver read (`weights`, harness/methods/weights.py), never from a driver's path; the
+  full-resolution result comes from the polynomial colour mapping (harness/methods/highres.py);
 - external methods are whatever their class does (interface in harness/methods/registry.py).
 """
 
@@ -16,13 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
 from harness.errors import HarnessError
 from harness.methods import registry
 from harness.options import absolute_path
+
+if TYPE_CHECKING:
+    from harness.methods.weights import WeightFiles
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 Resolver = Callable[[str], Path]  # "models:/NAME@ALIAS" (or /VERSION) → a local checkpoint file
@@ -129,8 +133,27 @@ class MethodSpec:
         ckpt = self.checkpoint()
         return ckpt is not None and ckpt.exists()
 
-    def build(self) -> Method:
-        """Instantiate (in the worker). Learned methods load their weights here."""
+    def weights(self) -> WeightFiles:
+        """The learned method's checkpoint as bytes, read here (on the driver): what the engine sends to its
+        workers, so that no worker opens a path of the driver's (harness/methods/weights.py)."""
+        from harness.methods.weights import read_weights
+
+        self.build_check()
+        return read_weights(self.checkpoint())
+
+    def build_check(self) -> None:
+        """Raise the explanatory error when a learned method's checkpoint is missing (nothing is loaded)."""
+        ckpt = self.checkpoint()
+        if self.opts.get("checkpoint") and (ckpt is None or not ckpt.exists()):
+            raise HarnessError(f"method '{self.label}': no checkpoint at {ckpt} (a relative path is read from "
+                               "the working directory)")
+        if ckpt is None or not ckpt.exists():
+            raise HarnessError(f"method '{self.name}' has no checkpoint ({ckpt}): train one with "
+                               f"`harness train --method {self.name}` or give {self.name}:checkpoint=PATH")
+
+    def build(self, weights: WeightFiles | None = None) -> Method:
+        """Instantiate (in the worker). Learned methods load their weights here: from `weights` (bytes the
+        driver read, `MethodSpec.weights`) when given, else from the checkpoint's path."""
         info = self.info
         if info.kind == "classical":
             from harness.methods.classical import ClassicalMethod
@@ -139,14 +162,16 @@ class MethodSpec:
         if info.kind == "learned":
             from harness.methods.learned import LearnedMethod
 
-            ckpt = self.checkpoint()
-            if self.opts.get("checkpoint") and (ckpt is None or not ckpt.exists()):
-                raise HarnessError(f"method '{self.label}': no checkpoint at {ckpt} (a relative path is read from "
-                                   "the working directory)")
-            if ckpt is None or not ckpt.exists():
-                raise HarnessError(f"method '{self.name}' has no checkpoint ({ckpt}): train one with "
-                                   f"`harness train --method {self.name}` or give {self.name}:checkpoint=PATH")
-            return LearnedMethod(self, ckpt)
+            if weights is not None:
+                from harness.methods.weights import as_on_driver, local_copy
+
+                with local_copy(weights) as copy:
+                    try:
+                        return LearnedMethod(self, copy)
+                    except HarnessError as err:
+                        raise as_on_driver(err, copy, weights) from None
+            self.build_check()
+            return LearnedMethod(self, self.checkpoint())
         return _build_external(self)
 
 
@@ -210,7 +235,7 @@ def resolve_methods(names: str | list[str] | None, resolve: Resolver | None = No
             s.build()  # cheap: checks the options
         elif s.info.kind == "learned":
             if not s.available():
-                s.build()  # raises the explanatory error
+                s.build_check()  # raises the explanatory error
             from harness.methods.learned import check_options
 
             check_options(s)
