@@ -1,10 +1,11 @@
-"""Train a learned method (iph, dovenet, bargainnet, bargainnet-r, rainnet) on Ray Train, one stage at a time.
+"""Train a learned method (any learned one of `harness list methods`) on Ray Train, one stage at a time.
 
 Stage 1 learns background harmonization (reference = the whole background), stage 2 reference-guided
 harmonization (a random reference region), stage 3 fine-tuning (on real pairs: --suite folder --data-root D).
 Each stage starts from the previous one's checkpoint (--init). Data defaults to the self-supervised generator
-over photos held out from the evaluation suites (harness/train/relit.py). Checkpoints: safetensors + JSON
-in OUT/; logged to MLflow and registered as models:/METHOD@stageK.
+over photos held out from the evaluation suites (harness/train/relit.py). Periodic checkpoints go to the
+storage (--storage, default OUT/), the final one (safetensors + JSON) to OUT/ too; logged to MLflow and
+registered as models:/METHOD@stageK.
 
 examples:
   harness train --method iph --stage 1 --size tiny --steps 200 --out runs/iph-s1
@@ -24,7 +25,7 @@ from harness.config import TrainConfig
 from harness.options import add_arguments as add_config_arguments, from_args
 
 # printed after Ctrl-C (harness/cli.py)
-INTERRUPTED = "run the same command with --resume to continue from the latest checkpoint in --out"
+INTERRUPTED = "run the same command with --resume to continue from the latest checkpoint in its storage"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -24,6 +24,14 @@ ACTORS_PER_GPU = 4  # actors sharing one GPU (each holds its own copy of the mod
 INTERRUPT_ENV = "HARNESS_INTERRUPT_AFTER"  # test hook: SIGINT to the driver after this many stored results
 
 
+def pool_shape(n_specs: int, cluster: dict) -> tuple[int, float]:
+    """(actors, GPU share of each): one actor per CPU — at most ACTORS_PER_GPU per GPU when there are GPUs, all
+    of them shared evenly — and never more actors than samples."""
+    gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
+    n = max(1, min(n_specs, cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
+    return n, gpus / n if gpus else 0.0
+
+
 def start_pool(n_specs: int, methods: list, cluster: dict) -> list:
     """The actor pool, when any method runs in actors (learned, or from outside the project)."""
     import ray
@@ -32,10 +40,8 @@ def start_pool(n_specs: int, methods: list, cluster: dict) -> list:
 
     if not any(m.in_actor for m in methods):
         return []
-    gpus, cpus = cluster["gpus"], max(1, cluster["cpus"])
-    n = max(1, min(n_specs, cpus, ACTORS_PER_GPU * gpus if gpus else cpus))
-    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus / n if gpus else 0, max_restarts=3,
-                           max_task_retries=3)(MethodWorker)
+    n, gpu_each = pool_shape(n_specs, cluster)
+    actor_cls = ray.remote(num_cpus=1, num_gpus=gpu_each, max_restarts=3, max_task_retries=3)(MethodWorker)
     # Every learned method's checkpoint, read here and put in the object store once: the actors (on any node)
     # get bytes, never a path of the driver's (harness/methods/weights.py). Passed as the constructor's
     # argument, the object lives as long as the actors, restarts included.

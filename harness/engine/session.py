@@ -63,6 +63,12 @@ class Session:
 ON_A_CLUSTER = "a folder on a filesystem that every node mounts at the same path (NFS)"
 
 
+def _remote(location: str) -> bool:
+    from harness.storage import is_local
+
+    return not is_local(location)
+
+
 def shared_paths(cfg, suite=None) -> list[SharedPath]:
     """The driver's folders that the command's Ray workers read or write — checked on a multi-node cluster
     (harness/cluster.py: check_shared):
@@ -80,7 +86,7 @@ def shared_paths(cfg, suite=None) -> list[SharedPath]:
     out = []
     given = getattr(cfg, "data_root", None)
     root = getattr(suite, "data_root", None) or given
-    if root and not _is_uri(root) and not (given and _is_uri(given)):
+    if root and not _remote(root) and not (given and _remote(given)):
         flag = "--data-root" if given else f"--suite {getattr(suite, 'name', '')} (its folder)"
         out.append(SharedPath(root, flag, "read",
                               f"--data-root s3://… (or gs://…), or the data in {ON_A_CLUSTER}"))
@@ -89,14 +95,10 @@ def shared_paths(cfg, suite=None) -> list[SharedPath]:
         if storage and storage.startswith("file://"):
             storage = storage[len("file://"):]
         path = storage or getattr(cfg, "out", None)
-        if path and not _is_uri(path):
+        if path and not _remote(path):
             out.append(SharedPath(path, "--storage" if storage else "--out", "write",
                                   f"--storage s3://… (or gs://…), or --storage {ON_A_CLUSTER}"))
     return out
-
-
-def _is_uri(path: str) -> bool:
-    return "://" in path and not path.startswith("file://")
 
 
 @contextlib.contextmanager

@@ -155,21 +155,37 @@ def _fit(cfg: TrainConfig, loop_config: dict, run: str, name: str):
     from ray.train.torch import TorchConfig, TorchTrainer
 
     from harness.cluster import ray_session
+    from harness.engine.session import shared_paths
     from harness.storage import join, ray_storage
     from harness.train.loop import train_loop_per_worker
 
-    use_gpu = cfg.gpus_per_worker > 0
-    resources = {"CPU": cfg.cpus_per_worker, **({"GPU": cfg.gpus_per_worker} if use_gpu else {})}
-    with ray_session(cfg.ray_address, num_cpus=None), StepProgress(cfg, loop_config["resume_step"]) as progress:
+    with ray_session(cfg.ray_address, num_cpus=None, shared=shared_paths(cfg)) as cluster, \
+            StepProgress(cfg, loop_config["resume_step"]) as progress:
+        resources, backend = worker_resources(cfg, cluster)
+        use_gpu = "GPU" in resources
         trainer = TorchTrainer(
             train_loop_per_worker,
             train_loop_config={**loop_config, "progress": progress.actor},
-            torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+            torch_config=TorchConfig(backend=backend),
             scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=use_gpu, resources_per_worker=resources),
             run_config=RunConfig(name=name, **ray_storage(join(run, "ray")),
                                  checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints + 1)),
         )
         return trainer.fit()
+
+
+def worker_resources(cfg: TrainConfig, cluster: dict) -> tuple[dict[str, float], str]:
+    """(Ray resources per training worker, torch.distributed backend): NCCL between GPU workers, gloo on CPUs.
+    Refused (one line) when the cluster could never hold the workers — Ray Train would wait for them forever."""
+    gpus = cfg.gpus_per_worker
+    if gpus > 0 and gpus * cfg.workers > cluster["gpus"]:
+        raise HarnessError(f"--workers {cfg.workers} × --gpus-per-worker {gpus:g} asks {gpus * cfg.workers:g} GPUs and "
+                           f"the Ray cluster has {cluster['gpus']} (leave --gpus-per-worker out to train on CPUs)")
+    if cfg.cpus_per_worker * cfg.workers > cluster["cpus"]:
+        raise HarnessError(f"--workers {cfg.workers} × --cpus-per-worker {cfg.cpus_per_worker:g} asks "
+                           f"{cfg.cpus_per_worker * cfg.workers:g} CPUs and the Ray cluster has {cluster['cpus']}")
+    resources = {"CPU": cfg.cpus_per_worker, **({"GPU": gpus} if gpus > 0 else {})}
+    return resources, "nccl" if gpus > 0 else "gloo"
 
 
 class _StepCounter:
