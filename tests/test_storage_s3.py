@@ -128,6 +128,7 @@ def test_bad_locations_are_one_line_and_exit_2(s3, tmp_path, capsys):
 
 # --- end to end -----------------------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.cluster  # make test-cluster
 def test_train_persists_only_into_the_bucket(ray_local, s3, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--method", "iph", "--steps", "2", "--checkpoint-every", "1", "--log-every", "1",
@@ -152,6 +153,7 @@ def _ablation(out: Path, cache: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster  # make test-cluster
 def test_ablation_on_s3_matches_local_and_resumes_from_the_bucket(ray_local, s3, tmp_path):
     storage = ["--storage", f"s3://{BUCKET}/exps", "--storage-endpoint", s3]
     remote = cli_json(*_ablation(tmp_path / "exp", tmp_path / "cache-s3", *storage))
@@ -175,6 +177,7 @@ def test_ablation_on_s3_matches_local_and_resumes_from_the_bucket(ray_local, s3,
 
 
 @pytest.mark.slow
+@pytest.mark.cluster  # make test-cluster
 def test_benchmark_reads_a_suite_from_the_bucket(ray_local, s3, tmp_path, capsys, monkeypatch):
     from harness.storage import locate, upload_dir
 
