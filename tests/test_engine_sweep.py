@@ -20,7 +20,7 @@ def sweep(tmp_path_factory):
     store = f"sqlite:///{tmp}/mlflow.db"
     argv = ["run-robustness", "--suite", "relit", "--limit", "2", "--methods",
             "composite,reinhard,bargainnet,bargainnet:guide=reference,bargainnet-r,iph",
-            "--references", "suite,background,boxes:4", "--json", "--num-cpus", "2", "--bootstrap", "200",
+            "--references", "suite,background,boxes:2", "--json", "--num-cpus", "2", "--bootstrap", "200",
             "--tracking-uri", store, "--cache-dir", str(tmp / "cache"), "--no-progress"]
     return argv, store, tmp
 
