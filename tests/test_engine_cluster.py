@@ -20,6 +20,7 @@ def two_node_cluster():
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
+    assert {n.node_ip_address for n in cluster.list_all_nodes()} == {"127.0.0.1"}  # loopback only
     yield cluster
     if ray.is_initialized():
         ray.shutdown()
