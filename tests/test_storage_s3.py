@@ -126,6 +126,37 @@ def test_bad_locations_are_one_line_and_exit_2(s3, tmp_path, capsys):
     assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()  # caught before any work
 
 
+def test_an_iharmony4_root_in_the_bucket_reads_as_its_folder(s3, tmp_path):
+    """The official iHarmony4 layout uploaded as it is: the same samples, ids, subsets and pixels as the folder
+    (the store read through boto3's upload, the folder through the file system)."""
+    import boto3
+    import numpy as np
+
+    from harness.data.suites import load_spec, open_suite, spec_content_hash
+    from harness.storage import locate
+    from tests.helpers import write_iharmony4_tree
+
+    write_iharmony4_tree(tmp_path / "ih4")
+    client = boto3.client("s3", endpoint_url=s3, region_name="us-east-1")
+    for f in (tmp_path / "ih4").rglob("*"):
+        if f.is_file():
+            client.upload_file(str(f), BUCKET, f"ih4/{f.relative_to(tmp_path / 'ih4')}")
+    local = open_suite("iharmony4", str(tmp_path / "ih4"))
+    remote = open_suite("iharmony4", locate(f"s3://{BUCKET}/ih4", s3))
+    assert remote.ids == local.ids and len(local.ids) >= 3 and remote.source == f"iharmony4:s3://{BUCKET}/ih4"
+    for a, b in zip(local.specs, remote.specs):
+        assert b.args["composite"].startswith(f"s3://{BUCKET}/ih4/") and "endpoint_override" in b.args["mask"]
+        x, y = load_spec(a), load_spec(b)
+        assert x.meta["subset"] == y.meta["subset"]
+        for field in ("composite", "fg", "ref", "real"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field))
+        assert spec_content_hash(a) == spec_content_hash(b)  # the same bytes: one cache for both
+    client.delete_object(Bucket=BUCKET, Key=f"ih4/{local.ids[0].split('/')[0]}/masks/"
+                         f"{'_'.join(local.ids[0].split('/')[1].split('_')[:2])}.png")
+    with pytest.raises(Exception, match="file not found"):
+        load_spec(remote.specs[0])
+
+
 # --- end to end -----------------------------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.cluster  # make test-cluster

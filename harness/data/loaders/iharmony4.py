@@ -7,7 +7,8 @@
     ROOT/<Subset>/<Subset>_test.txt                lines naming composite images (with or without a path)
 
 Subsets: HCOCO, HAdobe5k, HFlickr, Hday2night (any that exist). The reference region is the whole
-background (1 − foreground), as in every published iHarmony4 result. Each sample's `meta["subset"]` drives
+background (1 − foreground), as in every published iHarmony4 result. ROOT may be a location in an object store
+(`s3://BUCKET/PREFIX`, harness/storage.py): every file is then a location the Ray worker reads itself. Each sample's `meta["subset"]` drives
 the per-subset results.
 """
 
@@ -27,43 +28,47 @@ SUBSETS = ("HCOCO", "HAdobe5k", "HFlickr", "Hday2night")
 
 
 def iharmony4_suite(root: str | Path, split: str = "test") -> Suite:
-    root = Path(root)
+    from harness.storage import display, is_dir, is_file, join, locate, read_text
+
+    root = locate(str(root))  # a folder, or a location in a store (s3://…): every file is a location
     specs = []
-    found = [s for s in SUBSETS if (root / s).is_dir()]
+    found = [s for s in SUBSETS if is_dir(join(root, s))]
     if not found:
-        raise HarnessError(f"{root}: not an iHarmony4 root (none of {', '.join(SUBSETS)} found)")
+        raise HarnessError(f"{display(root)}: not an iHarmony4 root (none of {', '.join(SUBSETS)} found)")
     for subset in found:
-        listing = root / subset / f"{subset}_{split}.txt"
-        if not listing.is_file():
-            raise InputError(listing, "split list not found")
-        for lineno, line in enumerate(listing.read_text().splitlines(), 1):
+        listing = join(root, subset, f"{subset}_{split}.txt")
+        if not is_file(listing):
+            raise InputError(display(listing), "split list not found")
+        for lineno, line in enumerate(read_text(listing).splitlines(), 1):
             name = line.strip().split("/")[-1]
             if not name:
                 continue
             stem = Path(name).stem
             parts = stem.split("_")
             if len(parts) < 3:
-                raise InputError(f"{listing}:{lineno}", f"'{name}' is not <id>_<maskid>_<k>.jpg")
+                raise InputError(f"{display(listing)}:{lineno}", f"'{name}' is not <id>_<maskid>_<k>.jpg")
             mask_stem, real_stem = "_".join(parts[:-1]), "_".join(parts[:-2])
             specs.append(SampleSpec(f"{subset}/{stem}", "iharmony4", {
-                "composite": str(root / subset / "composite_images" / name),
-                "mask": str(root / subset / "masks" / f"{mask_stem}.png"),
-                "real": str(root / subset / "real_images" / f"{real_stem}.jpg"),
+                "composite": join(root, subset, "composite_images", name),
+                "mask": join(root, subset, "masks", f"{mask_stem}.png"),
+                "real": join(root, subset, "real_images", f"{real_stem}.jpg"),
                 "subset": subset}))
-    return Suite("iharmony4", f"iharmony4:{root}", specs, data_root=str(root))
+    return Suite("iharmony4", f"iharmony4:{display(root)}", specs, data_root=root)
 
 
 def load(spec: SampleSpec) -> Sample:
+    from harness.storage import display
+
     a = spec.args
     composite = read_rgb(a["composite"])
     channels = read_mask_channels(a["mask"])
     fg = ((channels[..., 0] if channels.ndim == 3 else channels) > 127).astype(np.float32)
     real = read_rgb(a["real"])
     if fg.shape != composite.shape[:2]:
-        raise InputError(a["mask"], f"is {fg.shape[1]}×{fg.shape[0]} but the composite is "
-                                    f"{composite.shape[1]}×{composite.shape[0]}")
+        raise InputError(display(a["mask"]), f"is {fg.shape[1]}×{fg.shape[0]} but the composite is "
+                                             f"{composite.shape[1]}×{composite.shape[0]}")
     return Sample(spec.id, composite, fg, 1.0 - fg, real,
-                  {"source": "iharmony4", "subset": a["subset"], "path": a["composite"]}, fg_mask_file=channels)
+                  {"source": "iharmony4", "subset": a["subset"], "path": display(a["composite"])}, fg_mask_file=channels)
 
 
 def content_hash(spec: SampleSpec) -> str:
