@@ -247,6 +247,8 @@ def test_killed_experiment_resumes_without_recomputing(failed_run):
     latest = next(stored.glob(f"{style}/done.json")).parent
     log = (latest / "stage1" / "train.log").read_text()
     assert "resumed at step 3" in log and log.count("step 2 ") == 1  # resumed after the checkpoint, not restarted
+    # a finished stage keeps its final model and log only: no periodic checkpoint is carried along again
+    assert (latest / "stage1" / "iph-stage1.safetensors").is_file() and not any(latest.rglob("checkpoints"))
     now = {p: p.stat().st_mtime_ns for d in (hnet_dir, stored / "00-hnet-s0") for p in files(d)}
     assert now == stamps  # not retrained, not downloaded again
     _, parent, children = _runs(uri)

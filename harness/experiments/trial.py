@@ -2,9 +2,11 @@
 process (harness/train/loop.py `run_stage`, the loop every Ray Train worker runs).
 
 A trial writes in a temporary folder of its own (on whichever node runs it) with one layout — stage<k>/
-(checkpoints/, train.log, the stage's final model) and, at the end, done.json — and persists it only as Tune
-checkpoints: after every periodic checkpoint and every finished stage the whole folder is reported
-(`tune.report(checkpoint=…)`), which Tune copies to the experiment's storage (harness/experiments/tune.py). A
+(checkpoints/ while the stage trains, train.log, the stage's final model) and, at the end, done.json — and
+persists it only as Tune checkpoints: after every periodic checkpoint and every finished stage the whole folder
+is reported (`tune.report(checkpoint=…)`), which Tune copies to the experiment's storage
+(harness/experiments/tune.py); a finished stage keeps only its final model and log, so later checkpoints do
+not carry its periodic ones again. A
 trial that runs again (Tune restored it, on any node) starts from its latest Tune checkpoint: a finished stage is
 not retrained, an interrupted one resumes from its latest periodic checkpoint, and a finished trial
 (`done.json`) only reports its result again.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,6 @@ def stage_config(spec: dict[str, Any], stage: int, init: str | None) -> TrainCon
 
 def run_trial(config: dict[str, Any], specs: dict[str, dict[str, Any]]) -> None:
     """Tune's function trainable: `config["trial"]` names the spec."""
-    import shutil
     import tempfile
 
     from ray import tune
@@ -99,6 +101,9 @@ def _train(spec: dict[str, Any], tdir: Path) -> None:
                                  on_checkpoint=lambda step, stage=stage, offset=offset: persist(
                                      {"step": offset + step, "stage": stage}))
             last = {k: float(v) for k, v in terms.items() if k.startswith("val/")}
+            # the stage's final model is all a later stage or the evaluation needs: its periodic checkpoints
+            # would otherwise be copied to the storage again with every later Tune checkpoint
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
             persist({"step": offset + cfg.steps, "stage": stage})
         init, offset = str(final), offset + cfg.steps
     n = len(spec["budget"]["steps"])
