@@ -10,7 +10,10 @@ gets the user's weights only as bytes, and a path of the driver's given to it fa
 - a `checkpoint=FILE` method whose file only the driver sees runs on a `--data-root` both nodes see, and its
   numbers equal a local run's;
 - a `--data-root` only the driver sees is refused with one line naming it and what to use instead, exit 2,
-  before any work (nothing written to --out).
+  before any work (nothing written to --out);
+- a smoke `run-ablation` whose `--storage` both nodes see trains its trials on the worker node and evaluates
+  them; without `--storage` (the default: under the driver's --out) it is refused with the same kind of line;
+- `harness train --init FILE` with a file only the driver sees starts from exactly that file's weights.
 """
 
 from __future__ import annotations
@@ -117,3 +120,52 @@ def test_a_data_root_only_the_driver_sees_is_refused_before_any_work(remote):
     assert f"error: --data-root {driver / 'data'}: Ray node 127.0.0.1 (" in err, err
     assert "does not see the same folder" in err and "--data-root s3://" in err and "NFS" in err, err
     assert proc.stdout == "" and not (driver / "out-refused").exists(), "work started before the refusal"
+
+
+def _ablation(driver: Path, name: str, *extra: str) -> list[str]:
+    return ["run-ablation", "--suite", "folder", "--data-root", str(driver.parent / "shared"), "--budget", "smoke",
+            "--seeds", "1", "--variants", "hnet,all", "--references", "none", "--bootstrap", "50", "--no-mlflow",
+            "--no-progress", "--json", "--cache-dir", str(driver / f"cache-{name}"), "--out", str(driver / name),
+            *extra]
+
+
+def test_an_ablation_persists_through_storage_both_nodes_see(remote):
+    address, _, driver = remote
+    storage = driver.parent / "shared" / "storage"  # like an NFS mount: the same folder on both nodes
+    doc = harness_json(*_ablation(driver, "abl", "--storage", str(storage), "--ray-address", address))
+    assert [v["name"] for v in doc["variants"]] == ["hnet", "all"] and doc["missing"] == [], doc
+    assert all(v["seeds"] == [0] and {"fmse", "psnr"} <= set(v["metrics"]) for v in doc["variants"]), doc
+    trials = storage / "abl" / "tune" / "trials"  # the trials' Tune checkpoints, written by the worker node
+    done = sorted(p.parent.parent.name for p in trials.glob("*/checkpoint_*/done.json"))
+    assert done == ["00-hnet-s0", "01-all-s0"], done
+    for trial in done:  # the driver downloaded each final model from the storage into its --out
+        assert (driver / "abl" / "trials" / trial / "stage2" / "iph-stage2.safetensors").is_file()
+
+    proc = run_harness(*_ablation(driver, "abl-refused", "--ray-address", address))
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"error: --out {driver / 'abl-refused'}: Ray node 127.0.0.1 (" in err, err
+    assert "--storage s3://" in err and "NFS" in err, err
+    assert proc.stdout == "" and not any((driver / "abl-refused").rglob("*.safetensors")), "trained before refusing"
+
+
+def test_train_init_reaches_a_node_without_the_drivers_file(remote):
+    """--init names a file only the driver has; the worker starts from its weights exactly (a learning rate of
+    1e-30 leaves every weight where it started: an Adam step moves a weight by about the learning rate)."""
+    import torch
+    from safetensors.torch import load_file
+
+    address, _, driver = remote
+    init = driver / "weights" / "iph-init.safetensors"
+    for part in ("safetensors", "json"):  # the shipped IPH (size small, stage 2)
+        shutil.copy(ROOT / f"iph/checkpoints/iph.{part}", init.with_suffix(f".{part}"))
+    out = driver / "train"
+    proc = run_harness("train", "--method", "iph", "--size", "small", "--stage", "2", "--init", str(init),
+                       "--lr", "1e-30", "--steps", "2", "--batch-size", "1", "--resolution", "64", "--workers", "1",
+                       "--cpus-per-worker", "1", "--no-mlflow", "--no-progress", "--out", str(out),
+                       "--storage", str(driver.parent / "shared" / "storage"), "--ray-address", address)
+    assert proc.returncode == 0, proc.stderr
+    trained, start = load_file(str(out / "iph-stage2.safetensors")), load_file(str(init))
+    assert trained.keys() == start.keys()
+    for k, v in start.items():
+        torch.testing.assert_close(trained[k], v, rtol=0, atol=1e-20, msg=k)

@@ -107,3 +107,20 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, tmp_path, capsys):
     code = main(["train", *argv, "--out", str(tmp_path / "o"), "--no-mlflow"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and needle in err and len(err.splitlines()) == 1, err
+
+
+def test_a_workers_bad_input_is_the_one_line_error_not_rays_wrapper():
+    """A sample that cannot be read fails inside a training worker; Ray Train hands the driver a WorkerGroupError
+    holding rank 0's exception wrapped with its traceback — built here with Ray's own classes."""
+    from ray.train import WorkerGroupError
+    from ray.train.v2._internal.exceptions import UserExceptionWithTraceback
+
+    from harness.errors import InputError
+    from harness.train.driver import worker_input_error
+
+    bad = InputError("d/composite/a.png", "cannot be read as an image (UnidentifiedImageError)")
+    wrapped = WorkerGroupError("[Rank 0 Error Snippet]: …", {0: UserExceptionWithTraceback(bad, "Traceback …")})
+    assert worker_input_error(wrapped) is bad
+    assert str(worker_input_error(wrapped)) == "d/composite/a.png: cannot be read as an image (UnidentifiedImageError)"
+    other = WorkerGroupError("…", {0: UserExceptionWithTraceback(RuntimeError("CUDA out of memory"), "…")})
+    assert worker_input_error(other) is None  # not the user's input: Ray's error (and traceback) stays

@@ -6,7 +6,8 @@ suite's samples (`suite=`: harness/train/suite.py). Workers write only in folder
 persist as Ray Train checkpoints (every `checkpoint_every` steps, and the final one) in the run's storage —
 `--storage URI`/<name of OUT>, by default OUT itself (harness/storage.py) — at RUN/ray/<Ray run>/step_N/
 (harness/train/state.py); `resume=True` continues from the latest complete one there; `init=` starts a stage from
-the previous stage's checkpoint (a path or `models:/NAME@stageK`). The driver downloads the final model to
+the previous stage's checkpoint (a path or `models:/NAME@stageK`, read on the driver; the workers get its bytes
+through the object store: harness/methods/weights.py). The driver downloads the final model to
 OUT/<method>-stage<K>.safetensors (and train.log), logs it to MLflow and registers it as models:/<method>@stage<K>
 (harness/tracking/training.py). Learning rates default to the paper's per stage (1e-4, 1e-5, 1e-6); `lr`
 overrides. While it trains, a progress bar on stderr shows the step, rank 0's loss and the time left: rank 0
@@ -163,15 +164,46 @@ def _fit(cfg: TrainConfig, loop_config: dict, run: str, name: str):
             StepProgress(cfg, loop_config["resume_step"]) as progress:
         resources, backend = worker_resources(cfg, cluster)
         use_gpu = "GPU" in resources
+        init = loop_config["init"]
+        if init:  # a worker on another node cannot open the driver's file: it gets the bytes (object store)
+            import ray
+
+            from harness.methods.weights import read_weights
+
+            init = ray.put(read_weights(init))
         trainer = TorchTrainer(
             train_loop_per_worker,
-            train_loop_config={**loop_config, "progress": progress.actor},
+            train_loop_config={**loop_config, "init": init, "progress": progress.actor},
             torch_config=TorchConfig(backend=backend),
             scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=use_gpu, resources_per_worker=resources),
             run_config=RunConfig(name=name, **ray_storage(join(run, "ray")),
                                  checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints + 1)),
         )
-        return trainer.fit()
+        try:
+            return trainer.fit()
+        except Exception as err:
+            found = worker_input_error(err)
+            if found is None:
+                raise
+            raise found from None
+
+
+def worker_input_error(err: BaseException) -> HarnessError | None:
+    """The HarnessError a training worker raised (a sample that cannot be read, …), out of the error Ray Train
+    wraps it in — so bad input is the usual one line, not Ray's traceback; None when there is none."""
+    seen, todo = set(), [err]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, HarnessError):
+            return e
+        todo += list((getattr(e, "worker_failures", None) or {}).values())  # ray.train.WorkerGroupError
+        # Ray Train's UserExceptionWithTraceback keeps the worker's exception in `_base_exc`; Ray's task errors
+        # in `cause`
+        todo += [getattr(e, "_base_exc", None), getattr(e, "cause", None), e.__cause__]
+    return None
 
 
 def worker_resources(cfg: TrainConfig, cluster: dict) -> tuple[dict[str, float], str]:

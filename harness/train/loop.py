@@ -8,6 +8,7 @@ resumed run sees exactly the batches and random draws an uninterrupted run would
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -65,8 +66,9 @@ def collate(items: list[dict]) -> dict:
 
 
 def train_loop_per_worker(config: dict) -> None:
-    """Ray Train's entry point. `config`: the TrainConfig as a dict, `init`, `run_id`, `tracking_uri`,
-    `resume_from` (the location of a stored checkpoint folder)/`resume_step`.
+    """Ray Train's entry point. `config`: the TrainConfig as a dict, `init` (the object-store reference of
+    the initial checkpoint's files, harness/methods/weights.py), `run_id`, `tracking_uri`, `resume_from` (the
+    location of a stored checkpoint folder)/`resume_step`.
 
     Every worker writes in a temporary folder of its own, never in the driver's --out (on a cluster that is
     another machine's disk); what persists are the checkpoints rank 0 reports to Ray Train, which copies them
@@ -120,10 +122,15 @@ def train_loop_per_worker(config: dict) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
     try:
-        final_path, terms = run_stage(cfg, init=config.get("init"), resume_from=resume_from, resume_step=step0,
-                                      rank=rank, world=world, device=device, wrap=wrap, log=log,
-                                      progress=progress, workdir=work,
-                                      on_checkpoint=lambda step: report(step))
+        with contextlib.ExitStack() as stack:
+            init = None
+            if config.get("init") is not None:
+                from harness.methods.weights import local_copy
+
+                init = str(stack.enter_context(local_copy(ray.get(config["init"]))))
+            final_path, terms = run_stage(cfg, init=init, resume_from=resume_from, resume_step=step0, rank=rank,
+                                          world=world, device=device, wrap=wrap, log=log, progress=progress,
+                                          workdir=work, on_checkpoint=lambda step: report(step))
         # Train V2 keeps metrics only when they come with a checkpoint: the final one, from rank 0
         extra = () if final_path is None else (final_path, final_path.with_suffix(".json"))
         report(cfg.steps, extra, {"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}})
