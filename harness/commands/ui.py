@@ -107,6 +107,7 @@ def _stop(proc) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import subprocess
     from pathlib import Path
 
     from harness.console import current
@@ -145,7 +146,13 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"MLflow UI: {base}/#/experiments?{ML_VIEW}  (store {uri}) — Ctrl-C to stop\n")
     out.flush()
     try:
-        return proc.wait()
+        # waits in short slices: blocked in one waitpid() the main thread would miss a Ctrl-C the kernel handed
+        # to another thread of this process (Python runs signal handlers in the main thread only)
+        while True:
+            try:
+                return proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
     except KeyboardInterrupt:
         _stop(proc)
         console.note("stopped")
