@@ -32,21 +32,31 @@ def pool_shape(n_specs: int, cluster: dict) -> tuple[int, float]:
     return n, gpus / n if gpus else 0.0
 
 
-def start_pool(n_specs: int, methods: list, cluster: dict) -> list:
+class ActorPool(list):
+    """The actors, and the object-store reference of the weights they are built from. The driver holds that
+    reference as long as it holds the pool: an object whose only holder is an actor's constructor argument can
+    be deleted by Ray's reference counting, and an actor restarted after a crash then dies in its constructor
+    (ReferenceCountingAssertionError — seen when a test killed a worker process)."""
+
+    def __init__(self, actors: list, weights: Any = None) -> None:
+        super().__init__(actors)
+        self.weights = weights
+
+
+def start_pool(n_specs: int, methods: list, cluster: dict) -> ActorPool:
     """The actor pool, when any method runs in actors (learned, or from outside the project)."""
     import ray
 
     from harness.engine.worker import MethodWorker
 
     if not any(m.in_actor for m in methods):
-        return []
+        return ActorPool([])
     n, gpu_each = pool_shape(n_specs, cluster)
     actor_cls = ray.remote(num_cpus=1, num_gpus=gpu_each, max_restarts=3, max_task_retries=3)(MethodWorker)
     # Every learned method's checkpoint, read here and put in the object store once: the actors (on any node)
-    # get bytes, never a path of the driver's (harness/methods/weights.py). Passed as the constructor's
-    # argument, the object lives as long as the actors, restarts included.
+    # get bytes, never a path of the driver's (harness/methods/weights.py).
     weights = ray.put({m: m.weights() for m in methods if m.info.kind == "learned"})
-    return [actor_cls.remote(weights) for _ in range(n)]
+    return ActorPool([actor_cls.remote(weights) for _ in range(n)], weights)
 
 
 def hash_samples(specs: list, actors: list, cpus: int) -> list[str]:
