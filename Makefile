@@ -32,8 +32,9 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; fi
 
-# Two pytest processes, whole files each (--dist loadfile: a file's module fixtures are built once); every
-# Ray test asks for its own local cluster with explicit num_cpus, so the two never share one.
+# Two pytest processes, whole files each (--dist loadfile: a file's module fixtures are built once; files that
+# share a session fixture together, tests/conftest.py); every Ray test asks for its own local cluster with
+# explicit num_cpus, so the two never share one.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not cluster"
 

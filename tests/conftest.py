@@ -20,6 +20,29 @@ from tests.processes import local_ray  # noqa: E402
 from tests.reports_helpers import report_all, report_built, report_store  # noqa: E402,F401
 
 
+# `make test` runs two pytest workers (xdist, --dist loadfile): a file's tests on one worker, so its module
+# fixtures are built once; files that share a session fixture go to the same worker (SHARED_FILE), so it too is
+# built once.
+SHARED_FILE = {"test_reports_browser.py": "test_reports.py"}  # report_store (tests/reports_helpers.py)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's per-file scheduling with SHARED_FILE's files as one unit. (Its own `loadgroup` marks do not
+    group under pytest 9: xdist 3.8 renames `item._nodeid`, which pytest 9's nodeid no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            folder, _, name = file.rpartition("/")
+            return f"{folder}/{SHARED_FILE[name]}" if name in SHARED_FILE else file
+
+    return SharedFileScheduling(config, log)
+
+
 @pytest.fixture(scope="module")
 def ray_worker_env() -> dict[str, str]:
     """Environment variables set before `ray_local` starts Ray (its workers inherit them); a module that
