@@ -146,8 +146,8 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"MLflow UI: {base}/#/experiments?{ML_VIEW}  (store {uri}) — Ctrl-C to stop\n")
     out.flush()
     try:
-        # waits in short slices: blocked in one waitpid() the main thread would miss a Ctrl-C the kernel handed
-        # to another thread of this process (Python runs signal handlers in the main thread only)
+        # waits in short slices, so the main thread is back in Python (where signal handlers run) twice a second:
+        # an interrupted ui once sat in a single blocking wait until it was killed
         while True:
             try:
                 return proc.wait(timeout=0.5)

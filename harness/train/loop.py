@@ -122,15 +122,14 @@ def train_loop_per_worker(config: dict) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
     try:
-        with contextlib.ExitStack() as stack:
-            init = None
-            if config.get("init") is not None:
-                from harness.methods.weights import local_copy
+        from harness.methods.weights import local_copy
 
-                init = str(stack.enter_context(local_copy(ray.get(config["init"]))))
-            final_path, terms = run_stage(cfg, init=init, resume_from=resume_from, resume_step=step0, rank=rank,
-                                          world=world, device=device, wrap=wrap, log=log, progress=progress,
-                                          workdir=work, on_checkpoint=lambda step: report(step))
+        init = config.get("init")
+        with (local_copy(ray.get(init)) if init is not None else contextlib.nullcontext()) as init_path:
+            final_path, terms = run_stage(cfg, init=init_path and str(init_path), resume_from=resume_from,
+                                          resume_step=step0, rank=rank, world=world, device=device, wrap=wrap,
+                                          log=log, progress=progress, workdir=work,
+                                          on_checkpoint=lambda step: report(step))
         # Train V2 keeps metrics only when they come with a checkpoint: the final one, from rank 0
         extra = () if final_path is None else (final_path, final_path.with_suffix(".json"))
         report(cfg.steps, extra, {"step": cfg.steps, **{f"train/{k}": v for k, v in terms.items()}})

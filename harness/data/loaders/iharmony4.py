@@ -7,9 +7,9 @@
     ROOT/<Subset>/<Subset>_test.txt                lines naming composite images (with or without a path)
 
 Subsets: HCOCO, HAdobe5k, HFlickr, Hday2night (any that exist). The reference region is the whole
-background (1 − foreground), as in every published iHarmony4 result. ROOT may be a location in an object store
-(`s3://BUCKET/PREFIX`, harness/storage.py): every file is then a location the Ray worker reads itself. Each sample's `meta["subset"]` drives
-the per-subset results.
+background (1 − foreground), as in every published iHarmony4 result. Each sample's `meta["subset"]` drives
+the per-subset results. ROOT may be a location in an object store (`s3://BUCKET/PREFIX`, harness/storage.py):
+every file is then a location the Ray worker reads itself.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def load(spec: SampleSpec) -> Sample:
     if fg.shape != composite.shape[:2]:
         raise InputError(display(a["mask"]), f"is {fg.shape[1]}×{fg.shape[0]} but the composite is "
                                              f"{composite.shape[1]}×{composite.shape[0]}")
-    return Sample(spec.id, composite, fg, 1.0 - fg, real,
-                  {"source": "iharmony4", "subset": a["subset"], "path": display(a["composite"])}, fg_mask_file=channels)
+    meta = {"source": "iharmony4", "subset": a["subset"], "path": display(a["composite"])}
+    return Sample(spec.id, composite, fg, 1.0 - fg, real, meta, fg_mask_file=channels)
 
 
 def content_hash(spec: SampleSpec) -> str:
