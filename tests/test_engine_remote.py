@@ -78,7 +78,12 @@ def remote():
     shutil.copytree(base / "shared", driver / "data")  # only the driver sees it
     try:
         keep = [VENV] if any(VENV.is_relative_to(c) for c in code) else []  # the dependencies stay
-        with hidden_folder_cluster(base, hide=[driver, *code], keep=keep) as (address, nodes):
+        with hidden_folder_cluster(base, hide=[driver, *code], keep=keep) as (address, nodes), \
+                pytest.MonkeyPatch.context() as mp:
+            # the drivers (harness subprocesses, which copy this environment) join a cluster without token
+            # authentication: an earlier ray.init in this process leaves RAY_AUTH_MODE=token in os.environ, and a
+            # driver with it had its TrainController cancelled before it ran
+            mp.setenv("RAY_AUTH_MODE", "disabled")
             yield address, nodes, driver
     finally:
         shutil.rmtree(base, ignore_errors=True)
